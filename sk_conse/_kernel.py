@@ -1,0 +1,358 @@
+"""The numeric kernel of ConSE, free of scikit-learn and backend-generic.
+
+Everything here takes arrays from one namespace ``xp`` (NumPy or CuPy) and
+returns arrays from the same namespace. The estimator in :mod:`sk_conse._conse`
+validates input, batches rows and converts results; this module only computes.
+
+Notation (Norouzi et al., ICLR 2014):
+
+- ``P``  (n, n_seen): p(y|x) from the seen-label classifier;
+- ``S0`` (n_seen, q): the seen labels' semantic vectors s(y);
+- ``T``: how many of the most likely seen labels to combine;
+- ``f(x) = (1/Z) sum_{t<=T} p(y_t|x) s(y_t)``, with ``Z = sum_{t<=T} p(y_t|x)``;
+- ``S1`` (n_candidates, q): candidate label vectors, ranked by ``cos(f(x), s(y'))``.
+
+Two routes compute the same cosine scores:
+
+- *direct*: normalise ``f(x)`` and multiply by the unit-normalised ``S1``ᵀ, a
+  dense (n x q) @ (q x n_candidates) product;
+- *factorised*: ``f(x) = W S0`` where ``W`` holds ``T`` nonzeros per row, so
+  ``f(x)·s1 = W (S0 S1ᵀ)``: with ``G = S0 S1ᵀ`` computed once per candidate
+  set, each row costs ``T`` scaled row additions of ``G`` instead of a GEMM
+  row. It is the faster route when ``T`` is small compared with ``q``.
+
+Top-k selection is exact, with ties going to the smaller candidate index (the
+rule of :func:`sklearn.metrics.top_k_accuracy_score`). For wide score blocks it
+first takes the maximum over groups of columns, keeps the ``k`` best groups and
+selects within them, which avoids a full ``argpartition`` of the block.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from ._backend import namespace_of
+
+__all__ = [
+    "CandidateSearch",
+    "embed",
+    "select_top_k",
+    "top_t_weights",
+]
+
+# Candidates are scored in groups of this many columns for the grouped top-k.
+_GROUP = 64
+# Above this many nonzeros per row the weights are applied as a dense product.
+_GATHER_MAX_T = 32
+
+
+def _sparse_module(xp: ModuleType) -> Any:
+    if xp is np:
+        import scipy.sparse
+
+        return scipy.sparse
+    import cupyx.scipy.sparse  # pragma: no cover - GPU only
+
+    return cupyx.scipy.sparse  # pragma: no cover - GPU only
+
+
+def select_top_k(A: Any, k: int) -> Any:
+    """Column indices of the ``k`` largest entries of each row, ascending.
+
+    Exactly ``k`` indices per row; among equal values the smaller column index
+    wins (the rule of :func:`sklearn.metrics.top_k_accuracy_score`). The
+    result is sorted by column index, not by value.
+
+    Parameters
+    ----------
+    A : array of shape (m, n)
+        Finite values, or ``-inf`` for columns that must never win.
+    k : int
+        ``1 <= k <= n``.
+
+    Returns
+    -------
+    cols : int array of shape (m, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._kernel import select_top_k
+    >>> select_top_k(np.array([[0.2, 0.5, 0.2, 0.1]]), 2)
+    array([[0, 1]])
+    """
+    xp = namespace_of(A)
+    m, n = A.shape
+    if k >= n:
+        return xp.broadcast_to(xp.arange(n), (m, n)).copy()
+    if k == 1:
+        return xp.argmax(A, axis=1)[:, None]
+    kth = xp.partition(A, n - k, axis=1)[:, n - k][:, None]
+    above = A > kth
+    tied = A == kth
+    need = k - above.sum(axis=1, keepdims=True)
+    mask = above | (tied & (xp.cumsum(tied, axis=1) <= need))
+    cols = xp.nonzero(mask)[1]
+    return cols.reshape(m, k)
+
+
+def top_t_weights(P: Any, T: int) -> tuple[Any, Any]:
+    """The ``T`` most likely seen labels of each row and their ConSE weights.
+
+    Parameters
+    ----------
+    P : array of shape (n, n_seen)
+        Nonnegative probabilities with a positive entry in every row.
+    T : int
+        ``1 <= T``; ``T >= n_seen`` keeps every label.
+
+    Returns
+    -------
+    idx : int array of shape (n, min(T, n_seen))
+        Seen-label indices, ascending within each row; ties in probability go
+        to the smaller index.
+    weights : array of shape (n, min(T, n_seen))
+        ``p(y_t|x) / Z`` with ``Z = sum_t p(y_t|x)``; rows sum to 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._kernel import top_t_weights
+    >>> idx, w = top_t_weights(np.array([[0.1, 0.6, 0.3]]), 2)
+    >>> idx, w
+    (array([[1, 2]]), array([[0.66666667, 0.33333333]]))
+    """
+    idx = select_top_k(P, min(T, P.shape[1]))
+    w = _take_rows(P, idx)
+    w /= w.sum(axis=1, keepdims=True)
+    return idx, w
+
+
+def _take_rows(A: Any, idx: Any) -> Any:
+    xp = namespace_of(A)
+    return xp.take_along_axis(A, idx, axis=1)
+
+
+def _dense_weights(idx: Any, w: Any, n_seen: int) -> Any:
+    xp = namespace_of(w)
+    W = xp.zeros((w.shape[0], n_seen), dtype=w.dtype)
+    xp.put_along_axis(W, idx, w, axis=1)
+    return W
+
+
+def embed(idx: Any, w: Any, S0: Any) -> Any:
+    """ConSE's semantic embedding ``f(x) = sum_t w_t s(y_t)``.
+
+    Parameters
+    ----------
+    idx, w : arrays of shape (n, T)
+        From :func:`top_t_weights`.
+    S0 : array of shape (n_seen, q)
+        Seen-label vectors, in the column order of ``P``.
+
+    Returns
+    -------
+    F : array of shape (n, q)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._kernel import embed
+    >>> S0 = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> embed(np.array([[0, 1]]), np.array([[0.75, 0.25]]), S0)
+    array([[0.75, 0.25]])
+    """
+    T = idx.shape[1]
+    if T > _GATHER_MAX_T:
+        return _dense_weights(idx, w, S0.shape[0]) @ S0
+    F = w[:, :1] * S0[idx[:, 0]]
+    for t in range(1, T):
+        F += w[:, t : t + 1] * S0[idx[:, t]]
+    return F
+
+
+def _weights_csr(idx: Any, w: Any, n_seen: int) -> Any:
+    xp = namespace_of(w)
+    n, T = idx.shape
+    indptr = xp.arange(0, n * T + 1, T, dtype=xp.int64)
+    sparse = _sparse_module(xp)
+    return sparse.csr_matrix(
+        (w.ravel(), idx.ravel().astype(xp.int64), indptr), shape=(n, n_seen)
+    )
+
+
+def _pad_columns(n: int) -> int:
+    return -(-n // _GROUP) * _GROUP
+
+
+class CandidateSearch:
+    """The candidate side of ConSE's cosine search, prepared once.
+
+    Holds the candidate vectors unit-normalised and padded to a multiple of the
+    top-k group width, an optional per-candidate score offset, and, for the
+    factorised route, the product ``G = S0 S1ᵀ`` of seen and candidate vectors.
+
+    Parameters
+    ----------
+    candidates : array of shape (n_candidates, q)
+        Nonzero, finite candidate vectors (any norm: only directions matter).
+    seen : array of shape (n_seen, q) or None
+        Seen-label vectors; needed for the factorised route.
+    offset : array of shape (n_candidates,) or None
+        Subtracted from each candidate's cosine score (calibrated stacking).
+    factorised : bool
+        Precompute ``G`` and score through it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._kernel import CandidateSearch
+    >>> search = CandidateSearch(np.eye(3), seen=None)
+    >>> idx, scores = search.top_k(np.array([[0.0, 2.0, 1.0]]), 2)
+    >>> idx
+    array([[1, 2]])
+    """
+
+    def __init__(
+        self,
+        candidates: Any,
+        seen: Any = None,
+        *,
+        offset: Any = None,
+        factorised: bool = False,
+    ) -> None:
+        xp = namespace_of(candidates)
+        self.xp = xp
+        n_cand, q = candidates.shape
+        self.n_candidates = n_cand
+        self.n_padded = _pad_columns(n_cand)
+        dtype = candidates.dtype
+        unit = xp.zeros((self.n_padded, q), dtype=dtype)
+        norms = xp.sqrt((candidates * candidates).sum(axis=1, keepdims=True))
+        unit[:n_cand] = candidates / norms
+        self.unit = unit
+        self.offset = None if offset is None else xp.asarray(offset, dtype=dtype)
+        self.seen = seen
+        self.seen_norms = None if seen is None else xp.sqrt((seen * seen).sum(axis=1))
+        self.gram = None
+        if factorised:
+            if seen is None:
+                raise ValueError("The factorised route needs the seen vectors.")
+            self.gram = xp.ascontiguousarray(seen @ unit.T)
+        self._eps = float(np.finfo(dtype).eps)
+
+    @property
+    def factorised(self) -> bool:
+        """Whether scores go through ``G = S0 S1ᵀ``."""
+        return self.gram is not None
+
+    def _inverse_norms(self, F: Any, weights: tuple[Any, Any] | None) -> Any:
+        xp = self.xp
+        norms = xp.sqrt((F * F).sum(axis=1))
+        # f(x) = 0 (top-T vectors cancelling out) has no direction: every
+        # candidate scores 0 and ties go to the smaller index. "Zero" is
+        # judged against the norms that were summed, so that rounding noise
+        # left by a cancellation is not mistaken for a direction.
+        if weights is not None and self.seen_norms is not None:
+            idx, w = weights
+            reference = (w * self.seen_norms[idx]).sum(axis=1)
+            degenerate = norms <= 64 * self._eps * reference
+        else:
+            degenerate = norms == 0
+        inv = xp.where(degenerate, 0, 1 / xp.where(degenerate, 1, norms))
+        return inv.astype(F.dtype, copy=False)
+
+    def scores(
+        self,
+        F: Any,
+        *,
+        weights: tuple[Any, Any] | None = None,
+        out: Any = None,
+    ) -> Any:
+        """Cosine scores (minus the offset) of a block of embeddings.
+
+        Parameters
+        ----------
+        F : array of shape (m, q)
+            Embeddings f(x).
+        weights : (idx, w) or None
+            The top-T weights behind ``F``; used by the factorised route.
+        out : array of shape (>= m, n_padded) or None
+            A buffer to write into (reused across blocks).
+
+        Returns
+        -------
+        scores : array of shape (m, n_padded)
+            Padding columns hold ``-inf``.
+        """
+        xp = self.xp
+        m = F.shape[0]
+        if out is None:
+            out = xp.empty((m, self.n_padded), dtype=self.unit.dtype)
+        out = out[:m]
+        inv = self._inverse_norms(F, weights)
+        if self.factorised and weights is not None:
+            idx, w = weights
+            csr = _weights_csr(idx, w, self.gram.shape[0])
+            out[...] = csr @ self.gram
+            out *= inv[:, None]
+        else:
+            xp.matmul(F * inv[:, None], self.unit.T, out=out)
+        if self.offset is not None:
+            out[:, : self.n_candidates] -= self.offset
+        out[:, self.n_candidates :] = -xp.inf
+        return out
+
+    def top_k(
+        self,
+        F: Any,
+        k: int,
+        *,
+        weights: tuple[Any, Any] | None = None,
+        out: Any = None,
+    ) -> tuple[Any, Any]:
+        """The ``k`` best candidates of each row, best first.
+
+        Returns
+        -------
+        idx : int array of shape (m, k)
+            Candidate indices; ties go to the smaller index.
+        scores : array of shape (m, k)
+        """
+        S = self.scores(F, weights=weights, out=out)
+        return rank_top_k(S, k, self.n_candidates)
+
+
+def rank_top_k(S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
+    """Exact top-k of each row of ``S[:, :n_valid]``, best first.
+
+    ``S`` may carry ``-inf`` padding beyond ``n_valid`` up to a multiple of the
+    group width. Ties go to the smaller column index.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._kernel import rank_top_k
+    >>> rank_top_k(np.array([[0.1, 0.9, 0.9, 0.3]]), 3, 4)
+    (array([[1, 2, 3]]), array([[0.9, 0.9, 0.3]]))
+    """
+    xp = namespace_of(S)
+    m, width = S.shape
+    k = min(k, n_valid)
+    if width % _GROUP == 0 and n_valid >= 8 * k * _GROUP:
+        n_groups = width // _GROUP
+        group_max = S.reshape(m, n_groups, _GROUP).max(axis=2)
+        groups = select_top_k(group_max, k)
+        cols = (groups[:, :, None] * _GROUP + xp.arange(_GROUP)).reshape(m, -1)
+        sub = _take_rows(S, cols)
+        pos = select_top_k(sub, k)
+        idx = _take_rows(cols, pos)
+        vals = _take_rows(sub, pos)
+    else:
+        idx = select_top_k(S[:, :n_valid], k)
+        vals = _take_rows(S, idx)
+    order = xp.argsort(-vals, axis=1, kind="stable")
+    return _take_rows(idx, order), _take_rows(vals, order)

@@ -1,0 +1,233 @@
+"""Validation of ``label_embeddings``: the semantic vector of every label.
+
+A label embedding table maps each label to a 1-D vector s(y). It may come as a
+mapping (``dict``), a pandas ``Series`` of vectors or ``DataFrame`` of rows
+indexed by label, or a gensim ``KeyedVectors``. :func:`check_label_embeddings`
+turns any of these into a :class:`LabelEmbeddings` table, raising early and
+naming the culprits when a vector is ragged, non-finite or zero.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
+
+_MAX_NAMED = 10
+
+
+def _name_some(labels: Iterable[Any]) -> str:
+    labels = list(labels)
+    shown = ", ".join(repr(_py(label)) for label in labels[:_MAX_NAMED])
+    more = len(labels) - _MAX_NAMED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _py(label: Any) -> Any:
+    """NumPy scalars as plain Python values, for messages and dict keys."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def sorted_labels(labels: Iterable[Hashable]) -> np.ndarray:
+    """Labels as a sorted 1-D array, as ``classes_`` holds them.
+
+    Homogeneous numbers or strings give a NumPy array of that kind; a mix of
+    numbers and strings gives an object array, numbers first.
+
+    Examples
+    --------
+    >>> from sk_conse._label_embeddings import sorted_labels
+    >>> sorted_labels(["dog", "cat"])
+    array(['cat', 'dog'], dtype='<U3')
+    >>> sorted_labels([2, "b", 1])
+    array([1, 2, 'b'], dtype=object)
+    """
+    labels = [_py(label) for label in labels]
+    if not labels:
+        return np.asarray([], dtype=object)
+    if all(isinstance(v, numbers.Real) for v in labels) or all(
+        isinstance(v, str) for v in labels
+    ):
+        return np.asarray(sorted(labels))
+
+    def key(v: Any) -> tuple:
+        if isinstance(v, numbers.Real):
+            return (0, v, "")
+        if isinstance(v, str):
+            return (1, 0, v)
+        return (2, 0, repr(v))
+
+    ordered = sorted(labels, key=key)
+    out = np.empty(len(ordered), dtype=object)
+    out[:] = ordered
+    return out
+
+
+@dataclass(frozen=True)
+class LabelEmbeddings:
+    """A validated table of label vectors.
+
+    Attributes
+    ----------
+    labels : list
+        The labels, in the order of the table's rows (plain Python values).
+    vectors : ndarray of shape (n_labels, q)
+        Finite, nonzero float32 or float64 rows.
+    index : dict
+        Label -> row.
+    """
+
+    labels: list
+    vectors: np.ndarray
+    index: dict = field(repr=False)
+
+    def rows_of(self, labels: Iterable[Hashable], *, role: str) -> np.ndarray:
+        """Row numbers of ``labels``; an error lists the labels with no vector."""
+        labels = list(labels)
+        missing = [label for label in labels if _py(label) not in self.index]
+        if missing:
+            raise ValueError(
+                f"{len(missing)} {role} label(s) have no vector in "
+                f"label_embeddings: {_name_some(missing)}. Every {role} label "
+                "needs a semantic vector: add them to label_embeddings (or, for "
+                "candidate labels, leave them out of candidate_labels)."
+            )
+        return np.fromiter(
+            (self.index[_py(label)] for label in labels),
+            dtype=np.intp,
+            count=len(labels),
+        )
+
+
+def _items(label_embeddings: Any) -> tuple[list, list]:
+    """Split any supported container into (labels, vectors)."""
+    # gensim KeyedVectors, without importing gensim
+    if hasattr(label_embeddings, "index_to_key") and hasattr(
+        label_embeddings, "vectors"
+    ):
+        return list(label_embeddings.index_to_key), label_embeddings.vectors
+    module = type(label_embeddings).__module__.split(".")[0]
+    if module == "pandas":
+        index = label_embeddings.index
+        if index.has_duplicates:
+            dups = index[index.duplicated()].unique()
+            raise ValueError(
+                f"label_embeddings has duplicated labels: {_name_some(dups)}. "
+                "Each label must appear once."
+            )
+        if label_embeddings.ndim == 2:  # DataFrame: one row per label
+            return list(index), label_embeddings.to_numpy()
+        return list(index), list(label_embeddings.to_numpy())
+    if isinstance(label_embeddings, Mapping):
+        return list(label_embeddings.keys()), list(label_embeddings.values())
+    raise TypeError(
+        "label_embeddings must be a mapping label -> vector (dict), a pandas "
+        "Series of vectors or DataFrame of rows indexed by label, or a gensim "
+        f"KeyedVectors; got {type(label_embeddings).__name__}."
+    )
+
+
+def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
+    """Validate label embeddings and stack them into one table.
+
+    Parameters
+    ----------
+    label_embeddings : mapping, pandas Series or DataFrame, or KeyedVectors
+        Label -> 1-D vector. All vectors must have the same length, be finite
+        and have a nonzero norm (cosine similarity needs a direction).
+
+    Returns
+    -------
+    table : LabelEmbeddings
+        float32 if every vector is float32, float64 otherwise.
+
+    Raises
+    ------
+    ValueError
+        Naming the offending labels: empty table, ragged or non-1-D vectors,
+        non-numeric values, NaN or infinite values, zero vectors.
+
+    Examples
+    --------
+    >>> from sk_conse._label_embeddings import check_label_embeddings
+    >>> table = check_label_embeddings({"cat": [1.0, 0.0], "dog": [0.8, 0.6]})
+    >>> table.vectors.shape, table.index["dog"]
+    ((2, 2), 1)
+    """
+    if label_embeddings is None:
+        raise ValueError(
+            "label_embeddings is required: pass a mapping label -> semantic "
+            "vector covering every seen label and every candidate label, e.g. "
+            "from sk_conse.embeddings."
+        )
+    labels, vectors = _items(label_embeddings)
+    if len(labels) == 0:
+        raise ValueError("label_embeddings is empty: it needs at least one label.")
+    if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
+        matrix = vectors
+    else:
+        arrays = [np.asarray(v) for v in vectors]
+        bad_dim = [lab for lab, a in zip(labels, arrays) if a.ndim != 1]
+        if bad_dim:
+            raise ValueError(
+                "label_embeddings vectors must be 1-D; not so for "
+                f"{_name_some(bad_dim)}."
+            )
+        lengths = np.array([a.shape[0] for a in arrays])
+        if np.any(lengths != lengths[0]):
+            values, counts = np.unique(lengths, return_counts=True)
+            common = values[np.argmax(counts)]
+            odd = [
+                f"{_py(lab)!r} ({n})" for lab, n in zip(labels, lengths) if n != common
+            ]
+            raise ValueError(
+                "label_embeddings vectors have different lengths: most have "
+                f"{common}, but {', '.join(odd[:_MAX_NAMED])}"
+                f"{' and more' if len(odd) > _MAX_NAMED else ''}. All label "
+                "vectors must live in the same space."
+            )
+        non_numeric = [
+            lab for lab, a in zip(labels, arrays) if a.dtype.kind not in "biuf"
+        ]
+        if non_numeric:
+            raise ValueError(
+                "label_embeddings vectors must be numeric; not so for "
+                f"{_name_some(non_numeric)}."
+            )
+        matrix = np.stack(arrays) if arrays else np.empty((0, 0))
+    if matrix.dtype.kind not in "biuf":
+        raise ValueError(
+            f"label_embeddings vectors must be numeric, got dtype {matrix.dtype}."
+        )
+    if matrix.shape[1] == 0:
+        raise ValueError("label_embeddings vectors are empty (length 0).")
+    dtype = np.float32 if matrix.dtype == np.float32 else np.float64
+    matrix = np.ascontiguousarray(matrix, dtype=dtype)
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        bad = [labels[i] for i in np.flatnonzero(~finite)]
+        raise ValueError(
+            f"label_embeddings has NaN or infinite values for {_name_some(bad)}. "
+            "Fix or drop those vectors."
+        )
+    zero = ~np.any(matrix != 0, axis=1)
+    if zero.any():
+        bad = [labels[i] for i in np.flatnonzero(zero)]
+        raise ValueError(
+            f"label_embeddings has zero vectors for {_name_some(bad)}: cosine "
+            "similarity needs a nonzero vector. Drop those labels or give them "
+            "a real vector (out-of-vocabulary words often come out as zeros)."
+        )
+    keys = [_py(label) for label in labels]
+    index = {label: i for i, label in enumerate(keys)}
+    if len(index) != len(keys):
+        seen: set = set()
+        dups = [k for k in keys if k in seen or seen.add(k)]
+        raise ValueError(f"label_embeddings has duplicated labels: {_name_some(dups)}.")
+    matrix.flags.writeable = False
+    return LabelEmbeddings(labels=keys, vectors=matrix, index=index)
