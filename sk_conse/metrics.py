@@ -1,0 +1,779 @@
+"""Ranking metrics for zero-shot classification, and scorers built on them.
+
+The flat hit@k and the hierarchical precision@k are the two measures used by
+ConSE (Norouzi et al., ICLR 2014) and DeViSE (Frome et al., NIPS 2013) to
+report zero-shot ImageNet results. The scorers take the label set from the
+fitted estimator's ``classes_`` and ask the estimator for its ``k`` best labels
+only (``predict_top_k``) when it can, so they work on class-disjoint
+cross-validation folds and with tens of thousands of candidate labels.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from sklearn.utils.metadata_routing import MetadataRequest
+
+__all__ = [
+    "hierarchical_precision_at_k_score",
+    "hit_at_k_score",
+    "make_hierarchical_precision_scorer",
+    "make_hit_at_k_scorer",
+]
+
+# Rows of a score matrix processed at once when selecting the top k columns,
+# chosen so that the temporary boolean and float arrays stay around 32 MB.
+_CHUNK_ELEMENTS = 1 << 22
+
+
+# ---------------------------------------------------------------------------
+# Validation helpers
+# ---------------------------------------------------------------------------
+
+
+def _check_k(k: Any, name: str = "k") -> int:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise TypeError(f"{name} must be a positive integer, got {k!r}.")
+    if k < 1:
+        raise ValueError(f"{name} must be at least 1, got {k}.")
+    return int(k)
+
+
+def _check_y_true(y_true: Any) -> np.ndarray:
+    y_true = np.asarray(y_true)
+    if y_true.ndim != 1:
+        raise ValueError(
+            f"y_true must be a 1-D array of labels, got an array of shape "
+            f"{y_true.shape}. Use np.ravel(y_true) for a column vector."
+        )
+    if y_true.shape[0] == 0:
+        raise ValueError("y_true is empty: at least one sample is needed.")
+    return y_true
+
+
+def _check_y_score(y_score: Any, n_samples: int) -> np.ndarray:
+    try:
+        y_score = np.asarray(y_score, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"y_score must be a numeric array of shape (n_samples, n_labels); "
+            f"it could not be converted to float: {exc}"
+        ) from exc
+    if y_score.ndim != 2:
+        raise ValueError(
+            f"y_score must be a 2-D array of shape (n_samples, n_labels), got "
+            f"shape {y_score.shape}. For binary decision scores, pass "
+            f"np.column_stack([-scores, scores])."
+        )
+    if y_score.shape[0] != n_samples:
+        raise ValueError(
+            f"y_true and y_score have different numbers of samples: "
+            f"{n_samples} != {y_score.shape[0]}."
+        )
+    if y_score.shape[1] == 0:
+        raise ValueError("y_score has no columns: at least one label is needed.")
+    nan_rows = np.isnan(y_score).any(axis=1)
+    if nan_rows.any():
+        raise ValueError(
+            f"y_score contains NaN in {int(nan_rows.sum())} of {n_samples} rows "
+            f"(first at row {int(np.flatnonzero(nan_rows)[0])}); rankings are "
+            f"undefined. Replace NaN by -np.inf to rank such labels last."
+        )
+    return y_score
+
+
+def _check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+    if sample_weight is None:
+        return None
+    sample_weight = np.asarray(sample_weight, dtype=np.float64)
+    if sample_weight.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), got {sample_weight.shape}."
+        )
+    if not np.isfinite(sample_weight).all() or (sample_weight < 0).any():
+        raise ValueError("sample_weight must be finite and non-negative.")
+    if sample_weight.sum() <= 0:
+        raise ValueError("sample_weight sums to zero: the average is undefined.")
+    return sample_weight
+
+
+def _label_index(labels: Any, name: str = "labels") -> tuple[np.ndarray, dict]:
+    """Return ``labels`` as a 1-D array and a mapping label -> column index."""
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got an array of shape {labels.shape}.")
+    if labels.shape[0] == 0:
+        raise ValueError(f"{name} is empty: at least one label is needed.")
+    index = {label: i for i, label in enumerate(labels.tolist())}
+    if len(index) != labels.shape[0]:
+        values, counts = np.unique(labels, return_counts=True)
+        raise ValueError(
+            f"{name} must be unique; repeated: {values[counts > 1][:5].tolist()}."
+        )
+    return labels, index
+
+
+def _encode(values: np.ndarray, index: dict, what: str, where: str) -> np.ndarray:
+    """Map each entry of ``values`` to its position in ``index``.
+
+    Works on distinct values only, so it stays fast for many samples.
+    """
+    try:
+        uniques, inverse = np.unique(values, return_inverse=True)
+    except TypeError:  # mixed types that cannot be sorted
+        uniques = np.array(list(dict.fromkeys(values.ravel().tolist())), dtype=object)
+        position = {value: i for i, value in enumerate(uniques.tolist())}
+        inverse = np.array([position[v] for v in values.ravel().tolist()])
+    codes = np.array([index.get(u, -1) for u in uniques.tolist()], dtype=np.intp)
+    missing = uniques[codes < 0]
+    if missing.size:
+        shown = ", ".join(repr(m) for m in missing[:5].tolist())
+        more = f" and {missing.size - 5} more" if missing.size > 5 else ""
+        raise ValueError(
+            f"{what} contains {missing.size} label(s) not in {where}: {shown}{more}."
+        )
+    return codes[inverse.reshape(values.shape)]
+
+
+def _resolve_labels(
+    y_true: np.ndarray, labels: Any, n_columns: int
+) -> tuple[np.ndarray, dict, np.ndarray]:
+    """Return the column labels, their index and ``y_true`` as column indices."""
+    if labels is None:
+        labels = np.unique(y_true)
+        if labels.shape[0] != n_columns:
+            raise ValueError(
+                f"y_true holds {labels.shape[0]} distinct labels but y_score has "
+                f"{n_columns} columns. Pass labels=<the label of each column of "
+                f"y_score> (for a classifier, its classes_)."
+            )
+    labels, index = _label_index(labels)
+    if labels.shape[0] != n_columns:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries but y_score has {n_columns} "
+            f"columns; labels[j] must name column j of y_score."
+        )
+    return labels, index, _encode(y_true, index, "y_true", "labels")
+
+
+def _top_k_indices(y_score: np.ndarray, k: int) -> np.ndarray:
+    """Column indices of the ``k`` largest scores of each row, best first.
+
+    Ties go to the smaller column index, as with a stable sort of
+    ``-y_score`` (and as ``np.argmax`` does for ``k=1``). Runs in
+    ``O(n_samples * n_labels)`` by partitioning, not sorting, each row.
+    """
+    n_samples, n_labels = y_score.shape
+    if k >= n_labels:
+        return np.argsort(-y_score, axis=1, kind="stable")
+    out = np.empty((n_samples, k), dtype=np.intp)
+    step = max(1, _CHUNK_ELEMENTS // n_labels)
+    for start in range(0, n_samples, step):
+        scores = y_score[start : start + step]
+        kth = np.partition(scores, n_labels - k, axis=1)[:, n_labels - k, None]
+        greater = scores > kth
+        equal = scores == kth
+        need = k - greater.sum(axis=1, keepdims=True)
+        chosen = greater | (equal & (np.cumsum(equal, axis=1) <= need))
+        cols = np.nonzero(chosen)[1].reshape(-1, k)  # ascending per row
+        order = np.argsort(
+            -np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable"
+        )
+        out[start : start + step] = np.take_along_axis(cols, order, axis=1)
+    return out
+
+
+def _weighted_mean(values: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    return float(np.average(values, weights=sample_weight))
+
+
+# ---------------------------------------------------------------------------
+# Hierarchy helpers
+# ---------------------------------------------------------------------------
+
+
+def _is_graph(obj: Any) -> bool:
+    return hasattr(obj, "adj") and hasattr(obj, "edges") and hasattr(obj, "nodes")
+
+
+def _as_adjacency(hierarchy: Any) -> dict[Hashable, set]:
+    """Undirected adjacency of a networkx graph or a child -> parents mapping."""
+    if isinstance(hierarchy, _Adjacency):
+        return hierarchy.neighbours
+    adjacency: dict[Hashable, set] = {}
+    if _is_graph(hierarchy):
+        for node in hierarchy.nodes:
+            adjacency[node] = set()
+        edges: Iterable = hierarchy.edges()
+    elif isinstance(hierarchy, Mapping):
+        edges = []
+        for child, parents in hierarchy.items():
+            adjacency.setdefault(child, set())
+            if isinstance(parents, (str, bytes)) or not isinstance(parents, Iterable):
+                parents = [parents]
+            edges.extend((parent, child) for parent in parents)
+    else:
+        raise TypeError(
+            f"hierarchy must be a networkx graph (edges parent -> child) or a "
+            f"mapping child -> iterable of parents, got {type(hierarchy).__name__}."
+        )
+    for parent, child in edges:
+        if parent == child:
+            continue
+        adjacency.setdefault(parent, set()).add(child)
+        adjacency.setdefault(child, set()).add(parent)
+    return adjacency
+
+
+class _Adjacency:
+    """A hierarchy converted once to an undirected adjacency (for scorers)."""
+
+    def __init__(self, hierarchy: Any) -> None:
+        self.neighbours = _as_adjacency(hierarchy)
+
+
+def _check_labels_in_hierarchy(labels: np.ndarray, adjacency: dict) -> None:
+    missing = [label for label in labels.tolist() if label not in adjacency]
+    if missing:
+        shown = ", ".join(repr(m) for m in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise ValueError(
+            f"{len(missing)} label(s) are not nodes of the hierarchy: {shown}{more}. "
+            f"Every candidate label must appear in the hierarchy (for WordNet ids, "
+            f"build it with sk_conse.hierarchy.WordNet().hierarchy_for(labels))."
+        )
+
+
+def _correct_set(start: Hashable, adjacency: dict, index: dict, k: int) -> np.ndarray:
+    """Candidate indices within the fewest hops of ``start`` that number >= k.
+
+    Breadth-first search over the undirected hierarchy, one whole hop at a
+    time, through any node; only nodes that are candidates (keys of
+    ``index``) are collected. Stops once ``k`` are collected or every node
+    connected to ``start`` has been visited.
+    """
+    found = {index[start]}
+    visited = {start}
+    frontier = [start]
+    while len(found) < k and frontier:
+        next_frontier = []
+        for node in frontier:
+            for neighbour in adjacency[node]:
+                if neighbour not in visited:
+                    visited.add(neighbour)
+                    next_frontier.append(neighbour)
+                    position = index.get(neighbour)
+                    if position is not None:
+                        found.add(position)
+        frontier = next_frontier
+    return np.fromiter(found, dtype=np.intp, count=len(found))
+
+
+def _hit_at_k_from_top_k(
+    y_idx: np.ndarray, top_k: np.ndarray, sample_weight: np.ndarray | None
+) -> float:
+    hits = (top_k == y_idx[:, None]).any(axis=1)
+    return _weighted_mean(hits, sample_weight)
+
+
+def _hierarchical_precision_from_top_k(
+    y_idx: np.ndarray,
+    top_k: np.ndarray,
+    labels: np.ndarray,
+    index: dict,
+    adjacency: dict,
+    sample_weight: np.ndarray | None,
+) -> float:
+    """Hierarchical precision@k from precomputed top-k column indices.
+
+    ``k`` is ``top_k.shape[1]``. Correct sets are computed once per distinct
+    true label.
+    """
+    k = top_k.shape[1]
+    _check_labels_in_hierarchy(labels, adjacency)
+    precision = np.empty(y_idx.shape[0], dtype=np.float64)
+    label_list = labels.tolist()
+    distinct, inverse = np.unique(y_idx, return_inverse=True)
+    for j, label_idx in enumerate(distinct.tolist()):
+        rows = inverse == j
+        correct = _correct_set(label_list[label_idx], adjacency, index, k)
+        precision[rows] = np.isin(top_k[rows], correct).sum(axis=1) / k
+    return _weighted_mean(precision, sample_weight)
+
+
+# ---------------------------------------------------------------------------
+# Metrics
+# ---------------------------------------------------------------------------
+
+
+def hit_at_k_score(
+    y_true: Any,
+    y_score: Any,
+    *,
+    k: int = 1,
+    labels: Any = None,
+    sample_weight: Any = None,
+) -> float:
+    """Flat hit@k: fraction of samples whose true label is among the k best.
+
+    The ``k`` labels with the largest scores are taken for each sample; the
+    sample is a hit when its true label is one of them. This is the "flat
+    hit@k" of Frome et al. (2013) and Norouzi et al. (2014), and the same
+    quantity as :func:`sklearn.metrics.top_k_accuracy_score`, except for ties
+    (see Notes) and that ``y_true`` may hold any subset of ``labels``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_score : array-like of shape (n_samples, n_labels)
+        Scores (probabilities, decision values, similarities); larger is
+        better. Column ``j`` scores ``labels[j]``. ``-inf`` is allowed, NaN is
+        not.
+    k : int, default=1
+        Number of best-scored labels counted as predictions. A ``k`` larger
+        than ``n_labels`` is clipped to ``n_labels`` (every sample is then a
+        hit).
+    labels : array-like of shape (n_labels,), default=None
+        The label of each column of ``y_score``, in column order (it need not
+        be sorted). ``y_true`` may hold only some of them. If None, the sorted
+        distinct values of ``y_true`` are used, and there must be exactly
+        ``n_labels`` of them.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+
+    Returns
+    -------
+    score : float
+        The (weighted) fraction of hits, in ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, ``y_true`` holds a label that is not in
+        ``labels``, ``labels`` repeats a label, ``k < 1`` or ``y_score``
+        contains NaN.
+
+    See Also
+    --------
+    hierarchical_precision_at_k_score : Gives partial credit to labels close
+        to the true label in a hierarchy.
+    make_hit_at_k_scorer : Scorer for cross-validation and grid search.
+    sklearn.metrics.top_k_accuracy_score : The scikit-learn counterpart.
+
+    Notes
+    -----
+    Ties are broken in favour of the smaller column index, as a stable sort
+    of ``-y_score`` does and as ``np.argmax`` does for ``k=1``; so hit@1 is
+    the accuracy of ``labels[np.argmax(y_score, axis=1)]``, the prediction of
+    a scikit-learn classifier. :func:`sklearn.metrics.top_k_accuracy_score`
+    reverses a stable ascending sort and so favours the *larger* index on
+    ties; both agree whenever the scores of a row are distinct.
+
+    References
+    ----------
+    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings". ICLR 2014.
+    .. [2] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
+       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
+       Model". NIPS 2013.
+
+    Examples
+    --------
+    >>> from sk_conse.metrics import hit_at_k_score
+    >>> y_true = ["cat", "dog", "cat"]
+    >>> y_score = [[0.5, 0.3, 0.2],
+    ...            [0.6, 0.1, 0.3],
+    ...            [0.1, 0.3, 0.6]]
+    >>> labels = ["cat", "cow", "dog"]
+    >>> hit_at_k_score(y_true, y_score, k=1, labels=labels)
+    0.3333333333333333
+    >>> hit_at_k_score(y_true, y_score, k=2, labels=labels)
+    0.6666666666666666
+    """
+    k = _check_k(k)
+    y_true = _check_y_true(y_true)
+    y_score = _check_y_score(y_score, y_true.shape[0])
+    sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
+    _, _, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
+    top_k = _top_k_indices(y_score, min(k, y_score.shape[1]))
+    return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
+
+
+def hierarchical_precision_at_k_score(
+    y_true: Any,
+    y_score: Any,
+    *,
+    k: int,
+    hierarchy: Any,
+    labels: Any = None,
+    sample_weight: Any = None,
+) -> float:
+    """Hierarchical precision@k of Frome et al. (2013), as used by ConSE.
+
+    For each sample, a set of *correct* labels starts as the true label and
+    grows one hop at a time through the hierarchy, edges followed in both
+    directions and through any node of the hierarchy (internal nodes that
+    are not candidates included), keeping only the candidate labels
+    (``labels``), until it holds at least ``k`` labels or no node is left to
+    reach. A whole hop is added at once, so the set may exceed ``k``. The
+    sample's score is the fraction of its ``k`` best-scored labels that are
+    in that set; the result is the average over samples.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels; each must be one of ``labels``.
+    y_score : array-like of shape (n_samples, n_labels)
+        Scores, larger is better; column ``j`` scores ``labels[j]``. Ties go
+        to the smaller column index, as in :func:`hit_at_k_score`.
+    k : int
+        Number of best-scored labels counted as predictions. A ``k`` larger
+        than ``n_labels`` is clipped to ``n_labels``.
+    hierarchy : networkx graph or mapping
+        The label hierarchy: a :class:`networkx.DiGraph` with edges parent ->
+        child (any networkx graph works, edge direction is ignored), or a
+        mapping child -> iterable of parents (a single parent may be given
+        as is). Every label of ``labels`` must be a node. For ImageNet /
+        WordNet ids, see :meth:`sk_conse.hierarchy.WordNet.hierarchy_for`.
+    labels : array-like of shape (n_labels,), default=None
+        The candidate labels: the label of each column of ``y_score``. If
+        None, the sorted distinct values of ``y_true``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+
+    Returns
+    -------
+    score : float
+        The (weighted) mean hierarchical precision, in ``[0, 1]``. With
+        ``k=1`` it equals :func:`hit_at_k_score`.
+
+    Raises
+    ------
+    ValueError
+        For the errors of :func:`hit_at_k_score`, and when a label is not a
+        node of ``hierarchy`` (the message names it).
+
+    See Also
+    --------
+    hit_at_k_score : The flat measure.
+    make_hierarchical_precision_scorer : Scorer for cross-validation.
+    sk_conse.hierarchy.WordNet : Builds the WordNet is-a hierarchy.
+
+    References
+    ----------
+    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
+       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
+       Model". NIPS 2013. (Definition of hierarchical precision@k.)
+    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings". ICLR 2014. (Table 2.)
+
+    Examples
+    --------
+    ``dog`` and ``wolf`` share the parent ``canine``, which is not a
+    candidate, so they are two hops apart; ``cat`` and ``lion`` likewise
+    under ``feline``.
+
+    >>> from sk_conse.metrics import hierarchical_precision_at_k_score
+    >>> hierarchy = {"dog": "canine", "wolf": "canine", "canine": "carnivore",
+    ...              "cat": "feline", "lion": "feline", "feline": "carnivore"}
+    >>> labels = ["cat", "dog", "lion", "wolf"]
+    >>> y_score = [[0.1, 0.3, 0.2, 0.4]]  # ranks wolf, dog, lion, cat
+    >>> hierarchical_precision_at_k_score(
+    ...     ["dog"], y_score, k=2, hierarchy=hierarchy, labels=labels)
+    1.0
+    >>> hierarchical_precision_at_k_score(
+    ...     ["cat"], y_score, k=2, hierarchy=hierarchy, labels=labels)
+    0.0
+    """
+    k = _check_k(k)
+    y_true = _check_y_true(y_true)
+    y_score = _check_y_score(y_score, y_true.shape[0])
+    sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
+    labels, index, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
+    adjacency = _as_adjacency(hierarchy)
+    top_k = _top_k_indices(y_score, min(k, y_score.shape[1]))
+    return _hierarchical_precision_from_top_k(
+        y_idx, top_k, labels, index, adjacency, sample_weight
+    )
+
+
+# ---------------------------------------------------------------------------
+# Scorers
+# ---------------------------------------------------------------------------
+
+
+def _final_step_with_top_k(estimator: Any) -> tuple[Any, Any] | None:
+    """Return ``(head, final)`` if ``estimator`` is a Pipeline whose last step
+    has ``predict_top_k``; ``head`` transforms X for it (None: no transform).
+    """
+    steps = getattr(estimator, "steps", None)
+    if not isinstance(steps, list) or not steps:
+        return None
+    final = steps[-1][1]
+    if not hasattr(final, "predict_top_k"):
+        return None
+    head = estimator[:-1] if len(steps) > 1 else None
+    return head, final
+
+
+class _TopKScorer:
+    """Base of the scorers: gets each sample's k best labels from an estimator."""
+
+    def __init__(self, k: int) -> None:
+        self._k = _check_k(k)
+        self._metadata_request = MetadataRequest(owner=self)
+
+    def _top_k(self, estimator: Any, X: Any, y: Any) -> tuple:
+        classes = getattr(estimator, "classes_", None)
+        if classes is None:
+            raise AttributeError(
+                f"{self!r} needs a fitted classifier with a classes_ attribute "
+                f"(the candidate labels); {type(estimator).__name__} has none. "
+                f"Fit it first."
+            )
+        y_true = _check_y_true(y)
+        classes, index = _label_index(classes, name="estimator.classes_")
+        k = min(self._k, classes.shape[0])
+        y_idx = _encode(
+            y_true,
+            index,
+            "y",
+            "the estimator's classes_ (its candidate labels): a test label "
+            "must be a candidate to be ranked",
+        )
+        n_samples = y_true.shape[0]
+        pipeline = _final_step_with_top_k(estimator)
+        if hasattr(estimator, "predict_top_k") or pipeline is not None:
+            if hasattr(estimator, "predict_top_k"):
+                top_labels, _ = estimator.predict_top_k(X, k)
+            else:
+                head, final = pipeline
+                Xt = X if head is None else head.transform(X)
+                top_labels, _ = final.predict_top_k(Xt, k)
+            top_labels = np.asarray(top_labels)
+            if top_labels.shape != (n_samples, k):
+                raise ValueError(
+                    f"predict_top_k(X, {k}) must return labels of shape "
+                    f"({n_samples}, {k}), got {top_labels.shape}."
+                )
+            top_k = _encode(
+                top_labels, index, "predict_top_k's output", "estimator.classes_"
+            )
+        else:
+            if hasattr(estimator, "predict_proba"):
+                y_score = estimator.predict_proba(X)
+            elif hasattr(estimator, "decision_function"):
+                y_score = np.asarray(estimator.decision_function(X))
+                if y_score.ndim == 1 and classes.shape[0] == 2:
+                    y_score = np.column_stack([-y_score, y_score])
+            else:
+                raise AttributeError(
+                    f"{type(estimator).__name__} has none of predict_top_k, "
+                    f"predict_proba and decision_function; {self!r} needs one."
+                )
+            y_score = _check_y_score(y_score, n_samples)
+            if y_score.shape[1] != classes.shape[0]:
+                raise ValueError(
+                    f"The estimator's scores have {y_score.shape[1]} columns but "
+                    f"it has {classes.shape[0]} classes_."
+                )
+            top_k = _top_k_indices(y_score, k)
+        return y_idx, top_k, classes, index
+
+    def _accept_sample_weight(self) -> bool:
+        # Read by scikit-learn's multi-metric scoring when metadata routing
+        # is off: sample_weight is always accepted.
+        return True
+
+    def set_score_request(self, *, sample_weight: bool | str | None = None) -> Any:
+        """Request ``sample_weight`` when metadata routing is enabled.
+
+        Parameters
+        ----------
+        sample_weight : bool, str or None, default=None
+            ``True`` to receive ``sample_weight`` from a meta-estimator (such
+            as :class:`~sklearn.model_selection.GridSearchCV`) when
+            ``sklearn.set_config(enable_metadata_routing=True)``.
+
+        Returns
+        -------
+        self : object
+            The scorer.
+        """
+        self._metadata_request = MetadataRequest(owner=self)
+        self._metadata_request.score.add_request(
+            param="sample_weight", alias=sample_weight
+        )
+        return self
+
+    def get_metadata_routing(self) -> MetadataRequest:
+        """Metadata requested by this scorer (see ``set_score_request``).
+
+        Returns
+        -------
+        request : MetadataRequest
+            The requested metadata.
+        """
+        return self._metadata_request
+
+    def _routing_repr(self) -> str:
+        return repr(self)
+
+
+class _HitAtKScorer(_TopKScorer):
+    def __call__(
+        self, estimator: Any, X: Any, y: Any, sample_weight: Any = None
+    ) -> float:
+        y_idx, top_k, _, _ = self._top_k(estimator, X, y)
+        sample_weight = _check_sample_weight(sample_weight, y_idx.shape[0])
+        return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
+
+    def __repr__(self) -> str:
+        return f"make_hit_at_k_scorer(k={self._k})"
+
+
+class _HierarchicalPrecisionScorer(_TopKScorer):
+    def __init__(self, k: int, hierarchy: Any) -> None:
+        super().__init__(k)
+        self._hierarchy = hierarchy
+        self._adjacency = _Adjacency(hierarchy)
+
+    def __call__(
+        self, estimator: Any, X: Any, y: Any, sample_weight: Any = None
+    ) -> float:
+        y_idx, top_k, classes, index = self._top_k(estimator, X, y)
+        sample_weight = _check_sample_weight(sample_weight, y_idx.shape[0])
+        return _hierarchical_precision_from_top_k(
+            y_idx, top_k, classes, index, self._adjacency.neighbours, sample_weight
+        )
+
+    def __repr__(self) -> str:
+        if _is_graph(self._hierarchy):
+            shown = f"<{self._hierarchy}>"
+        else:
+            shown = f"<{type(self._hierarchy).__name__} of {len(self._hierarchy)}>"
+        return f"make_hierarchical_precision_scorer(k={self._k}, hierarchy={shown})"
+
+
+def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
+    """Make a flat hit@k scorer for cross-validation and grid search.
+
+    The scorer is called as ``scorer(estimator, X, y, sample_weight=None)``.
+    The candidate labels are the fitted estimator's ``classes_``, so every
+    test label must be one of them; on class-disjoint folds this holds for a
+    zero-shot estimator such as :class:`sk_conse.ConSEClassifier` (its
+    ``classes_`` are the labels unseen in fit). The estimator's ``k`` best
+    labels come from ``estimator.predict_top_k(X, k)`` when it has that
+    method (also as the last step of a :class:`~sklearn.pipeline.Pipeline`),
+    so no full score matrix is built; otherwise from ``predict_proba`` (then
+    ``decision_function``), which scores a plain classifier such as
+    :class:`~sklearn.linear_model.LogisticRegression` the same way.
+
+    Parameters
+    ----------
+    k : int, default=1
+        Number of best labels counted as predictions. When the estimator has
+        fewer than ``k`` classes, ``k`` is clipped to their number.
+
+    Returns
+    -------
+    scorer : callable
+        A scorer usable as ``scoring=`` in
+        :func:`~sklearn.model_selection.cross_val_score`,
+        :class:`~sklearn.model_selection.GridSearchCV`, and in a dict of
+        scorers. It supports ``sample_weight``, also through metadata routing
+        (``scorer.set_score_request(sample_weight=True)``).
+
+    See Also
+    --------
+    hit_at_k_score : The metric.
+    make_hierarchical_precision_scorer : The hierarchical counterpart.
+    sk_conse.model_selection.ClassDisjointKFold : Zero-shot cross-validation.
+
+    References
+    ----------
+    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings". ICLR 2014.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import cross_val_score
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sk_conse.metrics import make_hit_at_k_scorer
+    >>> X, y = load_iris(return_X_y=True)
+    >>> scorer = make_hit_at_k_scorer(k=2)
+    >>> scorer
+    make_hit_at_k_scorer(k=2)
+    >>> model = make_pipeline(StandardScaler(), LogisticRegression())
+    >>> scores = cross_val_score(model, X, y, cv=3, scoring=scorer)
+    >>> bool(scores.min() > 0.9)
+    True
+    """
+    return _HitAtKScorer(k)
+
+
+def make_hierarchical_precision_scorer(
+    k: int, hierarchy: Any
+) -> _HierarchicalPrecisionScorer:
+    """Make a hierarchical precision@k scorer for cross-validation.
+
+    Like :func:`make_hit_at_k_scorer`, the candidate labels are the fitted
+    estimator's ``classes_`` and the ``k`` best labels come from
+    ``predict_top_k`` when available, else ``predict_proba``. The hierarchy
+    is converted once, when the scorer is made.
+
+    Parameters
+    ----------
+    k : int
+        Number of best labels counted as predictions; clipped to the number
+        of the estimator's classes.
+    hierarchy : networkx graph or mapping
+        The label hierarchy, as for :func:`hierarchical_precision_at_k_score`:
+        a :class:`networkx.DiGraph` parent -> child or a mapping child ->
+        parents. Every class of a scored estimator must be a node.
+
+    Returns
+    -------
+    scorer : callable
+        A scorer ``scorer(estimator, X, y, sample_weight=None)``.
+
+    See Also
+    --------
+    hierarchical_precision_at_k_score : The metric.
+    make_hit_at_k_scorer : The flat counterpart.
+
+    References
+    ----------
+    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
+       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
+       Model". NIPS 2013.
+    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings". ICLR 2014.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse.metrics import make_hierarchical_precision_scorer
+    >>> hierarchy = {0: "even", 2: "even", 1: "odd", 3: "odd"}
+    >>> X = np.arange(8.0).reshape(-1, 1)
+    >>> y = np.array([0, 0, 1, 1, 2, 2, 3, 3])
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> scorer = make_hierarchical_precision_scorer(2, hierarchy)
+    >>> scorer
+    make_hierarchical_precision_scorer(k=2, hierarchy=<dict of 4>)
+    >>> 0.0 <= scorer(clf, X, y) <= 1.0
+    True
+    """
+    return _HierarchicalPrecisionScorer(k, hierarchy)
