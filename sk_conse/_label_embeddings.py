@@ -229,5 +229,8 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
         seen: set = set()
         dups = [k for k in keys if k in seen or seen.add(k)]
         raise ValueError(f"label_embeddings has duplicated labels: {_name_some(dups)}.")
+    # A read-only *view*: ``matrix`` may be the caller's own array (gensim
+    # KeyedVectors.vectors, a DataFrame's block), which must stay writeable.
+    matrix = matrix.view()
     matrix.flags.writeable = False
     return LabelEmbeddings(labels=keys, vectors=matrix, index=index)
