@@ -19,6 +19,7 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _dask
 from ._backend import get_namespace, resolve_device, to_numpy
 from ._kernel import CandidateSearch, embed, rank_top_k, top_t_weights
 from ._label_embeddings import _name_some, check_label_embeddings, sorted_labels
@@ -449,6 +450,8 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
         F : ndarray of shape (n_samples, n_dims)
             The convex combination of the top-T seen label vectors.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_dask(self, X, "transform")
         X = self._check_X(X)
         out = np.empty((X.shape[0], self.seen_embeddings_.shape[1]), self._dtype)
         for rows, _, F in self._batches(X):
@@ -469,6 +472,8 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
             Columns follow ``classes_``; ``seen_penalty`` is subtracted from
             seen candidates.
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_dask(self, X, "decision_function")
         X = self._check_X(X)
         self._require_candidates()
         n_cand = len(self.classes_)
@@ -495,6 +500,8 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_candidates)
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_dask(self, X, "predict_proba")
         scores = self.decision_function(X)
         scores -= scores.max(axis=1, keepdims=True)
         np.exp(scores, out=scores)
@@ -521,6 +528,8 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples, k)
             Their cosine scores (minus ``seen_penalty`` for seen labels).
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_dask(self, X, "predict_top_k", k=k)
         X = self._check_X(X)
         self._require_candidates()
         n_cand = len(self.classes_)
@@ -556,5 +565,7 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
         -------
         y : ndarray of shape (n_samples,)
         """
+        if _dask.is_dask_collection(X):
+            return _dask.predict_dask(self, X, "predict")
         labels, _ = self.predict_top_k(X, 1)
         return labels[:, 0]
