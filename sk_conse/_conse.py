@@ -8,7 +8,15 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
@@ -34,7 +42,9 @@ _FACTORISED_MAX_T_FRACTION = 1 / 16
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
 
 
-class ConSEClassifier(ClassifierMixin, BaseEstimator):
+class ConSEClassifier(
+    ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Zero-shot classifier by convex combination of semantic embeddings.
 
     A probabilistic classifier trained on *seen* labels gives p(y|x). ConSE
@@ -343,6 +353,11 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
         )
 
     @property
+    def _n_features_out(self) -> int:
+        """Length of f(x), for ``get_feature_names_out``."""
+        return self.seen_embeddings_.shape[1]
+
+    @property
     def _dtype(self) -> np.dtype:
         return self.seen_embeddings_.dtype
 
@@ -379,8 +394,10 @@ class ConSEClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.input_tags.allow_nan = True
+        if self.base_estimator is not None:
+            base_tags = get_tags(self.base_estimator)
+            tags.input_tags.sparse = base_tags.input_tags.sparse
+            tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
         return tags
 
     # ------------------------------------------------------------ predict
