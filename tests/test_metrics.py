@@ -1,0 +1,640 @@
+"""Tests for sk_conse.metrics: hit@k, hierarchical precision@k, scorers."""
+
+import itertools
+import pickle
+
+import networkx as nx
+import numpy as np
+import pytest
+import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import top_k_accuracy_score
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_conse import metrics
+from sk_conse.metrics import (
+    hierarchical_precision_at_k_score,
+    hit_at_k_score,
+    make_hierarchical_precision_scorer,
+    make_hit_at_k_scorer,
+)
+
+# ---------------------------------------------------------------------------
+# A small hierarchy, edges parent -> child. Internal nodes (entity, animal,
+# canine, feline, vehicle) are not candidates; "ufo" is cut off from the rest.
+#
+#   entity -> animal -> canine -> dog, wolf, fox
+#                    -> feline -> cat, lion
+#                    -> sparrow
+#          -> vehicle -> car, truck
+# ---------------------------------------------------------------------------
+EDGES = [
+    ("entity", "animal"),
+    ("entity", "vehicle"),
+    ("animal", "canine"),
+    ("animal", "feline"),
+    ("animal", "sparrow"),
+    ("canine", "dog"),
+    ("canine", "wolf"),
+    ("canine", "fox"),
+    ("feline", "cat"),
+    ("feline", "lion"),
+    ("vehicle", "car"),
+    ("vehicle", "truck"),
+]
+LABELS = ["car", "cat", "dog", "fox", "lion", "sparrow", "truck", "ufo", "wolf"]
+
+
+@pytest.fixture
+def graph():
+    g = nx.DiGraph(EDGES)
+    g.add_node("ufo")
+    return g
+
+
+def scores_ranking(order, labels=LABELS):
+    """A score row that ranks ``order`` first (in that order), others after."""
+    row = np.zeros(len(labels))
+    for rank, label in enumerate(order):
+        row[labels.index(label)] = len(order) - rank
+    return row
+
+
+# ---------------------------------------------------------------------------
+# hit@k
+# ---------------------------------------------------------------------------
+
+
+def test_hit_at_k_hand_computed():
+    y_score = [[0.5, 0.3, 0.2], [0.6, 0.1, 0.3], [0.1, 0.3, 0.6]]
+    labels = ["cat", "cow", "dog"]
+    y_true = ["cat", "dog", "cat"]
+    assert hit_at_k_score(y_true, y_score, k=1, labels=labels) == pytest.approx(1 / 3)
+    assert hit_at_k_score(y_true, y_score, k=2, labels=labels) == pytest.approx(2 / 3)
+    assert hit_at_k_score(y_true, y_score, k=3, labels=labels) == 1.0
+
+
+def test_hit_at_k_y_true_holds_some_labels_and_labels_unsorted():
+    # columns: dog, ant, cat; only "cat" occurs in y_true
+    y_score = [[0.1, 0.2, 0.7], [0.5, 0.4, 0.1]]
+    assert hit_at_k_score(["cat", "cat"], y_score, labels=["dog", "ant", "cat"]) == 0.5
+
+
+def test_hit_at_k_labels_none_uses_unique_y_true():
+    y_score = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]
+    assert hit_at_k_score([0, 1, 1], y_score) == pytest.approx(2 / 3)
+
+
+def test_hit_at_k_ties_go_to_the_smaller_index():
+    y_score = [[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]]
+    assert hit_at_k_score([0, 1], y_score, k=1, labels=[0, 1, 2]) == 0.5
+    # hit@1 is the accuracy of the argmax prediction
+    predicted = np.argmax(y_score, axis=1)
+    assert np.mean(predicted == [0, 1]) == 0.5
+
+
+def test_hit_at_k_matches_sklearn_top_k_accuracy_without_ties():
+    rng = np.random.default_rng(0)
+    y_score = rng.random((50, 6))
+    y_true = rng.integers(0, 6, size=50)
+    labels = np.arange(6)
+    for k in (1, 2, 4):
+        expected = top_k_accuracy_score(y_true, y_score, k=k, labels=labels)
+        assert hit_at_k_score(y_true, y_score, k=k, labels=labels) == expected
+
+
+def test_hit_at_k_sample_weight():
+    y_score = [[0.9, 0.1], [0.9, 0.1]]
+    score = hit_at_k_score([0, 1], y_score, labels=[0, 1], sample_weight=[3, 1])
+    assert score == 0.75
+
+
+def test_hit_at_k_clips_k_to_the_number_of_labels():
+    y_score = [[0.9, 0.1], [0.9, 0.1]]
+    assert hit_at_k_score([0, 1], y_score, k=5) == 1.0
+
+
+def test_hit_at_k_allows_infinite_scores():
+    y_score = [[-np.inf, 0.0, np.inf]]
+    assert hit_at_k_score([2], y_score, labels=[0, 1, 2]) == 1.0
+    assert hit_at_k_score([0], y_score, k=2, labels=[0, 1, 2]) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"k": 0}, ValueError, "k must be at least 1, got 0"),
+        ({"k": 1.5}, TypeError, "k must be a positive integer"),
+        ({"k": True}, TypeError, "k must be a positive integer"),
+        (
+            {"y_score": [[0.1, 0.9]]},
+            ValueError,
+            "different numbers of samples: 2 != 1",
+        ),
+        ({"y_score": [0.1, 0.9]}, ValueError, "must be a 2-D array"),
+        ({"y_score": [["a", "b"], ["c", "d"]]}, ValueError, "could not be converted"),
+        (
+            {"y_score": [[0.1, np.nan], [0.2, 0.8]]},
+            ValueError,
+            "NaN in 1 of 2 rows",
+        ),
+        ({"y_true": [[0], [1]]}, ValueError, "y_true must be a 1-D array"),
+        (
+            {"labels": ["a", "b", "c"]},
+            ValueError,
+            "labels has 3 entries but y_score has 2 columns",
+        ),
+        (
+            {"labels": [0, 2]},
+            ValueError,
+            r"y_true contains 1 label\(s\) not in labels: 1\.",
+        ),
+        ({"labels": [0, 0]}, ValueError, r"labels must be unique; repeated: \[0\]"),
+        (
+            {"y_true": [0, 1], "y_score": [[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]]},
+            ValueError,
+            "y_true holds 2 distinct labels but y_score has 3 columns",
+        ),
+        ({"sample_weight": [1.0]}, ValueError, r"sample_weight must have shape"),
+        ({"sample_weight": [-1.0, 2.0]}, ValueError, "non-negative"),
+        ({"sample_weight": [0.0, 0.0]}, ValueError, "sums to zero"),
+    ],
+)
+def test_hit_at_k_errors(kwargs, error, match):
+    params = {"y_true": [0, 1], "y_score": [[0.1, 0.9], [0.8, 0.2]], **kwargs}
+    y_true = params.pop("y_true")
+    y_score = params.pop("y_score")
+    with pytest.raises(error, match=match):
+        hit_at_k_score(y_true, y_score, **params)
+
+
+def test_hit_at_k_error_names_missing_labels():
+    with pytest.raises(ValueError, match=r"2 label\(s\) not in labels: 'emu', 'yak'"):
+        hit_at_k_score(["emu", "cat", "yak"], np.eye(3)[:, :2], labels=["cat", "dog"])
+
+
+def test_hit_at_k_empty_y_true():
+    with pytest.raises(ValueError, match="y_true is empty"):
+        hit_at_k_score([], np.zeros((0, 2)), labels=[0, 1])
+
+
+# ---------------------------------------------------------------------------
+# top-k selection
+# ---------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    y_score=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(1, 7)),
+        elements=st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 1.0, np.inf]),
+    ),
+    k=st.integers(1, 8),
+)
+def test_top_k_indices_is_a_stable_sort_of_minus_scores(y_score, k):
+    expected = np.argsort(-y_score, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(metrics._top_k_indices(y_score, k), expected)
+
+
+def test_top_k_indices_in_chunks(monkeypatch):
+    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 10)
+    rng = np.random.default_rng(1)
+    y_score = rng.integers(0, 3, size=(23, 5)).astype(float)
+    expected = np.argsort(-y_score, axis=1, kind="stable")[:, :2]
+    np.testing.assert_array_equal(metrics._top_k_indices(y_score, 2), expected)
+
+
+# ---------------------------------------------------------------------------
+# hierarchical precision@k
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("label", "k", "expected"),
+    [
+        ("dog", 1, {"dog"}),
+        # hop 1 is canine (not a candidate); hop 2 adds wolf and fox together
+        ("dog", 2, {"dog", "wolf", "fox"}),
+        ("dog", 3, {"dog", "wolf", "fox"}),
+        ("dog", 4, {"dog", "wolf", "fox", "sparrow"}),
+        ("dog", 5, {"dog", "wolf", "fox", "sparrow", "cat", "lion"}),
+        ("dog", 7, set(LABELS) - {"ufo"}),
+        # more than every reachable label: the set stops growing
+        ("dog", 9, set(LABELS) - {"ufo"}),
+        ("sparrow", 2, {"sparrow", "dog", "wolf", "fox", "cat", "lion"}),
+        ("car", 2, {"car", "truck"}),
+        ("ufo", 3, {"ufo"}),
+    ],
+)
+def test_correct_sets(graph, label, k, expected):
+    index = {name: i for i, name in enumerate(LABELS)}
+    adjacency = metrics._as_adjacency(graph)
+    found = metrics._correct_set(label, adjacency, index, k)
+    assert {LABELS[i] for i in found} == expected
+
+
+def test_hierarchical_precision_hand_computed(graph):
+    y_true = ["dog", "dog", "car", "ufo"]
+    y_score = [
+        scores_ranking(["wolf", "cat", "dog"]),  # 2 of {dog, wolf, fox}
+        scores_ranking(["fox", "wolf", "dog"]),  # 3 of 3
+        scores_ranking(["truck", "lion", "cat"]),  # 1 of {car, truck}
+        scores_ranking(["ufo", "car", "dog"]),  # 1 of {ufo}
+    ]
+    score = hierarchical_precision_at_k_score(
+        y_true, y_score, k=3, hierarchy=graph, labels=LABELS
+    )
+    assert score == pytest.approx((2 / 3 + 1 + 1 / 3 + 1 / 3) / 4)
+
+
+def test_hierarchical_precision_k_larger_than_reachable_set(graph):
+    # "ufo" is alone: its correct set stays {ufo}, so at best 1/k
+    y_score = [scores_ranking(["ufo", "car"])]
+    score = hierarchical_precision_at_k_score(
+        ["ufo"], y_score, k=2, hierarchy=graph, labels=LABELS
+    )
+    assert score == 0.5
+
+
+def test_hierarchical_precision_only_counts_candidates(graph):
+    # with fewer candidates, dog's 2 nearest candidates are 4 hops away
+    labels = ["car", "cat", "dog", "lion"]
+    y_score = [[0.0, 0.9, 0.8, 0.7]]  # cat, dog, lion
+    score = hierarchical_precision_at_k_score(
+        ["dog"], y_score, k=2, hierarchy=graph, labels=labels
+    )
+    assert score == 1.0  # correct set {dog, cat, lion}
+
+
+def test_hierarchical_precision_mapping_and_graph_forms_agree(graph):
+    rng = np.random.default_rng(0)
+    y_true = rng.choice(LABELS, size=30)
+    y_score = rng.random((30, len(LABELS)))
+    mapping = {}
+    for parent, child in EDGES:
+        mapping.setdefault(child, []).append(parent)
+    mapping["ufo"] = []
+    for k in (1, 2, 3, 5):
+        expected = hierarchical_precision_at_k_score(
+            y_true, y_score, k=k, hierarchy=graph, labels=LABELS
+        )
+        for hierarchy in (mapping, graph.to_undirected()):
+            assert expected == hierarchical_precision_at_k_score(
+                y_true, y_score, k=k, hierarchy=hierarchy, labels=LABELS
+            )
+
+
+def test_hierarchy_mapping_accepts_a_single_parent():
+    hierarchy = {"dog": "canine", "wolf": "canine", "cat": ["feline"]}
+    score = hierarchical_precision_at_k_score(
+        ["dog"],
+        [[0.1, 0.5, 0.9]],
+        k=2,
+        hierarchy=hierarchy,
+        labels=["cat", "dog", "wolf"],
+    )
+    assert score == 1.0
+
+
+def test_hierarchical_precision_at_1_is_hit_at_1(graph):
+    rng = np.random.default_rng(3)
+    y_true = rng.choice(LABELS, size=40)
+    y_score = rng.integers(0, 3, size=(40, len(LABELS))).astype(float)  # ties
+    hp = hierarchical_precision_at_k_score(
+        y_true, y_score, k=1, hierarchy=graph, labels=LABELS
+    )
+    assert hp == hit_at_k_score(y_true, y_score, k=1, labels=LABELS)
+
+
+def test_hierarchical_precision_sample_weight(graph):
+    y_score = [scores_ranking(["dog"]), scores_ranking(["cat"])]
+    score = hierarchical_precision_at_k_score(
+        ["dog", "dog"],
+        y_score,
+        k=1,
+        hierarchy=graph,
+        labels=LABELS,
+        sample_weight=[1, 3],
+    )
+    assert score == 0.25
+
+
+def test_hierarchical_precision_searches_once_per_distinct_label(graph, monkeypatch):
+    calls = []
+    original = metrics._correct_set
+
+    def counting(start, *args):
+        calls.append(start)
+        return original(start, *args)
+
+    monkeypatch.setattr(metrics, "_correct_set", counting)
+    rng = np.random.default_rng(0)
+    y_true = rng.choice(["dog", "car", "ufo"], size=3000)
+    hierarchical_precision_at_k_score(
+        y_true, rng.random((3000, len(LABELS))), k=3, hierarchy=graph, labels=LABELS
+    )
+    assert sorted(calls) == ["car", "dog", "ufo"]
+
+
+def test_hierarchical_precision_label_missing_from_hierarchy(graph):
+    labels = [*LABELS, "zebra"]
+    with pytest.raises(ValueError, match=r"not nodes of the hierarchy: 'zebra'"):
+        hierarchical_precision_at_k_score(
+            ["dog"], np.ones((1, len(labels))), k=2, hierarchy=graph, labels=labels
+        )
+
+
+def test_hierarchical_precision_bad_hierarchy_type():
+    with pytest.raises(TypeError, match="hierarchy must be a networkx graph"):
+        hierarchical_precision_at_k_score(
+            [0], [[1.0, 0.0]], k=1, hierarchy=[(0, 1)], labels=[0, 1]
+        )
+
+
+def test_hierarchical_precision_needs_k(graph):
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        hierarchical_precision_at_k_score(
+            ["dog"], np.ones((1, len(LABELS))), k=0, hierarchy=graph, labels=LABELS
+        )
+
+
+# ---------------------------------------------------------------------------
+# Properties
+# ---------------------------------------------------------------------------
+
+
+@st.composite
+def ranking_problems(draw):
+    n_labels = draw(st.integers(1, 6))
+    n_samples = draw(st.integers(1, 8))
+    y_score = draw(
+        arrays(
+            np.float64,
+            (n_samples, n_labels),
+            elements=st.sampled_from([0.0, 0.25, 0.5, 1.0]),
+        )
+    )
+    y_true = np.array(
+        draw(
+            st.lists(
+                st.integers(0, n_labels - 1), min_size=n_samples, max_size=n_samples
+            )
+        )
+    )
+    # each label hangs under one of 3 internal nodes, themselves under a root
+    parents = draw(st.lists(st.integers(0, 2), min_size=n_labels, max_size=n_labels))
+    hierarchy = {label: [f"group{p}"] for label, p in enumerate(parents)}
+    hierarchy.update({f"group{p}": ["root"] for p in range(3)})
+    return y_true, y_score, np.arange(n_labels), hierarchy
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=ranking_problems())
+def test_hit_at_k_is_non_decreasing_in_k_and_reaches_one(problem):
+    y_true, y_score, labels, _ = problem
+    scores = [
+        hit_at_k_score(y_true, y_score, k=k, labels=labels)
+        for k in range(1, len(labels) + 1)
+    ]
+    assert all(a <= b for a, b in itertools.pairwise(scores))
+    assert scores[-1] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=ranking_problems(), k=st.integers(1, 7))
+def test_hierarchical_precision_is_in_unit_interval(problem, k):
+    y_true, y_score, labels, hierarchy = problem
+    score = hierarchical_precision_at_k_score(
+        y_true, y_score, k=k, hierarchy=hierarchy, labels=labels
+    )
+    assert 0.0 <= score <= 1.0
+    # never below the flat measure: the true label is always correct
+    assert score >= hit_at_k_score(y_true, y_score, k=k, labels=labels) / min(
+        k, len(labels)
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=ranking_problems())
+def test_hierarchical_precision_at_1_equals_hit_at_1(problem):
+    y_true, y_score, labels, hierarchy = problem
+    assert hierarchical_precision_at_k_score(
+        y_true, y_score, k=1, hierarchy=hierarchy, labels=labels
+    ) == hit_at_k_score(y_true, y_score, k=1, labels=labels)
+
+
+# ---------------------------------------------------------------------------
+# Scorers
+# ---------------------------------------------------------------------------
+
+
+class TopKOnly:
+    """A fitted stand-in for ConSEClassifier: classes_ and predict_top_k only.
+
+    Scores label j of sample x by -|x[0] - j|; ties to the smaller index.
+    """
+
+    def __init__(self, classes):
+        self.classes_ = np.asarray(classes)
+        self.calls = []
+
+    def fit(self, X, y):
+        return self
+
+    def scores(self, X):
+        X = np.asarray(X, dtype=float)
+        return -np.abs(X[:, :1] - np.arange(len(self.classes_)))
+
+    def predict_top_k(self, X, k):
+        self.calls.append(k)
+        order = np.argsort(-self.scores(X), axis=1, kind="stable")[:, :k]
+        return self.classes_[order], np.take_along_axis(self.scores(X), order, axis=1)
+
+
+@pytest.fixture
+def blobs():
+    X, y = make_classification(
+        n_samples=120,
+        n_features=6,
+        n_informative=4,
+        n_classes=4,
+        n_clusters_per_class=1,
+        random_state=0,
+    )
+    return X, np.array(["car", "cat", "dog", "wolf"])[y]
+
+
+def test_scorer_repr(graph):
+    assert repr(make_hit_at_k_scorer(5)) == "make_hit_at_k_scorer(k=5)"
+    assert repr(make_hierarchical_precision_scorer(2, graph)) == (
+        "make_hierarchical_precision_scorer(k=2, "
+        "hierarchy=<DiGraph with 14 nodes and 12 edges>)"
+    )
+
+
+def test_scorer_uses_predict_top_k_and_classes():
+    est = TopKOnly(["a", "b", "c", "d"])
+    X = np.array([[0.0], [1.2], [2.9], [2.6]])
+    y = np.array(["a", "c", "d", "a"])
+    for k in (1, 2, 3):
+        expected = hit_at_k_score(y, est.scores(X), k=k, labels=est.classes_)
+        assert make_hit_at_k_scorer(k)(est, X, y) == expected
+    assert est.calls == [1, 2, 3]
+
+
+def test_scorer_clips_k_to_the_number_of_classes():
+    est = TopKOnly(["a", "b", "c"])
+    assert make_hit_at_k_scorer(10)(est, [[0.0]], ["c"]) == 1.0
+    assert est.calls == [3]
+
+
+def test_scorer_through_a_pipeline_uses_the_final_predict_top_k():
+    est = TopKOnly(["a", "b", "c"])
+    pipe = make_pipeline(StandardScaler(with_std=False), est)
+    X = np.array([[0.0], [1.0], [2.0]])
+    pipe.fit(X, ["a", "b", "c"])
+    # centred X is -1, 0, 1: the ranking of each row shifts by one label
+    assert make_hit_at_k_scorer(1)(pipe, X, ["a", "a", "b"]) == 1.0
+    assert est.calls == [1]
+
+
+def test_hierarchical_scorer_with_predict_top_k(graph):
+    est = TopKOnly(LABELS)
+    X = np.array([[2.0], [3.1], [7.2]])  # best: dog; fox; ufo
+    y = np.array(["dog", "dog", "car"])
+    scorer = make_hierarchical_precision_scorer(2, graph)
+    expected = hierarchical_precision_at_k_score(
+        y, est.scores(X), k=2, hierarchy=graph, labels=LABELS
+    )
+    assert scorer(est, X, y) == expected
+
+
+def test_scorers_match_metrics_on_predict_proba(blobs):
+    X, y = blobs
+    clf = LogisticRegression().fit(X, y)
+    proba = clf.predict_proba(X)
+    hierarchy = {"car": "vehicle", "cat": "animal", "dog": "animal", "wolf": "animal"}
+    for k in (1, 2):
+        assert make_hit_at_k_scorer(k)(clf, X, y) == hit_at_k_score(
+            y, proba, k=k, labels=clf.classes_
+        )
+        assert make_hierarchical_precision_scorer(k, hierarchy)(
+            clf, X, y
+        ) == hierarchical_precision_at_k_score(
+            y, proba, k=k, hierarchy=hierarchy, labels=clf.classes_
+        )
+
+
+def test_scorer_decision_function_fallback():
+    class DecisionOnly:
+        classes_ = np.array([0, 1])
+
+        def decision_function(self, X):
+            return np.asarray(X, dtype=float)[:, 0]
+
+    assert make_hit_at_k_scorer(1)(DecisionOnly(), [[-1.0], [2.0]], [0, 1]) == 1.0
+
+
+def test_scorer_with_sample_weight():
+    est = TopKOnly(["a", "b"])
+    score = make_hit_at_k_scorer(1)(
+        est, [[0.0], [0.0]], ["a", "b"], sample_weight=[3, 1]
+    )
+    assert score == 0.75
+
+
+def test_scorer_errors_on_labels_that_are_not_candidates():
+    est = TopKOnly(["a", "b"])
+    with pytest.raises(ValueError, match=r"y contains 1 label\(s\) not in the estim"):
+        make_hit_at_k_scorer(1)(est, [[0.0], [0.0]], ["a", "z"])
+
+
+def test_scorer_errors_on_an_unfitted_estimator():
+    with pytest.raises(
+        AttributeError, match="needs a fitted classifier with a classes_"
+    ):
+        make_hit_at_k_scorer(1)(LogisticRegression(), [[0.0]], [0])
+
+
+def test_scorer_errors_without_a_ranking_method():
+    class NoScores:
+        classes_ = np.array([0, 1])
+
+    with pytest.raises(AttributeError, match="has none of predict_top_k"):
+        make_hit_at_k_scorer(1)(NoScores(), [[0.0]], [0])
+
+
+def test_scorer_errors_on_a_bad_predict_top_k():
+    class Bad(TopKOnly):
+        def predict_top_k(self, X, k):
+            return np.array([["a"]]), None
+
+    with pytest.raises(ValueError, match=r"must return labels of shape \(2, 2\)"):
+        make_hit_at_k_scorer(2)(Bad(["a", "b"]), [[0.0], [1.0]], ["a", "b"])
+
+
+def test_scorer_rejects_bad_k():
+    with pytest.raises(ValueError, match="k must be at least 1"):
+        make_hit_at_k_scorer(0)
+
+
+def test_scorer_pickles(graph):
+    scorer = pickle.loads(pickle.dumps(make_hierarchical_precision_scorer(2, graph)))
+    assert scorer(TopKOnly(LABELS), [[2.9]], ["dog"]) == 1.0  # fox, dog
+
+
+def test_scorers_in_cross_val_score_and_grid_search(blobs):
+    X, y = blobs
+    scores = cross_val_score(
+        LogisticRegression(), X, y, cv=3, scoring=make_hit_at_k_scorer(2)
+    )
+    assert scores.shape == (3,)
+    assert scores.min() > 0.5
+    search = GridSearchCV(
+        LogisticRegression(), {"C": [0.01, 1.0]}, cv=3, scoring=make_hit_at_k_scorer(1)
+    ).fit(X, y)
+    assert search.best_params_["C"] in (0.01, 1.0)
+
+
+def test_scorers_in_multi_metric_dict_with_sample_weight(blobs):
+    X, y = blobs
+    hierarchy = {"car": "vehicle", "cat": "animal", "dog": "animal", "wolf": "animal"}
+    scoring = {
+        "hit@1": make_hit_at_k_scorer(1),
+        "hit@2": make_hit_at_k_scorer(2),
+        "hp@2": make_hierarchical_precision_scorer(2, hierarchy),
+    }
+    search = GridSearchCV(
+        LogisticRegression(), {"C": [0.1, 1.0]}, cv=3, scoring=scoring, refit="hp@2"
+    ).fit(X, y, sample_weight=np.linspace(0.5, 1.5, len(y)))
+    results = search.cv_results_
+    assert np.all(results["mean_test_hit@1"] <= results["mean_test_hit@2"])
+    assert np.all(results["mean_test_hit@1"] <= results["mean_test_hp@2"] + 1e-12)
+
+
+def test_scorer_metadata_routing(blobs):
+    X, y = blobs
+    weights = np.where(y == "car", 1.0, 0.0)  # only "car" samples count
+    with sklearn.config_context(enable_metadata_routing=True):
+        scorer = make_hit_at_k_scorer(1).set_score_request(sample_weight=True)
+        model = LogisticRegression().set_fit_request(sample_weight=False)
+        weighted = cross_validate(
+            model, X, y, cv=3, scoring=scorer, params={"sample_weight": weights}
+        )["test_score"]
+        clf = LogisticRegression()
+        unweighted = [
+            make_hit_at_k_scorer(1)(
+                clf.fit(X[train], y[train]),
+                X[test][y[test] == "car"],
+                y[test][y[test] == "car"],
+            )
+            for train, test in sklearn.model_selection.StratifiedKFold(3).split(X, y)
+        ]
+    np.testing.assert_allclose(weighted, unweighted)
