@@ -1,0 +1,343 @@
+"""Tests for sk_conse.hierarchy: the WordNet noun hierarchy."""
+
+import os
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from sk_conse.hierarchy import WORDNET_ROOT, WordNet
+from sk_conse.metrics import hierarchical_precision_at_k_score
+
+DEBIAN_DATA_NOUN = Path("/usr/share/wordnet/data.noun")
+
+# A synthetic data.noun in WordNet's format (wndb(5WN)), with a license-style
+# header, a non-noun pointer (+ ... v), a meronym (#m), an instance hypernym
+# (@i) and a synset with two parents (dog: canine and pet).
+#
+#   entity(1) -> animal(2) -> canine(3) -> dog(5), wolf(6)
+#                          -> pet(4)    -> dog(5)
+#                          -> feline(7) -> cat(8)
+#             -> person(9)  ~i>  Rex(10)  (an instance)
+SYNTHETIC = """\
+  1 This software and database is being provided to you, the LICENSEE, by
+  2 a synthetic test file.
+00000001 03 n 01 entity 0 002 ~ 00000002 n 0000 ~ 00000009 n 0000 | the root
+00000002 05 n 02 animal 0 beast 0 004 @ 00000001 n 0000 ~ 00000003 n 0000 \
+~ 00000004 n 0000 ~ 00000007 n 0000 | a living organism
+00000003 05 n 01 canine 0 003 @ 00000002 n 0000 ~ 00000005 n 0000 \
+~ 00000006 n 0000 | a dog-like animal
+00000004 05 n 01 pet 0 002 @ 00000002 n 0000 ~ 00000005 n 0000 | a kept animal
+00000005 05 n 03 dog 0 domestic_dog 0 Canis_familiaris 0 004 @ 00000003 n 0000 \
+@ 00000004 n 0000 #m 00000003 n 0000 + 00000099 v 0101 | a member of the genus Canis; \
+"the dog barked"
+00000006 05 n 01 wolf 0 001 @ 00000003 n 0000 | a wild canine
+00000007 05 n 01 feline 0 002 @ 00000002 n 0000 ~ 00000008 n 0000 | a cat-like animal
+00000008 05 n 01 cat 0 001 @ 00000007 n 0000 | a small feline
+00000009 18 n 01 person 0 002 @ 00000001 n 0000 ~i 00000010 n 0000 | a human
+00000010 18 n 01 Rex 0 001 @i 00000009 n 0000 | a particular person
+"""
+
+ENTITY, ANIMAL, CANINE, PET, DOG, WOLF, FELINE, CAT, PERSON, REX = (
+    f"n{i:08d}" for i in range(1, 11)
+)
+
+
+@pytest.fixture
+def wordnet_dir(tmp_path):
+    (tmp_path / "data.noun").write_text(SYNTHETIC)
+    return tmp_path
+
+
+@pytest.fixture
+def wn(wordnet_dir):
+    return WordNet(wordnet_dir)
+
+
+requires_wordnet = pytest.mark.skipif(
+    not DEBIAN_DATA_NOUN.is_file(),
+    reason="WordNet 3.0 files missing: apt-get install wordnet-base",
+)
+
+
+# ---------------------------------------------------------------------------
+# Synthetic data.noun
+# ---------------------------------------------------------------------------
+
+
+def test_parses_records_and_skips_the_header(wn):
+    assert len(wn) == 10
+    assert wn.wnids == [f"n{i:08d}" for i in range(1, 11)]
+    assert DOG in wn
+    assert "n00000099" not in wn
+
+
+def test_lemma_names_and_gloss(wn):
+    assert wn.lemma_names(DOG) == ["dog", "domestic_dog", "Canis_familiaris"]
+    assert wn.lemma_names(ANIMAL) == ["animal", "beast"]
+    assert wn.gloss(DOG) == 'a member of the genus Canis; "the dog barked"'
+
+
+def test_hypernyms_and_hyponyms_follow_noun_is_a_pointers_only(wn):
+    assert wn.hypernyms(DOG) == [CANINE, PET]  # not the meronym, not the verb
+    assert wn.hypernyms(ENTITY) == []
+    assert wn.hypernyms(REX) == [PERSON]  # instance hypernym
+    assert wn.hyponyms(CANINE) == [DOG, WOLF]
+    assert wn.hyponyms(PERSON) == [REX]
+    assert wn.hyponyms(CAT) == []
+
+
+def test_hypernym_paths(wn):
+    assert wn.hypernym_paths(DOG) == [
+        [ENTITY, ANIMAL, CANINE, DOG],
+        [ENTITY, ANIMAL, PET, DOG],
+    ]
+    assert wn.hypernym_paths(ENTITY) == [[ENTITY]]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [
+        (DOG, DOG, 0),
+        (DOG, CANINE, 1),
+        (DOG, WOLF, 2),
+        (DOG, ANIMAL, 2),
+        (DOG, CAT, 4),
+        (CAT, REX, 5),
+        (WOLF, PET, 3),
+    ],
+)
+def test_hop_distance(wn, a, b, distance):
+    assert wn.hop_distance(a, b) == distance
+    assert wn.hop_distance(b, a) == distance
+
+
+def test_hop_distance_agrees_with_networkx(wn):
+    graph = nx.Graph((p, c) for c in wn.wnids for p in wn.hypernyms(c))
+    for a in wn.wnids:
+        for b in wn.wnids:
+            assert wn.hop_distance(a, b) == nx.shortest_path_length(graph, a, b)
+
+
+def test_hierarchy_for_is_the_upward_closure(wn):
+    graph = wn.hierarchy_for([DOG, CAT])
+    assert isinstance(graph, nx.DiGraph)
+    assert set(graph) == {ENTITY, ANIMAL, CANINE, PET, DOG, FELINE, CAT}
+    assert set(graph.edges) == {
+        (ENTITY, ANIMAL),
+        (ANIMAL, CANINE),
+        (ANIMAL, PET),
+        (ANIMAL, FELINE),
+        (CANINE, DOG),
+        (PET, DOG),
+        (FELINE, CAT),
+    }
+    assert graph.nodes[DOG]["name"] == "dog"
+    assert nx.is_directed_acyclic_graph(graph)
+
+
+def test_hierarchy_for_feeds_hierarchical_precision(wn):
+    labels = [CAT, DOG, WOLF]
+    hierarchy = wn.hierarchy_for(labels)
+    # dog's nearest other candidate is wolf (2 hops, through canine)
+    y_score = [[0.0, 0.5, 1.0]]  # wolf, dog, cat
+    score = hierarchical_precision_at_k_score(
+        [DOG], y_score, k=2, hierarchy=hierarchy, labels=labels
+    )
+    assert score == 1.0
+
+
+@pytest.mark.parametrize(
+    ("hops", "expected"),
+    [
+        (0, {DOG}),
+        (1, {DOG, CANINE, PET}),
+        (2, {DOG, CANINE, PET, WOLF, ANIMAL}),
+        (3, {DOG, CANINE, PET, WOLF, ANIMAL, FELINE, ENTITY}),
+    ],
+)
+def test_wnids_within_hops(wn, hops, expected):
+    assert wn.wnids_within_hops([DOG], hops) == sorted(expected)
+    assert wn.wnids_within_hops([DOG], hops, include_seeds=False) == sorted(
+        expected - {DOG}
+    )
+
+
+def test_wnids_within_hops_of_several_seeds(wn):
+    assert wn.wnids_within_hops([WOLF, REX], 1) == sorted({WOLF, CANINE, REX, PERSON})
+
+
+def test_ancestors(wn):
+    assert wn.ancestors([REX]) == {REX, PERSON, ENTITY}
+
+
+# ---------------------------------------------------------------------------
+# Errors, file location, caching
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["dog", "02084071", "n0208407", 2084071, "v02084071"])
+def test_bad_wnid_format(wn, bad):
+    with pytest.raises(ValueError, match="is not a WordNet noun id"):
+        wn.lemma_names(bad)
+
+
+def test_unknown_wnid(wn):
+    with pytest.raises(ValueError, match="'n00000042' is not a noun synset of"):
+        wn.gloss("n00000042")
+
+
+def test_a_single_string_is_not_a_list_of_wnids(wn):
+    with pytest.raises(TypeError, match=r"wrap it in a list: \['n00000005'\]"):
+        wn.hierarchy_for(DOG)
+
+
+@pytest.mark.parametrize("hops", [-1, 1.5, True])
+def test_bad_hops(wn, hops):
+    with pytest.raises(ValueError, match="hops must be a non-negative integer"):
+        wn.wnids_within_hops([DOG], hops)
+
+
+def test_disconnected_synsets(tmp_path):
+    (tmp_path / "data.noun").write_text(
+        "00000001 03 n 01 a 0 000 | one\n00000002 03 n 01 b 0 000 | two\n"
+    )
+    with pytest.raises(ValueError, match="are not connected"):
+        WordNet(tmp_path).hop_distance("n00000001", "n00000002")
+
+
+def test_missing_files_say_how_to_install(tmp_path):
+    with pytest.raises(FileNotFoundError, match="apt-get install wordnet-base"):
+        WordNet(tmp_path)
+
+
+def test_malformed_file(tmp_path):
+    (tmp_path / "data.noun").write_text("00000001 03 n zz entity\n")
+    with pytest.raises(ValueError, match=r"line 1, is not a WordNet data.noun record"):
+        WordNet(tmp_path)
+
+
+def test_path_may_be_the_file_or_a_dict_folder(wordnet_dir, tmp_path_factory):
+    assert len(WordNet(wordnet_dir / "data.noun")) == 10
+    home = tmp_path_factory.mktemp("wnhome")
+    (home / "dict").mkdir()
+    (home / "dict" / "data.noun").write_text(SYNTHETIC)
+    assert len(WordNet(home)) == 10
+
+
+def test_wnhome_is_honoured(wordnet_dir, monkeypatch):
+    monkeypatch.delenv("WNSEARCHDIR", raising=False)
+    monkeypatch.setenv("WNHOME", os.fspath(wordnet_dir))
+    wn = WordNet()
+    assert wn.path == (wordnet_dir / "data.noun").resolve()
+    assert repr(wn) == f"WordNet('{wn.path}')"
+
+
+def test_parsed_once_per_file(wordnet_dir):
+    first, second = WordNet(wordnet_dir), WordNet(wordnet_dir)
+    assert first._data is second._data
+
+
+def test_rewritten_file_is_parsed_again(wordnet_dir):
+    first = WordNet(wordnet_dir)
+    path = wordnet_dir / "data.noun"
+    path.write_text(SYNTHETIC + "00000011 03 n 01 extra 0 000 | new\n")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert len(WordNet(wordnet_dir)) == len(first) + 1
+
+
+# ---------------------------------------------------------------------------
+# The real WordNet 3.0 files (Debian's wordnet-base)
+# ---------------------------------------------------------------------------
+
+DOG_ = "n02084071"
+CANINE_ = "n02083346"
+DOMESTIC_ANIMAL_ = "n01317541"
+WOLF_ = "n02114100"
+CAT_ = "n02121620"
+ANIMAL_ = "n00015388"
+
+
+@pytest.fixture(scope="module")
+def wordnet():
+    if not DEBIAN_DATA_NOUN.is_file():
+        pytest.skip("WordNet 3.0 files missing: apt-get install wordnet-base")
+    return WordNet(DEBIAN_DATA_NOUN)
+
+
+@requires_wordnet
+def test_real_wordnet_size_and_root(wordnet):
+    assert len(wordnet) == 82115
+    assert wordnet.lemma_names(WORDNET_ROOT) == ["entity"]
+    assert wordnet.hypernyms(WORDNET_ROOT) == []
+
+
+@requires_wordnet
+def test_real_wordnet_dog(wordnet):
+    assert wordnet.lemma_names(DOG_) == ["dog", "domestic_dog", "Canis_familiaris"]
+    assert wordnet.hypernyms(DOG_) == [CANINE_, DOMESTIC_ANIMAL_]
+    assert wordnet.gloss(DOG_).startswith("a member of the genus Canis")
+    paths = wordnet.hypernym_paths(DOG_)
+    assert all(path[0] == WORDNET_ROOT and path[-1] == DOG_ for path in paths)
+    assert any(ANIMAL_ in path for path in paths)
+
+
+@requires_wordnet
+def test_real_wordnet_instance_hypernym(wordnet):
+    # 10954498 Einstein: @i 10428004 (physicist)
+    assert wordnet.hypernyms("n10954498") == ["n10428004"]
+    assert "n10954498" in wordnet.hyponyms("n10428004")
+
+
+@requires_wordnet
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [
+        # from data.noun: dog @ canine, dog @ domestic_animal, wolf @ canine,
+        # domestic_animal @ animal, domestic_cat @ cat, domestic_cat @
+        # domestic_animal
+        (DOG_, CANINE_, 1),
+        (DOG_, WOLF_, 2),  # dog - canine - wolf
+        (DOG_, ANIMAL_, 2),  # dog - domestic_animal - animal
+        (DOG_, CAT_, 3),  # dog - domestic_animal - domestic_cat - cat
+    ],
+)
+def test_real_wordnet_hop_distance(wordnet, a, b, distance):
+    assert wordnet.hop_distance(a, b) == distance
+
+
+@requires_wordnet
+def test_real_wordnet_pointers_mirror_each_other(wordnet):
+    # hyponyms are derived from hypernyms: check them against the ~ pointers
+    expected = {}
+    with open(DEBIAN_DATA_NOUN) as file:
+        for line in file:
+            if line[0] == " ":
+                continue
+            fields = line.split(" | ")[0].split()
+            expected["n" + fields[0]] = sorted(
+                "n" + fields[i + 1]
+                for i in range(len(fields) - 3)
+                if fields[i] in ("~", "~i") and fields[i + 2] == "n"
+            )
+    assert all(sorted(wordnet.hyponyms(w)) == expected[w] for w in expected)
+
+
+@requires_wordnet
+def test_real_wordnet_hierarchy_and_hops(wordnet):
+    graph = wordnet.hierarchy_for([DOG_, CAT_])
+    assert nx.is_directed_acyclic_graph(graph)
+    assert [n for n in graph if graph.in_degree(n) == 0] == [WORDNET_ROOT]
+    assert graph.has_edge(CANINE_, DOG_)
+    near = wordnet.wnids_within_hops([DOG_], 2, include_seeds=False)
+    assert WOLF_ in near
+    assert ANIMAL_ in near
+    assert DOG_ not in near
+    assert CAT_ not in near
+    assert CAT_ in wordnet.wnids_within_hops([DOG_], 3)
+    assert all(
+        wordnet.hop_distance(DOG_, w) <= 2
+        for w in np.random.default_rng(0).choice(near, 20)
+    )
