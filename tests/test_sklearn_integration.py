@@ -1,0 +1,114 @@
+"""ConSEClassifier as a scikit-learn citizen: Pipeline, clone, search, repr."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sk_conse import ConSEClassifier
+from sk_conse.metrics import make_hit_at_k_scorer
+from sk_conse.model_selection import ClassDisjointKFold
+
+
+def _problem(n_classes=8, n_unseen=3, q=6, n_per_class=25, seed=0):
+    """Classes whose features are a noisy linear image of their vectors."""
+    rng = np.random.RandomState(seed)
+    labels = [f"c{i}" for i in range(n_classes + n_unseen)]
+    vectors = rng.randn(len(labels), q)
+    embeddings = dict(zip(labels, vectors))
+    A = rng.randn(q, 10)
+    y = np.repeat(labels[:n_classes], n_per_class)
+    X = vectors[np.repeat(np.arange(n_classes), n_per_class)] @ A
+    X += 0.3 * rng.randn(*X.shape)
+    return X, y, embeddings
+
+
+def test_clone_keeps_parameters_and_drops_fitted_state():
+    X, y, emb = _problem()
+    clf = ConSEClassifier(LogisticRegression(C=0.5), emb, T=3).fit(X, y)
+    twin = clone(clf)
+    assert twin.get_params()["T"] == 3
+    assert twin.get_params()["base_estimator__C"] == 0.5
+    assert not hasattr(twin, "classes_")
+
+
+def test_pipeline_predicts_like_the_bare_estimator_on_scaled_input():
+    X, y, emb = _problem()
+    pipe = make_pipeline(
+        StandardScaler(), ConSEClassifier(LogisticRegression(), emb, T=2)
+    ).fit(X, y)
+    bare = ConSEClassifier(LogisticRegression(), emb, T=2).fit(
+        StandardScaler().fit_transform(X), y
+    )
+    Xs = StandardScaler().fit(X).transform(X)
+    np.testing.assert_array_equal(pipe.predict(X), bare.predict(Xs))
+    assert set(pipe.predict(X)) <= set(pipe.classes_)
+
+
+def test_grid_search_over_T_and_base_C_with_class_disjoint_folds():
+    X, y, emb = _problem(n_classes=9, n_unseen=0)
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(max_iter=500), emb),
+        {"T": [1, 3, 9], "base_estimator__C": [0.1, 1.0]},
+        cv=ClassDisjointKFold(3),
+        scoring=make_hit_at_k_scorer(1),
+    ).fit(X, y)
+    assert search.best_params_["T"] in {1, 3, 9}
+    assert search.best_params_["base_estimator__C"] in {0.1, 1.0}
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all((scores >= 0) & (scores <= 1))
+    # Every zero-shot fold does better than chance (3 test classes per fold).
+    assert search.best_score_ > 1 / 3
+    # The refit on all data has no unseen label left: it must still succeed.
+    assert len(search.best_estimator_.classes_) == 0
+
+
+def test_grid_search_over_T_in_the_generalized_setting():
+    X, y, emb = _problem()
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(max_iter=500), emb, candidate_labels="all"),
+        {"T": [1, 2]},
+        cv=StratifiedKFold(3),
+    ).fit(X, y)
+    assert search.best_score_ > 0.5
+    assert cross_val_score(search.best_estimator_, X, y, cv=3).mean() > 0.5
+
+
+def test_html_repr_names_the_base_estimator():
+    _, _, emb = _problem()
+    html = ConSEClassifier(LogisticRegression(), emb)._repr_html_()
+    assert "ConSEClassifier" in html
+    assert "LogisticRegression" in html
+
+
+@pytest.mark.parametrize("dumps", ["pickle", "joblib"])
+def test_round_trips_give_identical_predictions(tmp_path, dumps):
+    X, y, emb = _problem()
+    clf = ConSEClassifier(LogisticRegression(), emb, T=3).fit(X, y)
+    if dumps == "pickle":
+        loaded = pickle.loads(pickle.dumps(clf))
+    else:
+        joblib.dump(clf, tmp_path / "clf.joblib")
+        loaded = joblib.load(tmp_path / "clf.joblib")
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    np.testing.assert_array_equal(loaded.decision_function(X), clf.decision_function(X))
+
+
+def test_frozen_pretrained_base_is_not_refitted():
+    X, y, emb = _problem()
+    base = LogisticRegression().fit(X, y)
+    coef = base.coef_.copy()
+    clf = ConSEClassifier(FrozenEstimator(base), emb, T=2)
+    # The labels passed to fit are ignored by a frozen base: seen_classes_
+    # comes from the pretrained model.
+    clf.fit(X[:5], np.array(["c9"] * 5))
+    np.testing.assert_array_equal(clf.seen_classes_, base.classes_)
+    np.testing.assert_array_equal(clf.base_estimator_.estimator.coef_, coef)
+    assert list(clf.classes_) == ["c10", "c8", "c9"]
