@@ -1,0 +1,697 @@
+"""Tests of ConSEClassifier against a plain per-sample reference of the paper.
+
+ConSE (Norouzi et al., ICLR 2014): f(x) = (1/Z) sum_{t<=T} p(y_t|x) s(y_t),
+Z = sum_{t<=T} p(y_t|x), the top-T seen labels chosen by a stable rule (ties to
+the smaller label index), candidates ranked by cos(f(x), s(y')).
+"""
+
+import pickle
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
+from sklearn.svm import SVC
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_conse import ConSEClassifier
+from sk_conse._backend import cuda_available
+from sk_conse._kernel import _GROUP, top_t_weights
+
+SETTINGS = settings(max_examples=25, deadline=None)
+
+# ------------------------------------------------------------------ helpers
+
+
+class FixedProba(ClassifierMixin, BaseEstimator):
+    """A base estimator whose p(y|x) is row ``int(x[0])`` of a fixed table.
+
+    It records the ``sample_weight`` it was fitted with and counts its fits.
+    """
+
+    def __init__(self, proba=None):
+        self.proba = proba
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.unique(y)
+        self.sample_weight_ = sample_weight
+        self.n_fits_ = getattr(self, "n_fits_", 0) + 1
+        return self
+
+    def predict_proba(self, X):
+        rows = np.asarray(X)[:, 0].astype(int)
+        return np.asarray(self.proba, dtype=float)[rows]
+
+
+class NoProba(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+
+def ref_embedding(P, S0, T):
+    """f(x), one sample at a time, exactly as written in the paper."""
+    T = P.shape[1] if T is None else T
+    F = np.zeros((P.shape[0], S0.shape[1]))
+    for i, p in enumerate(P):
+        top = np.argsort(-p, kind="stable")[:T]
+        F[i] = (p[top, None] * S0[top]).sum(axis=0) / p[top].sum()
+    return F
+
+
+def ref_scores(P, S0, S1, T, offset=0.0):
+    """cos(f(x), s(y')) of each sample and candidate, minus ``offset``."""
+    F = ref_embedding(P, S0, T)
+    out = np.zeros((P.shape[0], S1.shape[0]))
+    for i, f in enumerate(F):
+        nf = np.linalg.norm(f)
+        if nf > 1e-12 * np.abs(S0).sum():
+            out[i] = S1 @ f / (np.linalg.norm(S1, axis=1) * nf)
+    return out - offset
+
+
+def ref_top_k(scores, k):
+    return np.argsort(-scores, axis=1, kind="stable")[:, :k]
+
+
+def softmax(scores):
+    e = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+N_SEEN = 6
+SEEN = [f"s{i}" for i in range(N_SEEN)]
+UNSEEN = [f"u{i}" for i in range(10)]
+
+
+def make_table(n_random=14, seed=0):
+    """Probability rows with exact ties first, then random quantised ones."""
+    ties = [
+        [0.25, 0.25, 0.25, 0.25, 0.0, 0.0],
+        [0.4, 0.2, 0.2, 0.2, 0.0, 0.0],
+        [0.0, 0.2, 0.2, 0.2, 0.0, 0.4],
+        [1 / 6] * 6,
+        [0.1, 0.3, 0.1, 0.3, 0.1, 0.1],
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+    ]
+    rng = np.random.RandomState(seed)
+    rand = np.round(rng.dirichlet(np.ones(N_SEEN), size=n_random) * 10) + 1
+    rand /= rand.sum(axis=1, keepdims=True)
+    return np.vstack([ties, rand])
+
+
+def make_problem(dtype=np.float64, q=24, seed=0):
+    """(X_fit, y_fit, X, P, embeddings): X row i has p(y|x) = P[i]."""
+    rng = np.random.RandomState(seed)
+    P = make_table(seed=seed)
+    vectors = rng.randn(N_SEEN + len(UNSEEN), q).astype(dtype)
+    embeddings = dict(zip(SEEN + UNSEEN, vectors))
+    X_fit = np.zeros((2 * N_SEEN, 1))
+    y_fit = np.array(SEEN * 2)
+    X = np.arange(len(P), dtype=float)[:, None]
+    return X_fit, y_fit, X, P, embeddings
+
+
+def stack(embeddings, labels):
+    return np.array([embeddings[label] for label in labels], dtype=float)
+
+
+# ---------------------------------------------- exactness against the paper
+
+
+@pytest.mark.parametrize("T", [1, 3, N_SEEN, N_SEEN + 3, None])
+@pytest.mark.parametrize("algorithm", ["direct", "factorised", "auto"])
+@pytest.mark.parametrize("candidate_labels", ["unseen", "all"])
+@pytest.mark.parametrize("batch_size", [7, 1024])
+def test_matches_per_sample_reference(T, algorithm, candidate_labels, batch_size):
+    # 20 samples in batches of 7: two full batches and a partial one.
+    X_fit, y_fit, X, P, emb = make_problem()
+    clf = ConSEClassifier(
+        FixedProba(P),
+        emb,
+        T=T,
+        candidate_labels=candidate_labels,
+        algorithm=algorithm,
+        batch_size=batch_size,
+    ).fit(X_fit, y_fit)
+    assert clf.algorithm_ in {"direct", "factorised"}
+    if algorithm != "auto":
+        assert clf.algorithm_ == algorithm
+    assert clf.T_ == (N_SEEN if T is None else min(T, N_SEEN))
+    S0, S1 = stack(emb, SEEN), stack(emb, clf.classes_)
+    expected = ref_scores(P, S0, S1, T)
+
+    np.testing.assert_allclose(clf.transform(X), ref_embedding(P, S0, T), atol=1e-12)
+    np.testing.assert_allclose(clf.decision_function(X), expected, atol=1e-12)
+    np.testing.assert_allclose(clf.predict_proba(X), softmax(expected), atol=1e-12)
+    np.testing.assert_array_equal(
+        clf.predict(X), clf.classes_[np.argmax(expected, axis=1)]
+    )
+    k = 4
+    labels, scores = clf.predict_top_k(X, k)
+    order = ref_top_k(expected, k)
+    np.testing.assert_array_equal(labels, clf.classes_[order])
+    np.testing.assert_allclose(
+        scores, np.take_along_axis(expected, order, 1), atol=1e-12
+    )
+
+
+def test_tied_probabilities_pick_the_smaller_seen_label():
+    # Row 1 is [0.4, 0.2, 0.2, 0.2, 0, 0]: with T=2 the second label is s1.
+    X_fit, y_fit, X, P, emb = make_problem()
+    clf = ConSEClassifier(FixedProba(P), emb, T=2).fit(X_fit, y_fit)
+    F = clf.transform(X[:2])
+    np.testing.assert_allclose(F[0], (emb["s0"] + emb["s1"]) / 2, atol=1e-14)
+    np.testing.assert_allclose(F[1], (2 * emb["s0"] + emb["s1"]) / 3, atol=1e-14)
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_duplicate_candidate_vectors_earlier_label_wins(algorithm):
+    X_fit, y_fit, X, P, emb = make_problem()
+    emb["u2"] = emb["u6"] = emb["u8"] = emb["s5"].copy()
+    clf = ConSEClassifier(FixedProba(P), emb, T=1, algorithm=algorithm)
+    clf.fit(X_fit, y_fit)
+    # Row 5 puts all mass on s5: f(x) = s(s5), three candidates tie at cos 1.
+    labels, scores = clf.predict_top_k(X[5:6], 4)
+    np.testing.assert_array_equal(labels[0, :3], ["u2", "u6", "u8"])
+    assert scores[0, 0] == scores[0, 1] == scores[0, 2]
+    assert clf.predict(X[5:6])[0] == "u2"
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+@pytest.mark.parametrize(
+    ("n_unseen", "k"),
+    [(8 * 5 * _GROUP + 50, 5), (8 * 5 * _GROUP - 1, 5), (300, 3)],
+    ids=["grouped", "just-below-grouped", "narrow"],
+)
+def test_many_candidates_top_k_matches_reference(algorithm, n_unseen, k):
+    # Integer labels; wide candidate sets go through the grouped top-k.
+    rng = np.random.RandomState(1)
+    P = make_table()
+    q = 16
+    vectors = rng.randn(N_SEEN + n_unseen, q)
+    emb = dict(zip(range(N_SEEN + n_unseen), vectors))
+    X_fit, y_fit = np.zeros((N_SEEN, 1)), np.arange(N_SEEN)
+    X = np.arange(len(P), dtype=float)[:, None]
+    clf = ConSEClassifier(
+        FixedProba(P), emb, T=3, algorithm=algorithm, batch_size=6
+    ).fit(X_fit, y_fit)
+    np.testing.assert_array_equal(clf.classes_, np.arange(N_SEEN, N_SEEN + n_unseen))
+    expected = ref_scores(P, vectors[:N_SEEN], vectors[N_SEEN:], 3)
+    labels, scores = clf.predict_top_k(X, k)
+    order = ref_top_k(expected, k)
+    np.testing.assert_array_equal(labels, clf.classes_[order])
+    np.testing.assert_allclose(
+        scores, np.take_along_axis(expected, order, 1), atol=1e-12
+    )
+    np.testing.assert_array_equal(clf.predict(X), labels[:, 0])
+
+
+def test_direct_and_factorised_agree_on_a_real_base_estimator():
+    rng = np.random.RandomState(2)
+    X_fit = rng.randn(120, 5)
+    y_fit = np.repeat(np.arange(6), 20)
+    X_fit += y_fit[:, None]
+    emb = dict(enumerate(rng.randn(40, 64)))
+    X = rng.randn(50, 5) * 3
+    base = GaussianNB()
+    a = ConSEClassifier(base, emb, T=2, algorithm="direct", batch_size=16)
+    b = ConSEClassifier(base, emb, T=2, algorithm="factorised", batch_size=16)
+    a.fit(X_fit, y_fit)
+    b.fit(X_fit, y_fit)
+    np.testing.assert_allclose(
+        a.decision_function(X), b.decision_function(X), atol=1e-12
+    )
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+    P = a.base_estimator_.predict_proba(X)
+    expected = ref_scores(
+        P, emb_rows(emb, a.seen_classes_), emb_rows(emb, a.classes_), 2
+    )
+    np.testing.assert_allclose(a.decision_function(X), expected, atol=1e-12)
+
+
+def emb_rows(emb, labels):
+    return np.array([emb[label] for label in labels])
+
+
+# ----------------------------------------------------------- properties
+
+
+probability_tables = st.lists(
+    st.lists(st.integers(0, 3), min_size=N_SEEN, max_size=N_SEEN).filter(any),
+    min_size=1,
+    max_size=6,
+).map(lambda rows: np.array(rows, float) / np.array(rows, float).sum(1, keepdims=True))
+
+
+@SETTINGS
+@given(P=probability_tables, T=st.integers(1, N_SEEN + 1), seed=st.integers(0, 999))
+def test_embedding_is_a_convex_combination(P, T, seed):
+    X_fit, y_fit, _, _, emb = make_problem(seed=seed)
+    X = np.arange(len(P), dtype=float)[:, None]
+    clf = ConSEClassifier(FixedProba(P), emb, T=T).fit(X_fit, y_fit)
+    F = clf.transform(X)
+    S0 = clf.seen_embeddings_
+    idx, w = top_t_weights(P, T)
+    assert np.all(w >= 0)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(F, np.einsum("nt,ntq->nq", w, S0[idx]), atol=1e-12)
+    top = S0[idx]
+    assert np.all(top.min(axis=1) - 1e-12 <= F)
+    assert np.all(top.max(axis=1) + 1e-12 >= F)
+    # The weights are p(y_t|x) / Z over the stable top-T.
+    ref_idx = np.sort(np.argsort(-P, axis=1, kind="stable")[:, : min(T, N_SEEN)], 1)
+    np.testing.assert_array_equal(idx, ref_idx)
+
+
+@SETTINGS
+@given(P=probability_tables, seed=st.integers(0, 999))
+def test_t_equal_one_gives_the_argmax_label_vector(P, seed):
+    X_fit, y_fit, _, _, emb = make_problem(seed=seed)
+    X = np.arange(len(P), dtype=float)[:, None]
+    clf = ConSEClassifier(FixedProba(P), emb, T=1).fit(X_fit, y_fit)
+    expected = stack(emb, np.array(SEEN)[np.argmax(P, axis=1)])
+    np.testing.assert_array_equal(clf.transform(X), expected)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 999), perm_seed=st.integers(0, 999), T=st.integers(1, 7))
+def test_label_order_in_embeddings_does_not_matter(seed, perm_seed, T):
+    X_fit, y_fit, X, P, emb = make_problem(seed=seed)
+    keys = list(emb)
+    np.random.RandomState(perm_seed).shuffle(keys)
+    shuffled = {key: emb[key] for key in keys}
+    a = ConSEClassifier(FixedProba(P), emb, T=T, candidate_labels="all")
+    b = ConSEClassifier(FixedProba(P), shuffled, T=T, candidate_labels="all")
+    a.fit(X_fit, y_fit)
+    b.fit(X_fit, y_fit)
+    np.testing.assert_array_equal(a.classes_, b.classes_)
+    np.testing.assert_allclose(
+        a.decision_function(X), b.decision_function(X), atol=1e-13
+    )
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@SETTINGS
+@given(
+    seed=st.integers(0, 999),
+    log_scale=st.lists(st.floats(-3, 3), min_size=10, max_size=10),
+    algorithm=st.sampled_from(["direct", "factorised"]),
+)
+def test_scaling_candidate_vectors_changes_nothing(seed, log_scale, algorithm):
+    X_fit, y_fit, X, P, emb = make_problem(seed=seed)
+    scaled = dict(emb)
+    for label, s in zip(UNSEEN, log_scale):
+        scaled[label] = emb[label] * 10.0**s
+    a = ConSEClassifier(FixedProba(P), emb, T=3, algorithm=algorithm).fit(X_fit, y_fit)
+    b = ConSEClassifier(FixedProba(P), scaled, T=3, algorithm=algorithm)
+    b.fit(X_fit, y_fit)
+    np.testing.assert_allclose(
+        a.decision_function(X), b.decision_function(X), atol=1e-12
+    )
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+# --------------------------------------------------------------- backend
+
+
+def test_device_cpu_and_auto_agree():
+    X_fit, y_fit, X, P, emb = make_problem()
+    a = ConSEClassifier(FixedProba(P), emb, T=3, device="cpu").fit(X_fit, y_fit)
+    b = ConSEClassifier(FixedProba(P), emb, T=3, device="auto").fit(X_fit, y_fit)
+    assert a.device_ == "cpu"
+    assert b.device_ == ("cuda" if cuda_available() else "cpu")
+    np.testing.assert_allclose(
+        a.decision_function(X), b.decision_function(X), atol=1e-6
+    )
+    np.testing.assert_array_equal(a.predict(X), b.predict(X))
+
+
+@pytest.mark.skipif(cuda_available(), reason="a CUDA device is present")
+def test_device_cuda_without_gpu_raises():
+    X_fit, y_fit, _, P, emb = make_problem()
+    clf = ConSEClassifier(FixedProba(P), emb, device="cuda")
+    with pytest.raises(RuntimeError, match=r"device='cuda' was requested but CuPy"):
+        clf.fit(X_fit, y_fit)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    not cuda_available(), reason="CuPy with a CUDA device is not available"
+)
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_cuda_matches_cpu(algorithm):
+    X_fit, y_fit, X, P, emb = make_problem()
+    kw = {"T": 3, "algorithm": algorithm, "batch_size": 7, "candidate_labels": "all"}
+    cpu = ConSEClassifier(FixedProba(P), emb, device="cpu", **kw).fit(X_fit, y_fit)
+    gpu = ConSEClassifier(FixedProba(P), emb, device="cuda", **kw).fit(X_fit, y_fit)
+    assert gpu.device_ == "cuda"
+    for method in ("transform", "decision_function", "predict_proba"):
+        got = getattr(gpu, method)(X)
+        assert type(got) is np.ndarray
+        assert np.allclose(got, getattr(cpu, method)(X), atol=1e-10)
+    np.testing.assert_array_equal(gpu.predict(X), cpu.predict(X))
+    labels, _ = gpu.predict_top_k(X, 3)
+    np.testing.assert_array_equal(labels, cpu.predict_top_k(X, 3)[0])
+    # A pickled GPU model loads and predicts the same.
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(gpu)).predict(X), labels[:, 0]
+    )
+
+
+# -------------------------------------------------------------- bad input
+
+
+def fitted_problem(**params):
+    X_fit, y_fit, X, P, emb = make_problem()
+    return ConSEClassifier(FixedProba(P), emb, **params).fit(X_fit, y_fit), X
+
+
+def test_seen_labels_without_vectors_are_listed():
+    X_fit, y_fit, _, P, emb = make_problem()
+    del emb["s2"], emb["s4"]
+    clf = ConSEClassifier(FixedProba(P), emb)
+    with pytest.raises(
+        ValueError, match=r"2 seen label\(s\) have no vector.*'s2', 's4'"
+    ):
+        clf.fit(X_fit, y_fit)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        (np.nan, "NaN or infinite values for 'u3'"),
+        (np.inf, "NaN or infinite values for 'u3'"),
+        (0.0, "zero vectors for 'u3'"),
+    ],
+)
+def test_bad_vector_values(bad, match):
+    X_fit, y_fit, _, P, emb = make_problem()
+    emb["u3"] = np.full_like(emb["u3"], bad)
+    with pytest.raises(ValueError, match=match):
+        ConSEClassifier(FixedProba(P), emb).fit(X_fit, y_fit)
+
+
+def test_vectors_of_different_lengths():
+    X_fit, y_fit, _, P, emb = make_problem()
+    emb["u3"] = emb["u3"][:5]
+    with pytest.raises(ValueError, match=r"different lengths: .* 'u3' \(5\)"):
+        ConSEClassifier(FixedProba(P), emb).fit(X_fit, y_fit)
+
+
+def test_empty_label_embeddings():
+    X_fit, y_fit, _, P, _ = make_problem()
+    with pytest.raises(ValueError, match="label_embeddings is empty"):
+        ConSEClassifier(FixedProba(P), {}).fit(X_fit, y_fit)
+
+
+@pytest.mark.parametrize("bad", [[[1.0, 0.0]], np.eye(3), "vectors"])
+def test_label_embeddings_of_a_wrong_type(bad):
+    X_fit, y_fit, _, P, _ = make_problem()
+    with pytest.raises(TypeError, match="label_embeddings must be a mapping"):
+        ConSEClassifier(FixedProba(P), bad).fit(X_fit, y_fit)
+
+
+def test_duplicated_labels_in_a_pandas_index():
+    X_fit, y_fit, _, P, emb = make_problem()
+    df = pd.DataFrame(np.array(list(emb.values())), index=[*SEEN, *UNSEEN[:-1], "s0"])
+    with pytest.raises(ValueError, match=r"duplicated labels: 's0'"):
+        ConSEClassifier(FixedProba(P), df).fit(X_fit, y_fit)
+
+
+def test_label_embeddings_none():
+    X_fit, y_fit, _, P, _ = make_problem()
+    with pytest.raises(ValueError, match="label_embeddings is required"):
+        ConSEClassifier(FixedProba(P), None).fit(X_fit, y_fit)
+
+
+def test_base_estimator_none():
+    X_fit, y_fit, _, _, emb = make_problem()
+    with pytest.raises(ValueError, match="needs a base_estimator"):
+        ConSEClassifier(None, emb).fit(X_fit, y_fit)
+
+
+def test_base_estimator_without_predict_proba():
+    X_fit, y_fit, _, _, emb = make_problem()
+    with pytest.raises(ValueError, match="has no predict_proba"):
+        ConSEClassifier(NoProba(), emb).fit(X_fit, y_fit)
+
+
+def test_svc_without_probability_hints_at_probability_true():
+    X_fit, y_fit, _, _, emb = make_problem()
+    with pytest.raises(ValueError, match=r"For SVC, set probability=True"):
+        ConSEClassifier(SVC(), emb).fit(X_fit, y_fit)
+
+
+@pytest.mark.parametrize("T", [0, -1, 1.5, "3"])
+def test_invalid_T(T):
+    X_fit, y_fit, _, P, emb = make_problem()
+    with pytest.raises(InvalidParameterError, match="The 'T' parameter"):
+        ConSEClassifier(FixedProba(P), emb, T=T).fit(X_fit, y_fit)
+
+
+def test_empty_candidate_set_fits_but_cannot_rank():
+    X_fit, y_fit, X, P, emb = make_problem()
+    seen_only = {label: emb[label] for label in SEEN}
+    clf = ConSEClassifier(FixedProba(P), seen_only, T=2).fit(X_fit, y_fit)
+    assert clf.classes_.shape == (0,)
+    assert clf.transform(X).shape == (len(X), 24)
+    for method in ("predict", "decision_function", "predict_proba"):
+        with pytest.raises(ValueError, match="There are no candidate labels to rank"):
+            getattr(clf, method)(X)
+    with pytest.raises(ValueError, match="There are no candidate labels to rank"):
+        clf.predict_top_k(X, 1)
+    # Pickling a model with no candidates works too.
+    assert pickle.loads(pickle.dumps(clf)).classes_.shape == (0,)
+
+
+def test_explicit_candidate_without_vector():
+    X_fit, y_fit, _, P, emb = make_problem()
+    clf = ConSEClassifier(FixedProba(P), emb, candidate_labels=["u1", "zebra"])
+    with pytest.raises(ValueError, match=r"1 candidate label\(s\) .*'zebra'"):
+        clf.fit(X_fit, y_fit)
+
+
+def test_duplicated_explicit_candidates():
+    X_fit, y_fit, _, P, emb = make_problem()
+    clf = ConSEClassifier(FixedProba(P), emb, candidate_labels=["u1", "u2", "u1"])
+    with pytest.raises(
+        ValueError, match=r"candidate_labels has duplicated labels: 'u1'"
+    ):
+        clf.fit(X_fit, y_fit)
+
+
+def test_empty_explicit_candidate_list():
+    X_fit, y_fit, _, P, emb = make_problem()
+    clf = ConSEClassifier(FixedProba(P), emb, candidate_labels=[])
+    with pytest.raises(ValueError, match="candidate_labels is an empty list"):
+        clf.fit(X_fit, y_fit)
+
+
+def test_wrong_number_of_features_at_predict():
+    clf, X = fitted_problem()
+    with pytest.raises(ValueError, match="X has 2 features, but ConSEClassifier"):
+        clf.predict(np.hstack([X, X]))
+
+
+@pytest.mark.parametrize(
+    "method", ["predict", "predict_proba", "decision_function", "transform"]
+)
+def test_not_fitted(method):
+    _, _, X, P, emb = make_problem()
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        getattr(ConSEClassifier(FixedProba(P), emb), method)(X)
+
+
+@pytest.mark.parametrize("k", [0, -1, 11, 1.5, True, "2"])
+def test_predict_top_k_k_out_of_range(k):
+    clf, X = fitted_problem()
+    with pytest.raises(
+        ValueError, match=r"k must be an integer between 1 and .*\(10\)"
+    ):
+        clf.predict_top_k(X, k)
+
+
+def test_predict_top_k_accepts_numpy_integer_and_all_candidates():
+    clf, X = fitted_problem(T=2)
+    labels, scores = clf.predict_top_k(X, np.int64(10))
+    assert labels.shape == scores.shape == (len(X), 10)
+    assert np.all(np.diff(scores, axis=1) <= 0)
+
+
+# ------------------------------------------------------------- containers
+
+
+def _containers():
+    _, _, _, _, emb = make_problem(dtype=np.float32)
+    labels = list(emb)
+    matrix = np.array(list(emb.values()))
+    yield "dict", emb
+    yield "series", pd.Series(list(matrix), index=labels)
+    yield "dataframe", pd.DataFrame(matrix, index=labels)
+    gensim_models = pytest.importorskip("gensim.models")
+    kv = gensim_models.KeyedVectors(vector_size=matrix.shape[1])
+    kv.add_vectors(labels, matrix)
+    yield "keyedvectors", kv
+
+
+def test_every_container_gives_the_same_model():
+    X_fit, y_fit, X, P, _ = make_problem()
+    results = {}
+    for name, emb in _containers():
+        clf = ConSEClassifier(FixedProba(P), emb, T=3).fit(X_fit, y_fit)
+        results[name] = (clf.classes_, clf.decision_function(X))
+    classes, scores = results.pop("dict")
+    for name, (c, s) in results.items():
+        np.testing.assert_array_equal(c, classes, err_msg=name)
+        np.testing.assert_allclose(s, scores, rtol=1e-6, err_msg=name)
+
+
+def test_int_labels():
+    rng = np.random.RandomState(3)
+    emb = {label: rng.randn(8) for label in [10, 2, 30, 4, 50]}
+    clf = ConSEClassifier(FixedProba(make_table()[:, :3]), emb, T=2)
+    clf.fit(np.zeros((3, 1)), [4, 2, 10])
+    np.testing.assert_array_equal(clf.seen_classes_, [2, 4, 10])
+    np.testing.assert_array_equal(clf.classes_, [30, 50])
+    assert clf.predict(np.zeros((2, 1))).dtype.kind == "i"
+
+
+# ------------------------------------------------------------------ dtypes
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_computation_dtype_follows_the_label_vectors(dtype, algorithm):
+    X_fit, y_fit, X, P, emb = make_problem(dtype=dtype)
+    clf = ConSEClassifier(FixedProba(P), emb, T=3, algorithm=algorithm, batch_size=7)
+    clf.fit(X_fit, y_fit)
+    assert clf.seen_embeddings_.dtype == dtype
+    assert clf.candidate_embeddings_.dtype == dtype
+    assert clf.transform(X).dtype == dtype
+    assert clf.decision_function(X).dtype == dtype
+    assert clf.predict_proba(X).dtype == dtype
+    assert clf.predict_top_k(X, 3)[1].dtype == dtype
+    expected = ref_scores(P, stack(emb, SEEN), stack(emb, clf.classes_), 3)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(clf.decision_function(X), expected, atol=tol)
+
+
+# --------------------------------------------------------- zero-shot semantics
+
+
+def test_candidate_label_sets():
+    X_fit, y_fit, _, P, emb = make_problem()
+    unseen = ConSEClassifier(FixedProba(P), emb).fit(X_fit, y_fit)
+    np.testing.assert_array_equal(unseen.classes_, sorted(UNSEEN))
+    everything = ConSEClassifier(FixedProba(P), emb, candidate_labels="all")
+    everything.fit(X_fit, y_fit)
+    np.testing.assert_array_equal(everything.classes_, sorted(SEEN + UNSEEN))
+    explicit = ConSEClassifier(FixedProba(P), emb, candidate_labels=["u7", "s1", "u0"])
+    explicit.fit(X_fit, y_fit)
+    np.testing.assert_array_equal(explicit.classes_, ["s1", "u0", "u7"])
+    for clf in (unseen, everything, explicit):
+        np.testing.assert_array_equal(clf.seen_classes_, clf.base_estimator_.classes_)
+        np.testing.assert_array_equal(clf.seen_classes_, SEEN)
+        assert clf.candidate_embeddings_.shape == (len(clf.classes_), 24)
+
+
+def test_seen_penalty_shifts_seen_scores_and_can_flip_predict():
+    X_fit, y_fit, X, P, emb = make_problem()
+    emb["u0"] = emb["s5"] + 0.3 * emb["u0"]  # an unseen label near s5
+    params = {"T": 1, "candidate_labels": "all"}
+    plain = ConSEClassifier(FixedProba(P), emb, **params).fit(X_fit, y_fit)
+    penalty = 0.75
+    shifted = ConSEClassifier(FixedProba(P), emb, seen_penalty=penalty, **params)
+    shifted.fit(X_fit, y_fit)
+    is_seen = np.isin(plain.classes_, SEEN)
+    np.testing.assert_allclose(
+        shifted.decision_function(X),
+        plain.decision_function(X) - penalty * is_seen,
+        rtol=0,
+        atol=1e-15,
+    )
+    # Row 5 puts all its mass on s5: s5 wins without penalty, u0 with it.
+    assert plain.predict(X[5:6])[0] == "s5"
+    assert shifted.predict(X[5:6])[0] == "u0"
+
+
+def test_sample_weight_reaches_the_base_estimator():
+    X_fit, y_fit, _, P, emb = make_problem()
+    w = np.arange(len(y_fit), dtype=float) + 1
+    clf = ConSEClassifier(FixedProba(P), emb).fit(X_fit, y_fit, sample_weight=w)
+    np.testing.assert_array_equal(clf.base_estimator_.sample_weight_, w)
+
+
+def test_sample_weight_is_routed_with_metadata_routing():
+    X_fit, y_fit, _, P, emb = make_problem()
+    w = np.arange(len(y_fit), dtype=float) + 1
+    with sklearn.config_context(enable_metadata_routing=True):
+        base = FixedProba(P).set_fit_request(sample_weight=True)
+        clf = ConSEClassifier(base, emb).fit(X_fit, y_fit, sample_weight=w)
+        np.testing.assert_array_equal(clf.base_estimator_.sample_weight_, w)
+        unrequested = ConSEClassifier(FixedProba(P), emb)
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            unrequested.fit(X_fit, y_fit, sample_weight=w)
+
+
+def test_frozen_prefitted_base_estimator_is_not_refitted():
+    rng = np.random.RandomState(4)
+    X_fit = rng.randn(90, 3) + np.repeat(np.arange(3), 30)[:, None] * 2
+    y_fit = np.repeat(["a", "b", "c"], 30)
+    emb = {label: rng.randn(6) for label in ["a", "b", "c", "d", "e"]}
+    base = LogisticRegression().fit(X_fit, y_fit)
+    coef = base.coef_.copy()
+    clf = ConSEClassifier(FrozenEstimator(base), emb, T=2)
+    # Fitting on other data and labels must leave the frozen model as it is.
+    clf.fit(X_fit[:10], np.repeat(["a", "b"], 5))
+    assert clf.base_estimator_.estimator is base
+    np.testing.assert_array_equal(base.coef_, coef)
+    np.testing.assert_array_equal(clf.seen_classes_, ["a", "b", "c"])
+    np.testing.assert_array_equal(clf.classes_, ["d", "e"])
+    P = base.predict_proba(X_fit)
+    expected = ref_scores(P, emb_rows(emb, "abc"), emb_rows(emb, "de"), 2)
+    np.testing.assert_allclose(clf.decision_function(X_fit), expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_pickle_and_joblib_round_trips(tmp_path, algorithm):
+    clf, X = fitted_problem(T=3, algorithm=algorithm, seen_penalty=0.1)
+    expected_labels, expected_scores = clf.predict_top_k(X, 4)
+    restored = [pickle.loads(pickle.dumps(clf))]
+    joblib.dump(clf, tmp_path / "conse.joblib")
+    restored.append(joblib.load(tmp_path / "conse.joblib"))
+    for other in restored:
+        assert other.algorithm_ == algorithm
+        labels, scores = other.predict_top_k(X, 4)
+        np.testing.assert_array_equal(labels, expected_labels)
+        np.testing.assert_array_equal(scores, expected_scores)
+        np.testing.assert_array_equal(
+            other.decision_function(X), clf.decision_function(X)
+        )
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_cancelling_top_t_vectors_score_zero_and_predict_the_first_class(algorithm):
+    v = np.array([1.0, -2.0, 0.5])
+    emb = {"a": v, "b": -v, "c": np.array([0.0, 1.0, 0.0]), "d": v, "e": -v}
+    clf = ConSEClassifier(
+        FixedProba([[0.5, 0.5], [0.7, 0.3]]), emb, T=2, algorithm=algorithm
+    ).fit(np.zeros((2, 1)), ["a", "b"])
+    X = np.array([[0.0], [1.0]])
+    scores = clf.decision_function(X)
+    assert not np.isnan(scores).any()
+    np.testing.assert_array_equal(scores[0], 0.0)
+    np.testing.assert_array_equal(clf.predict_proba(X)[0], 1 / 3)
+    # Row 0 has no direction: the first class wins. Row 1 leans towards "a".
+    np.testing.assert_array_equal(clf.predict(X), ["c", "d"])
+    labels, _ = clf.predict_top_k(X[:1], 3)
+    np.testing.assert_array_equal(labels, [["c", "d", "e"]])
