@@ -42,6 +42,23 @@ _FACTORISED_MAX_T_FRACTION = 1 / 16
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
 
 
+def _progress(iterable, desc: str):
+    """A progress bar over ``iterable``: tqdm if installed, else stderr lines."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with the extras
+        import sys
+
+        def lines():
+            total = len(iterable)
+            for i, item in enumerate(iterable, 1):
+                yield item
+                print(f"{desc}: {i}/{total}", file=sys.stderr)
+
+        return lines()
+    return tqdm(iterable, desc=desc)
+
+
 class ConSEClassifier(
     ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -105,6 +122,11 @@ class ConSEClassifier(
     batch_size : int, default=1024
         Rows of ``X`` processed at once at prediction time. Peak extra memory
         grows with ``batch_size x n_candidates``, not with ``n_samples``.
+
+    verbose : int, default=0
+        With ``verbose > 0``, prediction methods show a progress bar over
+        batches (tqdm when installed, otherwise a line per batch on stderr)
+        when there is more than one batch.
 
     Attributes
     ----------
@@ -196,6 +218,7 @@ class ConSEClassifier(
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "algorithm": [StrOptions({"auto", "direct", "factorised"})],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -209,6 +232,7 @@ class ConSEClassifier(
         device="auto",
         algorithm="auto",
         batch_size=1024,
+        verbose=0,
     ):
         self.base_estimator = base_estimator
         self.label_embeddings = label_embeddings
@@ -218,6 +242,7 @@ class ConSEClassifier(
         self.device = device
         self.algorithm = algorithm
         self.batch_size = batch_size
+        self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
 
@@ -447,7 +472,10 @@ class ConSEClassifier(
     def _batches(self, X) -> Iterator[tuple[slice, Any, Any, Any]]:
         """Yield (rows, top-T (idx, w), f(x)) for each batch of ``X``."""
         n = X.shape[0] if hasattr(X, "shape") else len(X)
-        for start in range(0, n, self.batch_size):
+        starts = range(0, n, self.batch_size)
+        if self.verbose and len(starts) > 1:
+            starts = _progress(starts, f"{type(self).__name__}: batches")
+        for start in starts:
             rows = slice(start, min(start + self.batch_size, n))
             P = self._probabilities(X[rows])
             idx, w = top_t_weights(P, self.T_)
