@@ -17,7 +17,7 @@ from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validat
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sk_conse import metrics
+from sk_conse import ConSEClassifier, metrics
 from sk_conse.metrics import (
     hierarchical_precision_at_k_score,
     hit_at_k_score,
@@ -638,3 +638,25 @@ def test_scorer_metadata_routing(blobs):
             for train, test in sklearn.model_selection.StratifiedKFold(3).split(X, y)
         ]
     np.testing.assert_allclose(weighted, unweighted)
+
+
+def test_scorers_on_conse_match_the_metrics_on_its_scores():
+    rng = np.random.default_rng(0)
+    labels = [f"c{i}" for i in range(10)]
+    vectors = dict(zip(labels, rng.normal(size=(10, 4))))
+    y = np.repeat(labels[:5], 8)
+    X = rng.normal(size=(y.size, 3)) + np.repeat(np.arange(5), 8)[:, None]
+    clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)
+    X_test = rng.normal(size=(30, 3)) * 3
+    y_test = rng.choice(clf.classes_, size=30)
+    scores = clf.decision_function(X_test)
+    hierarchy = {label: f"group{i % 2}" for i, label in enumerate(labels)}
+    for k in (1, 3):
+        assert make_hit_at_k_scorer(k)(clf, X_test, y_test) == hit_at_k_score(
+            y_test, scores, k=k, labels=clf.classes_
+        )
+        assert make_hierarchical_precision_scorer(k, hierarchy)(
+            clf, X_test, y_test
+        ) == hierarchical_precision_at_k_score(
+            y_test, scores, k=k, hierarchy=hierarchy, labels=clf.classes_
+        )
