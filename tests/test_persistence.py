@@ -1,0 +1,197 @@
+"""Saving and loading a fitted ConSEClassifier.
+
+Pickles hold NumPy arrays only: the device arrays and the search index are
+caches that ``__getstate__`` drops and ``__setstate__`` rebuilds, on the CPU
+when the loading machine has no GPU.
+"""
+
+import copy
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from sk_conse import ConSEClassifier
+from sk_conse._backend import cuda_available, resolve_device
+
+_CACHES = ("_xp", "_seen_xp", "_search")
+_NO_CUDA = "CuPy with a CUDA device is not available"
+
+
+def _make_problem(seed=0):
+    rng = np.random.RandomState(seed)
+    labels = [f"c{i}" for i in range(6)] + [f"u{i}" for i in range(40)]
+    vectors = rng.randn(len(labels), 16)
+    embeddings = dict(zip(labels, vectors))
+    y = np.repeat(labels[:6], 20)
+    X = vectors[np.repeat(np.arange(6), 20)] @ rng.randn(16, 5)
+    X += 0.3 * rng.randn(*X.shape)
+    return X, y, embeddings
+
+
+def _fitted(algorithm="auto", device="cpu", **params):
+    X, y, embeddings = _make_problem()
+    estimator = ConSEClassifier(
+        LogisticRegression(solver="newton-cholesky"),
+        embeddings,
+        T=2,
+        algorithm=algorithm,
+        device=device,
+        batch_size=16,
+        **params,
+    )
+    return estimator.fit(X, y), X
+
+
+def _assert_same_predictions(loaded, original, X):
+    labels, scores = loaded.predict_top_k(X, k=5)
+    expected_labels, expected_scores = original.predict_top_k(X, k=5)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_allclose(scores, expected_scores, rtol=1e-6)
+    np.testing.assert_allclose(loaded.transform(X), original.transform(X), rtol=1e-6)
+
+
+def _arrays_in(obj, seen=None):
+    """Every array-like object reachable from a pickled state, recursively."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if hasattr(obj, "__array__") or hasattr(obj, "__cuda_array_interface__"):
+        yield obj
+        if not isinstance(obj, np.ndarray) or obj.dtype != object:
+            return
+        for item in obj.ravel():
+            yield from _arrays_in(item, seen)
+        return
+    if isinstance(obj, dict):
+        for value in obj.values():
+            yield from _arrays_in(value, seen)
+    elif isinstance(obj, (list, tuple, set)):
+        for value in obj:
+            yield from _arrays_in(value, seen)
+    elif hasattr(obj, "__dict__") and not isinstance(obj, type):
+        yield from _arrays_in(vars(obj), seen)
+
+
+def _assert_numpy_only(state):
+    for key in _CACHES:
+        assert key not in state, f"device cache {key} is pickled"
+    arrays = list(_arrays_in(state))
+    assert arrays, "the state should hold the fitted NumPy arrays"
+    for array in arrays:
+        assert type(array).__module__.split(".")[0] == "numpy", type(array)
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_joblib_file_loads_in_a_fresh_process(tmp_path, algorithm):
+    estimator, X = _fitted(algorithm=algorithm)
+    joblib.dump(estimator, tmp_path / "model.joblib")
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        """
+        import joblib, numpy as np
+        model = joblib.load("model.joblib")
+        X = np.load("X.npy")
+        labels, scores = model.predict_top_k(X, k=5)
+        np.save("labels.npy", labels)
+        np.save("scores.npy", scores)
+        np.save("embedding.npy", model.transform(X))
+        np.save("predict.npy", model.predict(X))
+        print(model.device_, model.algorithm_)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["cpu", algorithm]
+
+    labels, scores = estimator.predict_top_k(X, k=5)
+    np.testing.assert_array_equal(np.load(tmp_path / "labels.npy"), labels)
+    np.testing.assert_array_equal(np.load(tmp_path / "scores.npy"), scores)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "embedding.npy"), estimator.transform(X)
+    )
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "predict.npy"), estimator.predict(X)
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_pickled_state_holds_numpy_only(algorithm):
+    estimator, _ = _fitted(algorithm=algorithm, seen_penalty=0.1)
+    assert all(hasattr(estimator, key) for key in _CACHES)
+    _assert_numpy_only(estimator.__getstate__())
+    assert b"cupy" not in pickle.dumps(estimator)
+    # Dropping the caches from the state leaves the estimator itself intact.
+    assert all(hasattr(estimator, key) for key in _CACHES)
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_pickle_and_deepcopy_rebuild_the_caches(algorithm):
+    estimator, X = _fitted(algorithm=algorithm, seen_penalty=0.05)
+    for loaded in (pickle.loads(pickle.dumps(estimator)), copy.deepcopy(estimator)):
+        assert loaded._search is not estimator._search
+        assert loaded._search.factorised == (algorithm == "factorised")
+        _assert_same_predictions(loaded, estimator, X)
+
+
+def test_cuda_state_loads_on_the_cpu_without_a_gpu():
+    """A state saved from ``device_="cuda"`` loads where CuPy sees no GPU."""
+    estimator, X = _fitted()
+    state = estimator.__getstate__()
+    state["device_"] = "cuda"  # as if fitted on a GPU machine
+    loaded = ConSEClassifier.__new__(ConSEClassifier)
+    loaded.__setstate__(state)
+
+    assert loaded.device_ == resolve_device("auto")
+    if not cuda_available():
+        assert loaded.device_ == "cpu"
+        assert loaded._xp is np
+    _assert_same_predictions(loaded, estimator, X)
+
+
+def test_cuda_pickle_loads_on_the_cpu_without_a_gpu():
+    estimator, X = _fitted()
+    gpu_like = copy.deepcopy(estimator)
+    gpu_like.device_ = "cuda"  # the fitted attribute a GPU fit leaves
+    loaded = pickle.loads(pickle.dumps(gpu_like))
+    assert loaded.device_ == resolve_device("auto")
+    _assert_same_predictions(loaded, estimator, X)
+
+
+def test_unfitted_estimator_round_trips():
+    X, y, embeddings = _make_problem()
+    estimator = ConSEClassifier(
+        LogisticRegression(solver="newton-cholesky"), embeddings, T=3
+    )
+    loaded = pickle.loads(pickle.dumps(estimator))
+    assert not hasattr(loaded, "device_")
+    assert loaded.get_params()["T"] == 3
+    assert loaded.fit(X, y).predict(X[:2]).shape == (2,)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not cuda_available(), reason=_NO_CUDA)
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_cuda_fit_pickles_to_numpy(algorithm):
+    estimator, X = _fitted(algorithm=algorithm, device="cuda")
+    assert estimator.device_ == "cuda"
+    payload = pickle.dumps(estimator)
+    assert b"cupy" not in payload
+    _assert_numpy_only(estimator.__getstate__())
+
+    loaded = pickle.loads(payload)
+    cpu, _ = _fitted(algorithm=algorithm, device="cpu")
+    _assert_same_predictions(loaded, cpu, X)
