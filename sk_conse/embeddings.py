@@ -166,7 +166,7 @@ def _finish(vec: np.ndarray, normalize: bool) -> np.ndarray:
 
 def word_vector_embeddings(
     labels: Iterable[Hashable],
-    keyed_vectors: KeyedVectors | Mapping[str, Any],
+    keyed_vectors: KeyedVectors | Mapping[str, Any] | None = None,
     *,
     names: Mapping[Hashable, str] | Callable[[Hashable], str] | None = None,
     fallback: Mapping[Hashable, str | Sequence[str]] | None = None,
@@ -199,9 +199,11 @@ def word_vector_embeddings(
         The labels to embed, e.g. class names or WordNet ids. Duplicates are
         embedded once.
 
-    keyed_vectors : gensim KeyedVectors or mapping of str to array-like
+    keyed_vectors : gensim KeyedVectors or mapping of str to array-like, \
+            default=None
         The word vectors: anything with ``word in keyed_vectors`` and
-        ``keyed_vectors[word]``, e.g. :func:`load_glove_6b_50d`.
+        ``keyed_vectors[word]``. ``None`` loads GloVe 6B 50-d with
+        :func:`load_glove_6b_50d`.
 
     names : mapping or callable, default=None
         Label -> phrase to embed, e.g. WordNet id -> lemma ("n02084071" ->
@@ -269,6 +271,8 @@ def word_vector_embeddings(
     >>> from sk_conse.embeddings import load_glove_6b_50d
     >>> glove = load_glove_6b_50d()
     >>> emb = word_vector_embeddings(["T-shirt/top", "Sneaker"], glove)
+    >>> emb["Sneaker"] @ emb["T-shirt/top"] < 1
+    True
     >>> emb["Sneaker"].shape, emb["Sneaker"].dtype
     ((50,), dtype('float32'))
     """
@@ -278,6 +282,8 @@ def word_vector_embeddings(
         )
     labels = _check_labels(labels)
     fallback = {} if fallback is None else fallback
+    if keyed_vectors is None:
+        keyed_vectors = load_glove_6b_50d()
 
     out: dict[Hashable, np.ndarray] = {}
     missing: list = []

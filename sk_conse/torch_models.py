@@ -67,7 +67,8 @@ def _resolve_device(device: Any):
 
 def _show_progress(progress: bool | str, n_batches: int) -> bool:
     if progress == "auto":
-        return n_batches >= _AUTO_PROGRESS_MIN_BATCHES and sys.stderr.isatty()
+        isatty = getattr(sys.stderr, "isatty", None)
+        return n_batches >= _AUTO_PROGRESS_MIN_BATCHES and bool(isatty and isatty())
     return bool(progress)
 
 
