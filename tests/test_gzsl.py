@@ -1,0 +1,66 @@
+"""Tests of the generalized zero-shot helpers (sk_conse.gzsl)."""
+
+import numpy as np
+import pytest
+
+from sk_conse.gzsl import (
+    PseudoUnseenSplit,
+    harmonic_mean_score,
+    make_harmonic_mean_scorer,
+    seen_unseen_accuracy,
+)
+
+
+def test_seen_unseen_accuracy_is_per_class():
+    y_true = ["a"] * 9 + ["b"] + ["u", "u"]
+    y_pred = ["a"] * 9 + ["a"] + ["u", "a"]
+    acc_s, acc_u = seen_unseen_accuracy(y_true, y_pred, seen_labels=["a", "b"])
+    assert acc_s == pytest.approx(0.5)  # (1 + 0) / 2, not 9 / 10
+    assert acc_u == pytest.approx(0.5)
+    assert harmonic_mean_score(y_true, y_pred, seen_labels=["a", "b"]) == 0.5
+
+
+def test_harmonic_mean_is_zero_when_unseen_never_predicted():
+    y_true = ["a", "b", "u"]
+    assert harmonic_mean_score(y_true, ["a", "b", "a"], seen_labels=["a", "b"]) == 0
+
+
+def test_harmonic_mean_needs_both_groups():
+    with pytest.raises(ValueError, match="no sample of a unseen label"):
+        harmonic_mean_score(["a"], ["a"], seen_labels=["a"])
+    with pytest.raises(ValueError, match="no sample of a seen label"):
+        harmonic_mean_score(["u"], ["u"], seen_labels=["a"])
+
+
+def test_pseudo_unseen_split_folds():
+    y = np.repeat(np.arange(6), 10)
+    cv = PseudoUnseenSplit(n_splits=4, n_unseen=2, test_size=0.3, random_state=0)
+    assert cv.get_n_splits() == 4
+    for train, test in cv.split(np.zeros((60, 1)), y):
+        assert not set(train) & set(test)
+        assert len(train) + len(test) == 60
+        pseudo_unseen = set(y[test]) - set(y[train])
+        assert len(pseudo_unseen) == 2
+        assert len(set(y[train])) == 4
+        assert np.sum(np.isin(y[test], list(set(y[train])))) == 4 * 3
+
+
+def test_pseudo_unseen_split_errors():
+    y = np.repeat(np.arange(3), 4)
+    with pytest.raises(ValueError, match="leave at least one seen label"):
+        next(PseudoUnseenSplit(n_unseen=3).split(np.zeros((12, 1)), y))
+    with pytest.raises(ValueError, match="needs y"):
+        next(PseudoUnseenSplit().split(np.zeros((12, 1))))
+
+
+def test_scorer_reads_seen_classes_from_estimator():
+    class Fitted:
+        seen_classes_ = np.array(["a", "b"])
+
+        def predict(self, X):
+            return np.array(["a", "b", "u", "a"])
+
+    scorer = make_harmonic_mean_scorer()
+    assert scorer(Fitted(), None, ["a", "b", "u", "u"]) == pytest.approx(2 / 3)
+    with pytest.raises(AttributeError, match="seen_classes_"):
+        scorer(object(), None, ["a"])
