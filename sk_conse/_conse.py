@@ -4,7 +4,7 @@ embeddings (Norouzi et al., ICLR 2014)."""
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -325,13 +325,25 @@ class ConSEClassifier(
         return self
 
     def _explicit_candidates(self) -> list:
-        labels = list(np.asarray(self.candidate_labels, dtype=object).ravel())
+        array = np.asarray(self.candidate_labels, dtype=object)
+        if array.ndim != 1:
+            raise ValueError(
+                "candidate_labels must be a list or 1-D array of labels, got "
+                f"{type(self.candidate_labels).__name__} of shape {array.shape}."
+            )
+        labels = list(array)
         if len(labels) == 0:
             raise ValueError(
                 "candidate_labels is an empty list. Give at least one label, or "
                 "use 'unseen' or 'all'."
             )
         keys = [lab.item() if isinstance(lab, np.generic) else lab for lab in labels]
+        unhashable = [k for k in keys if not isinstance(k, Hashable)]
+        if unhashable:
+            raise TypeError(
+                "candidate_labels must hold labels (str, int, ...); got "
+                f"{unhashable[0]!r} of type {type(unhashable[0]).__name__}."
+            )
         seen: set = set()
         dups = [k for k in keys if k in seen or seen.add(k)]
         if dups:
@@ -363,6 +375,11 @@ class ConSEClassifier(
             return
         offset = None
         if self.seen_penalty:
+            if not abs(self.seen_penalty) <= np.finfo(self._dtype).max:
+                raise ValueError(
+                    f"seen_penalty={self.seen_penalty!r} overflows {self._dtype}, "
+                    "the dtype of the label vectors."
+                )
             seen = set(self.seen_classes_.tolist())
             mask = np.fromiter(
                 (lab in seen for lab in self.classes_.tolist()),

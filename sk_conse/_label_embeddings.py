@@ -223,6 +223,18 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
             "similarity needs a nonzero vector. Drop those labels or give them "
             "a real vector (out-of-vocabulary words often come out as zeros)."
         )
+    with np.errstate(over="ignore", under="ignore"):
+        squared_norms = (matrix * matrix).sum(axis=1)
+    extreme = ~(np.isfinite(squared_norms) & (squared_norms >= np.finfo(dtype).tiny))
+    if extreme.any():
+        bad = [labels[i] for i in np.flatnonzero(extreme)]
+        raise ValueError(
+            f"label_embeddings has vectors too large or too small for "
+            f"{np.dtype(dtype).name}: the squared norm of {_name_some(bad)} "
+            "overflows or underflows, so cosine similarity cannot be computed. "
+            "Rescale all vectors by one common factor (that changes no "
+            "prediction), or use float64 vectors."
+        )
     keys = [_py(label) for label in labels]
     index = {label: i for i, label in enumerate(keys)}
     if len(index) != len(keys):
