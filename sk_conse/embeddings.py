@@ -275,7 +275,7 @@ def word_vector_embeddings(
     0.76
     >>> print(f"{emb['T-shirt/top'] @ emb['Sandal']:.2f}")
     0.21
-    >>> emb["Sneaker"].shape, emb["Sneaker"].dtype
+    >>> emb["Shirt"].shape, emb["Shirt"].dtype
     ((50,), dtype('float32'))
     """
     if on_missing not in ("error", "warn", "skip"):
