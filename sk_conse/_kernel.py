@@ -184,10 +184,12 @@ def embed(idx: Any, w: Any, S0: Any) -> Any:
 def _weights_csr(idx: Any, w: Any, n_seen: int) -> Any:
     xp = namespace_of(w)
     n, T = idx.shape
-    indptr = xp.arange(0, n * T + 1, T, dtype=xp.int64)
+    # cupyx.scipy.sparse (cuSPARSE) takes 32-bit indices only.
+    itype = xp.int32 if n * T < 2**31 else xp.int64
+    indptr = xp.arange(0, n * T + 1, T, dtype=itype)
     sparse = _sparse_module(xp)
     return sparse.csr_matrix(
-        (w.ravel(), idx.ravel().astype(xp.int64), indptr), shape=(n, n_seen)
+        (w.ravel(), idx.ravel().astype(itype), indptr), shape=(n, n_seen)
     )
 
 
@@ -395,7 +397,8 @@ def rank_top_k(S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
     else:
         idx = select_top_k(S[:, :n_valid], k)
         vals = _take_rows(S, idx)
-    order = xp.argsort(-vals, axis=1, kind="stable")
+    # CuPy's argsort is always stable and takes no other kind.
+    order = xp.argsort(-vals, axis=1, kind="stable" if xp is np else None)
     return _take_rows(idx, order), _take_rows(vals, order)
 
 
