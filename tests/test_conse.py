@@ -585,6 +585,36 @@ def test_computation_dtype_follows_the_label_vectors(dtype, algorithm):
     np.testing.assert_allclose(clf.decision_function(X), expected, atol=tol)
 
 
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+def test_float32_is_not_upcast_inside(monkeypatch, algorithm):
+    # Outputs are allocated in the working dtype, so check the kernel's own
+    # inputs and outputs too: a float64 intermediate would hide behind them.
+    import sk_conse._conse as conse_module
+
+    seen_dtypes = []
+
+    def spy(name, fn):
+        def wrapped(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            outs = out if isinstance(out, tuple) else (out,)
+            arrays = [a for a in (*args, *outs) if hasattr(a, "dtype")]
+            seen_dtypes.extend((name, a.dtype) for a in arrays if a.dtype.kind == "f")
+            return out
+
+        return wrapped
+
+    monkeypatch.setattr(conse_module, "top_t_weights", spy("top_t", top_t_weights))
+    monkeypatch.setattr(conse_module, "embed", spy("embed", conse_module.embed))
+    X_fit, y_fit, X, P, emb = make_problem(dtype=np.float32)
+    clf = ConSEClassifier(FixedProba(P), emb, T=3, algorithm=algorithm)
+    clf.fit(X_fit, y_fit)
+    scores = clf._search.scores
+    monkeypatch.setattr(clf._search, "scores", spy("scores", scores))
+    clf.decision_function(X)
+    assert {name for name, _ in seen_dtypes} == {"top_t", "embed", "scores"}
+    assert all(dtype == np.float32 for _, dtype in seen_dtypes), seen_dtypes
+
+
 # --------------------------------------------------------- zero-shot semantics
 
 
@@ -695,3 +725,14 @@ def test_cancelling_top_t_vectors_score_zero_and_predict_the_first_class(algorit
     np.testing.assert_array_equal(clf.predict(X), ["c", "d"])
     labels, _ = clf.predict_top_k(X[:1], 3)
     np.testing.assert_array_equal(labels, [["c", "d", "e"]])
+
+
+def test_rounding_noise_of_a_cancellation_predicts_the_first_class():
+    a, b = np.random.RandomState(0).randn(2, 4)
+    emb = {"a": a, "b": b, "c": -(a + b), "x": np.eye(4)[3], "y": -np.eye(4)[3]}
+    clf = ConSEClassifier(FixedProba([[1 / 3] * 3]), emb, T=3)
+    clf.fit(np.zeros((3, 1)), ["a", "b", "c"])
+    X = np.zeros((1, 1))
+    assert np.any(clf.transform(X) != 0)  # the premise: rounding noise is there
+    np.testing.assert_array_equal(clf.decision_function(X), [[0.0, 0.0]])
+    assert clf.predict(X)[0] == "x"

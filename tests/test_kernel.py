@@ -369,3 +369,42 @@ def test_wide_grouped_search_matches_cosine_reference(xp, to_np):
             np.take_along_axis(cos, got, 1), exp_vals, atol=1e-12
         )
         np.testing.assert_array_equal(got[0, :3], [7, 100, 1500])
+
+
+@pytest.mark.parametrize("factorised", [False, True])
+def test_rounding_noise_of_a_cancellation_is_not_a_direction(xp, to_np, factorised):
+    # a + b + c = 0, but (a + b + c) / 3 in floats leaves ~1e-16 noise: that
+    # noise must score 0 against every candidate, not +-1 along a random axis.
+    a, b = np.random.RandomState(0).randn(2, 4)
+    S0 = xp.asarray(np.stack([a, b, -(a + b)]))
+    weights = top_t_weights(xp.asarray(np.full((1, 3), 1 / 3)), 3)
+    F = embed(*weights, S0)
+    assert np.any(to_np(F) != 0)  # the premise: rounding noise is there
+    search = CandidateSearch(xp.asarray(np.eye(4)), S0, factorised=factorised)
+    np.testing.assert_array_equal(to_np(search.scores(F, weights=weights))[:, :4], 0)
+
+
+def test_rank_top_k_ties_inside_the_chosen_groups(xp, to_np):
+    # Ties at the k-th place between columns that share a group, with no tie
+    # between group maxima, so the grouped path answers without a fallback.
+    # With 41 groups, columns c and c + 41 (c < 23) share a group whether
+    # groups are contiguous (c // 64) or strided (c % 41).
+    n_groups, k = 41, 3
+    n_valid = n_groups * _GROUP
+    assert n_valid >= 8 * k * _GROUP
+    rng = np.random.RandomState(8)
+    m = 40
+    S = rng.uniform(0, 1, size=(m, n_valid))
+    for i in range(m):
+        c, x = rng.choice(23, size=2, replace=False)
+        y = rng.randint(200, n_valid)
+        S[i, y] = 2.0
+        S[i, x] = 3.0
+        if i % 2:  # the tie within a third group
+            S[i, [c, c + n_groups]] = 1.5
+        else:  # the tie between x's group and a third group
+            S[i, [c, x + n_groups]] = 1.5
+    idx, vals = rank_top_k(xp.asarray(S), k, n_valid)
+    expected = ref_top_k(S, k)
+    np.testing.assert_array_equal(to_np(idx), expected)
+    np.testing.assert_array_equal(to_np(vals), np.take_along_axis(S, expected, 1))
