@@ -16,6 +16,7 @@ from sklearn.base import (
     _fit_context,
     clone,
 )
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
@@ -294,6 +295,10 @@ class ConSEClassifier(
             multi_output=False,
         )
         check_classification_targets(y)
+        if not isinstance(self.base_estimator, FrozenEstimator):
+            # Fail before a possibly long fit; the fitted classes_ are checked
+            # again below (a frozen model's labels do not come from y).
+            table.rows_of(np.unique(y), role="seen")
 
         if _routing_enabled():
             routed = process_routing(self, "fit", **fit_params)
@@ -375,7 +380,7 @@ class ConSEClassifier(
             return
         offset = None
         if self.seen_penalty:
-            if not abs(self.seen_penalty) <= np.finfo(self._dtype).max:
+            if not abs(self.seen_penalty) <= float(np.finfo(self._dtype).max):
                 raise ValueError(
                     f"seen_penalty={self.seen_penalty!r} overflows {self._dtype}, "
                     "the dtype of the label vectors."
@@ -479,12 +484,16 @@ class ConSEClassifier(
                 "The base estimator's predict_proba returned negative, NaN or "
                 "infinite values; ConSE needs probabilities."
             )
+        # Judged after the cast: a row of float64 values that all underflow
+        # in float32 would otherwise give 0/0 weights.
+        P = P.astype(self._dtype, copy=False)
         if (P.max(axis=1) <= 0).any():
             raise ValueError(
-                "The base estimator's predict_proba returned an all-zero row; "
-                "ConSE needs a positive probability for at least one label."
+                "The base estimator's predict_proba returned an all-zero row "
+                f"(in {self._dtype}); ConSE needs a positive probability for at "
+                "least one label."
             )
-        return self._xp.asarray(P.astype(self._dtype, copy=False))
+        return self._xp.asarray(P)
 
     def _batches(self, X) -> Iterator[tuple[slice, Any, Any, Any]]:
         """Yield (rows, top-T (idx, w), f(x)) for each batch of ``X``."""
