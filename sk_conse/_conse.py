@@ -380,7 +380,7 @@ class ConSEClassifier(
             return
         offset = None
         if self.seen_penalty:
-            if not abs(self.seen_penalty) <= float(np.finfo(self._dtype).max):
+            if not abs(float(self.seen_penalty)) <= float(np.finfo(self._dtype).max):
                 raise ValueError(
                     f"seen_penalty={self.seen_penalty!r} overflows {self._dtype}, "
                     "the dtype of the label vectors."
