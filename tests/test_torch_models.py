@@ -245,7 +245,7 @@ def test_progress_bar(capsys, progress, shown):
         _images(10)
     )
     err = capsys.readouterr().err
-    assert ("10/10" in err) is shown
+    assert ("Probe:" in err and "/10 [" in err) is shown
 
 
 def test_pipeline_and_clone():
