@@ -140,6 +140,10 @@ def top_t_weights(P: Any, T: int) -> tuple[Any, Any]:
 
 def _take_rows(A: Any, idx: Any) -> Any:
     xp = namespace_of(A)
+    if xp is np and A.flags.c_contiguous:
+        # A flat take is ~2x faster than take_along_axis in NumPy.
+        flat = idx + (np.arange(A.shape[0], dtype=idx.dtype) * A.shape[1])[:, None]
+        return A.reshape(-1).take(flat)
     return xp.take_along_axis(A, idx, axis=1)
 
 
@@ -415,7 +419,14 @@ def _grouped_top_k(S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
     xp = namespace_of(S)
     m, width = S.shape
     n_groups = width // _GROUP
-    group_max = S.reshape(m, _GROUP, n_groups).max(axis=1)
+    blocks = S.reshape(m, _GROUP, n_groups)
+    if xp is np:
+        # An explicit elementwise maximum is ~2x faster than max(axis=1).
+        group_max = blocks[:, 0].copy()
+        for p in range(1, _GROUP):
+            np.maximum(group_max, blocks[:, p], out=group_max)
+    else:
+        group_max = blocks.max(axis=1)
     groups = select_top_k(group_max, k)  # ascending group ids
     kth = _take_rows(group_max, groups).min(axis=1, keepdims=True)
     # Position-major layout: column p * n_groups + g increases along each row,
