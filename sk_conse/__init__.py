@@ -15,6 +15,7 @@ gensim) import them only when used.
 """
 
 from ._conse import ConSEClassifier
+from .embeddings import sentence_embeddings, word_vector_embeddings
 from .hierarchy import WordNet
 from .metrics import (
     hierarchical_precision_at_k_score,
@@ -23,16 +24,21 @@ from .metrics import (
     make_hit_at_k_scorer,
 )
 from .model_selection import ClassDisjointKFold
+from .torch_models import EfficientNetLite0Classifier, TorchFeatureExtractor
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ClassDisjointKFold",
     "ConSEClassifier",
+    "EfficientNetLite0Classifier",
+    "TorchFeatureExtractor",
     "WordNet",
     "__version__",
     "hierarchical_precision_at_k_score",
     "hit_at_k_score",
     "make_hierarchical_precision_scorer",
     "make_hit_at_k_scorer",
+    "sentence_embeddings",
+    "word_vector_embeddings",
 ]

