@@ -7,6 +7,8 @@ the synchronous runs never touch the cluster.
 
 import os
 import pickle
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,17 +75,29 @@ def _pid_scorer():
     return pid
 
 
+# Even without a dashboard the scheduler serves a few HTTP routes, by default
+# on port 8787 with a "Port 8787 is already in use" warning (an error here)
+# when another cluster holds it: let the OS pick a free loopback port.
+_FREE_HTTP_PORT = {"dashboard_address": "127.0.0.1:0"}
+
+
+def _local_cluster(**kwargs):
+    """A LocalCluster of worker processes on 127.0.0.1 with no dashboard."""
+    kwargs.setdefault("host", "127.0.0.1")
+    kwargs.setdefault("dashboard_address", None)
+    kwargs.setdefault("processes", True)
+    kwargs["scheduler_kwargs"] = {
+        **_FREE_HTTP_PORT,
+        **kwargs.get("scheduler_kwargs", {}),
+    }
+    return distributed.deploy.local.LocalCluster(**kwargs)
+
+
 @pytest.fixture(scope="module")
 def client():
     """Two worker processes, one thread each, on 127.0.0.1; no dashboard."""
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
+        _local_cluster(n_workers=2, threads_per_worker=1) as cluster,
         distributed.Client(cluster) as client,
     ):
         yield client
@@ -378,3 +392,39 @@ def test_dask_dataframe_asks_for_an_array(fitted, problem):
     frame = dd.from_pandas(pd.DataFrame(problem[0]), npartitions=2)
     with pytest.raises(TypeError, match="to_dask_array"):
         fitted.predict(frame)
+
+
+# ------------------------------------------------------------ user guide
+
+
+def _python_blocks(path):
+    """The ``.. code-block:: python`` blocks of a reStructuredText file."""
+    lines = path.read_text().splitlines()
+    blocks, i = [], 0
+    while i < len(lines):
+        if lines[i].strip() == ".. code-block:: python":
+            i += 1
+            body = []
+            while i < len(lines) and (not lines[i].strip() or lines[i][:1] == " "):
+                body.append(lines[i])
+                i += 1
+            blocks.append(textwrap.dedent("\n".join(body)))
+        else:
+            i += 1
+    return blocks
+
+
+def test_user_guide_examples_run(tmp_path, monkeypatch):
+    """docs/parallel.rst's code, run in order in one namespace."""
+    page = Path(__file__).parents[1] / "docs" / "parallel.rst"
+    blocks = _python_blocks(page)
+    assert len(blocks) >= 4
+    monkeypatch.chdir(tmp_path)  # the page saves a model file
+    # The page's cluster runs beside this module's: no port 8787 for either.
+    monkeypatch.setattr(distributed, "LocalCluster", _local_cluster)
+    namespace = {"__name__": "parallel_rst"}
+    for block in blocks:
+        exec(compile(block, str(page), "exec"), namespace)
+    assert namespace["search"].best_params_["T"] in (1, 2, 5, None)
+    assert namespace["top_labels"].shape == (300, 3)
+    assert (tmp_path / "conse.joblib").exists()
