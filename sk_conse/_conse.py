@@ -4,6 +4,7 @@ embeddings (Norouzi et al., ICLR 2014)."""
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Hashable, Iterator
 from typing import Any, ClassVar
 
@@ -41,6 +42,19 @@ __all__ = ["ConSEClassifier"]
 _FACTORISED_MAX_T_FRACTION = 1 / 16
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
+
+
+def _one_dimensional(X) -> bool:
+    """Whether X is one item per sample (texts, paths), not rows of features.
+
+    Such input goes to the base estimator as it is (a text pipeline, say);
+    feature matrices and image stacks are validated as usual.
+    """
+    if hasattr(X, "ndim"):
+        return X.ndim == 1
+    if isinstance(X, (list, tuple)) and len(X) > 0:
+        return isinstance(X[0], (str, bytes, os.PathLike)) or np.ndim(X[0]) == 0
+    return False
 
 
 def _progress(iterable, desc: str):
@@ -292,6 +306,7 @@ class ConSEClassifier(
             ensure_all_finite=False,
             dtype=None,
             allow_nd=True,
+            ensure_2d=not _one_dimensional(X),
             multi_output=False,
         )
         check_classification_targets(y)
@@ -458,6 +473,7 @@ class ConSEClassifier(
             ensure_all_finite=False,
             dtype=None,
             allow_nd=True,
+            ensure_2d=not _one_dimensional(X),
             reset=False,
         )
 

@@ -112,3 +112,19 @@ def test_frozen_pretrained_base_is_not_refitted():
     np.testing.assert_array_equal(clf.seen_classes_, base.classes_)
     np.testing.assert_array_equal(clf.base_estimator_.estimator.coef_, coef)
     assert list(clf.classes_) == ["c10", "c8", "c9"]
+
+
+def test_one_item_per_sample_input_goes_to_a_text_pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = ["the cat sat", "a dog barked", "cat and kitten", "dog puppy bark"]
+    y = ["cat", "dog", "cat", "dog"]
+    emb = {
+        "cat": np.array([1.0, 0.2]),
+        "dog": np.array([0.2, 1.0]),
+        "lion": np.array([1.0, 0.0]),
+        "wolf": np.array([0.0, 1.0]),
+    }
+    base = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    clf = ConSEClassifier(base, emb, T=1).fit(texts, y)
+    np.testing.assert_array_equal(clf.predict(["my cat", "the dog"]), ["lion", "wolf"])
