@@ -3,6 +3,8 @@ embeddings (Norouzi et al., ICLR 2014)."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import numbers
 import os
 from collections.abc import Hashable, Iterator
@@ -42,6 +44,22 @@ __all__ = ["ConSEClassifier"]
 _FACTORISED_MAX_T_FRACTION = 1 / 16
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
+
+
+# Below this many floating-point operations a batch, the kernel runs on one
+# BLAS thread (see ConSEClassifier._kernel_threads).
+_SMALL_BATCH_FLOPS = 1 << 27
+
+
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _single_blas_thread():
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _one_dimensional(X) -> bool:
@@ -520,9 +538,26 @@ class ConSEClassifier(
         for start in starts:
             rows = slice(start, min(start + self.batch_size, n))
             P = self._probabilities(X[rows])
-            idx, w = top_t_weights(P, self.T_)
-            F = embed(idx, w, self._seen_xp)
+            with self._kernel_threads():
+                idx, w = top_t_weights(P, self.T_)
+                F = embed(idx, w, self._seen_xp)
             yield rows, (idx, w), F
+
+    def _kernel_threads(self):
+        """One BLAS thread for small batches, the BLAS default otherwise.
+
+        Below a few tens of MFLOP a batch, waking a second BLAS thread costs
+        more than it saves (2x here, and far more on a loaded machine). Only
+        the kernel runs under the limit, never the base estimator.
+        """
+        if self.device_ != "cpu":
+            return contextlib.nullcontext()
+        n_cand = 0 if self._search is None else self._search.n_padded
+        n_dims = self.seen_embeddings_.shape[1]
+        flops = 2 * self.batch_size * n_dims * max(n_cand, len(self.seen_classes_))
+        if flops >= _SMALL_BATCH_FLOPS:
+            return contextlib.nullcontext()
+        return _single_blas_thread()
 
     def transform(self, X):
         """ConSE's semantic embedding f(x) of each sample.
@@ -567,7 +602,8 @@ class ConSEClassifier(
         out = np.empty((X.shape[0], n_cand), self._dtype)
         buffer = None
         for rows, weights, F in self._batches(X):
-            S = self._search.scores(F, weights=weights, out=buffer)
+            with self._kernel_threads():
+                S = self._search.scores(F, weights=weights, out=buffer)
             buffer = S if buffer is None else buffer
             out[rows] = to_numpy(S[:, :n_cand])
         return out
@@ -633,9 +669,10 @@ class ConSEClassifier(
         val_out = np.empty((X.shape[0], k), dtype=self._dtype)
         buffer = None
         for rows, weights, F in self._batches(X):
-            S = self._search.scores(F, weights=weights, out=buffer)
+            with self._kernel_threads():
+                S = self._search.scores(F, weights=weights, out=buffer)
+                idx, vals = rank_top_k(S, k, n_cand)
             buffer = S if buffer is None else buffer
-            idx, vals = rank_top_k(S, k, n_cand)
             idx_out[rows] = to_numpy(idx)
             val_out[rows] = to_numpy(vals)
         return self.classes_[idx_out], val_out
