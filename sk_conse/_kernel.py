@@ -22,9 +22,11 @@ Two routes compute the same cosine scores:
   row. It is the faster route when ``T`` is small compared with ``q``.
 
 Top-k selection is exact, with ties going to the smaller candidate index (the
-rule of :func:`sklearn.metrics.top_k_accuracy_score`). For wide score blocks it
-first takes the maximum over groups of columns, keeps the ``k`` best groups and
-selects within them, which avoids a full ``argpartition`` of the block.
+rule of :func:`numpy.argmax`, so that ``predict`` is the top-1; note that
+:func:`sklearn.metrics.top_k_accuracy_score` sends ties the other way). For
+wide score blocks it first takes the maximum over groups of columns, keeps the
+``k`` best groups and selects within them, which avoids a full
+``argpartition`` of the block.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def select_top_k(A: Any, k: int) -> Any:
     """Column indices of the ``k`` largest entries of each row, ascending.
 
     Exactly ``k`` indices per row; among equal values the smaller column index
-    wins (the rule of :func:`sklearn.metrics.top_k_accuracy_score`). The
+    wins, as with :func:`numpy.argmax`. The
     result is sorted by column index, not by value.
 
     Parameters
