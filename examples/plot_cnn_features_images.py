@@ -143,7 +143,9 @@ inputs = {
         images_test.reshape(len(images_test), -1) / 255.0,
     ),
 }
-seen_classifier = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=1000))
+seen_classifier = make_pipeline(
+    StandardScaler(), LogisticRegression(C=0.05, max_iter=1000)
+)
 results = {}
 for input_name, (X_tr, X_te) in inputs.items():
     for emb_name, vectors in {"GloVe": glove, "MiniLM": minilm}.items():
