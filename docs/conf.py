@@ -12,6 +12,7 @@ and the API pages).
 """
 
 import os
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -61,6 +62,8 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
 if not _WITH_GALLERY:
     exclude_patterns.append("auto_examples")
+    # The pages link to the examples, which are not built in this mode.
+    suppress_warnings = ["ref.ref", "toc.not_readable"]
 source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
@@ -71,12 +74,28 @@ pygments_style = "sphinx"
 # -- autodoc / autosummary / numpydoc ----------------------------------------
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_attributes_as_param_list = True
 numpydoc_xref_param_type = False
+
+_ROUTING_HELPER = re.compile(r"set_\w+_request")
+
+
+def _skip_routing_helpers(app, what, name, obj, skip, options):
+    """Hide scikit-learn's generated ``set_*_request`` methods (metadata
+    routing helpers, documented by scikit-learn), as scikit-learn's own API
+    pages do."""
+    if _ROUTING_HELPER.fullmatch(name):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_routing_helpers)
+
 
 # -- HTML ----------------------------------------------------------------------
 
