@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Zero-shot Fashion-MNIST: GloVe and MiniLM side by side
-=====================================================
+======================================================
 
 A classifier that has never seen a sneaker or a shirt is asked to recognise
 them. :class:`~sk_conse.ConSEClassifier` (Norouzi et al., ICLR 2014) does it
