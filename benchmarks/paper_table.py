@@ -484,7 +484,10 @@ def markdown(table, floatfmt="{:.3f}"):
     rule = "|" + "---|" * (len(table.columns) + 1)
     lines = [header, rule]
     for name, row in table.iterrows():
-        cells = ["n/a" if pd.isna(v) else floatfmt.format(v) for v in row]
+        cells = [
+            "n/a" if pd.isna(v) else floatfmt.format(v) if np.isreal(v) else str(v)
+            for v in row
+        ]
         lines.append("| " + " | ".join([str(name), *cells]) + " |")
     return "\n".join(lines)
 
@@ -686,7 +689,8 @@ def main(argv=None):
         )
     if sweep:
         pd.DataFrame(sweep).to_csv(out / "imagenet_penalty_sweep.csv", index=False)
-        s = pd.DataFrame(sweep).set_index(["candidates", "seen_penalty"])
+        s = pd.DataFrame(sweep).drop(columns="setting")
+        s = s.set_index(["candidates", "seen_penalty"])
         s.index = [f"{c}, penalty {p:g}" for c, p in s.index]
         parts.append(
             "## imagenet | +seen, ConSE(10): seen_penalty sweep (diagnostic: "

@@ -171,23 +171,33 @@ for label_set in candidate_sets:
 # The penalty is chosen by grid search on the *seen* training data only:
 # each fold turns two seen classes into pseudo-unseen ones and scores H on
 # held-out images of both kinds. The real unseen classes are never used.
+# Generalized zero-shot learning is usually evaluated on the classes alone
+# (8 seen + 2 unseen candidates, Xian et al. 2017), not on the 2-hop pool,
+# whose 250 distractors leave almost nothing for the unseen classes.
+classes10 = sorted(wnids)
+gzsl_models = {
+    label_set: ConSEClassifier(classifier, vectors, T=10, candidate_labels=cands).fit(
+        X_train, y_train
+    )
+    for label_set, cands in (
+        ("zero-shot", list(unseen)),
+        ("+seen", classes10),
+    )
+}
 # ConSE refits its (unfrozen) classifier on each fold's seen classes.
 search = GridSearchCV(
-    clone(fitted["ConSE(10)", "+seen"]).set_params(base_estimator=lr),
+    clone(gzsl_models["+seen"]).set_params(base_estimator=lr),
     {"seen_penalty": [0.0, 0.05, 0.1, 0.2, 0.3]},
     cv=PseudoUnseenSplit(n_splits=2, n_unseen=2, random_state=0),
     scoring=make_harmonic_mean_scorer(),
 ).fit(X_train, y_train)
-tuned = search.best_estimator_
+gzsl_models["+seen, tuned"] = tuned = search.best_estimator_
 print(f"\ntuned seen_penalty: {search.best_params_['seen_penalty']}")
-results["ConSE(10)", "+seen, tuned"] = table_row(
-    ranked(tuned, X_unseen), tuned.classes_
-)
 
 gzsl = {}
 for name, model in (
     ("softmax baseline", classifier),
-    ("ConSE(10), no penalty", fitted["ConSE(10)", "+seen"]),
+    ("ConSE(10), no penalty", gzsl_models["+seen"]),
     ("ConSE(10), tuned", tuned),
 ):
     acc_s, acc_u = seen_unseen_accuracy(y_test, model.predict(X_test), seen_labels=seen)
@@ -198,16 +208,16 @@ for name, model in (
 # %%
 # Findings, computed from the numbers
 # -----------------------------------
-hit1 = {key: cells[0] for key, cells in results.items()}
+hit1 = {key: np.mean(m.predict(X_unseen) == y_unseen) for key, m in gzsl_models.items()}
 c10 = np.array(results["ConSE(10)", "zero-shot"][:5])
 for other, sign in (("ConSE(1)", ">="), ("ConSE(all)", ">="), ("DeViSE", ">")):
     hits = np.array(results[other, "zero-shot"][:5])
     wins = np.sum(c10 >= hits) if sign == ">=" else np.sum(c10 > hits)
     print(f"zero-shot hit@k: ConSE(10) {sign} {other} at {wins}/5 k")
 print(
-    f"ConSE(10) hit@1: {hit1['ConSE(10)', 'zero-shot']:.3f} zero-shot, "
-    f"{hit1['ConSE(10)', '+seen']:.3f} +seen, "
-    f"{hit1['ConSE(10)', '+seen, tuned']:.3f} +seen with the tuned penalty"
+    f"ConSE(10) hit@1 on the unseen images, the 10 classes as label set: "
+    f"{hit1['zero-shot']:.3f} zero-shot, {hit1['+seen']:.3f} +seen, "
+    f"{hit1['+seen, tuned']:.3f} +seen with the tuned penalty"
 )
 print(f"{time.perf_counter() - start:.0f} s")
 
