@@ -1,7 +1,7 @@
 """
-==========================================================
+===========================================================
 ConSE against DeViSE and the softmax baseline, on real data
-==========================================================
+===========================================================
 
 A short version of the comparison of Norouzi et al. (ICLR 2014) on
 Fashion-MNIST: eight classes are *seen* in training and two are *unseen*.
