@@ -41,11 +41,13 @@ test: install
 	$(PYTHON) -m ruff check sk_conse tests examples benchmarks docs
 	$(PYTHON) -m pytest
 
+# Builds the docs offline and runs every gallery example (warnings are errors).
 docs: install
-	$(PYTHON) -m sphinx -b html docs docs/_build/html
+	$(PYTHON) -m sphinx -b html -W --keep-going docs docs/_build/html
 
 bench: install
 	$(PYTHON) benchmarks/bench_predict.py
 
 clean:
-	rm -rf docs/_build docs/auto_examples docs/generated results .pytest_cache
+	rm -rf docs/_build docs/auto_examples docs/generated docs/gen_modules \
+		docs/sg_execution_times.rst results .pytest_cache

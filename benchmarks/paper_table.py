@@ -54,8 +54,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from sk_conse import ConSEClassifier
-from sk_conse._devise import DeViSEClassifier
+from sk_conse import ConSEClassifier, DeViSEClassifier
 from sk_conse.gzsl import (
     PseudoUnseenSplit,
     make_harmonic_mean_scorer,

@@ -40,8 +40,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
-from sk_conse import ConSEClassifier
-from sk_conse._devise import DeViSEClassifier
+from sk_conse import ConSEClassifier, DeViSEClassifier
 from sk_conse.datasets import load_fashion_mnist
 from sk_conse.embeddings import load_glove_6b_50d, word_vector_embeddings
 from sk_conse.gzsl import (

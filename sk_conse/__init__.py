@@ -7,7 +7,9 @@ ranks *candidate* labels (unseen, or seen and unseen) by cosine similarity.
 The estimators live at the top level; the rest lives in one module per
 concept: :mod:`sk_conse.metrics` (hit@k, hierarchical precision@k, scorers),
 :mod:`sk_conse.model_selection` (class-disjoint folds),
-:mod:`sk_conse.hierarchy` (WordNet), :mod:`sk_conse.embeddings` (label vectors
+:mod:`sk_conse.gzsl` (generalized zero-shot: harmonic mean, pseudo-unseen
+folds), :mod:`sk_conse.hierarchy` (WordNet), :mod:`sk_conse.imagenet` (the
+ImageNet 1k and 21k label sets), :mod:`sk_conse.embeddings` (label vectors
 from GloVe or a sentence encoder), :mod:`sk_conse.datasets` (Fashion-MNIST,
 image folders) and :mod:`sk_conse.torch_models` (torch feature extractors and
 a pretrained ImageNet classifier). Those needing optional packages (torch,
@@ -15,6 +17,7 @@ gensim) import them only when used.
 """
 
 from ._conse import ConSEClassifier
+from ._devise import DeViSEClassifier
 from .embeddings import sentence_embeddings, word_vector_embeddings
 from .hierarchy import WordNet
 from .metrics import (
@@ -31,6 +34,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ClassDisjointKFold",
     "ConSEClassifier",
+    "DeViSEClassifier",
     "EfficientNetLite0Classifier",
     "TorchFeatureExtractor",
     "WordNet",

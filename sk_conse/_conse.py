@@ -3,22 +3,13 @@ embeddings (Norouzi et al., ICLR 2014)."""
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import numbers
 import os
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import _fit_context, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -29,12 +20,12 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from . import _dask
-from ._backend import get_namespace, resolve_device, to_numpy
-from ._kernel import CandidateSearch, embed, rank_top_k, top_t_weights
-from ._label_embeddings import _name_some, check_label_embeddings, sorted_labels
+from ._backend import resolve_device
+from ._base import BaseZeroShotClassifier
+from ._kernel import embed, top_t_weights
+from ._label_embeddings import check_label_embeddings
 
 __all__ = ["ConSEClassifier"]
 
@@ -46,20 +37,14 @@ _FACTORISED_MAX_T_FRACTION = 1 / 16
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
 
 
-# Below this many floating-point operations a batch, the kernel runs on one
-# BLAS thread (see ConSEClassifier._kernel_threads).
-_SMALL_BATCH_FLOPS = 1 << 27
-
-
-@functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _single_blas_thread():
-    return _blas_controller().limit(limits=1, user_api="blas")
+# X goes to the base estimator, which has the last word on what it accepts:
+# only what ConSE itself needs is checked (rows, a consistent width).
+_X_CHECKS = {
+    "accept_sparse": ["csr", "csc"],
+    "ensure_all_finite": False,
+    "dtype": None,
+    "allow_nd": True,
+}
 
 
 def _one_dimensional(X) -> bool:
@@ -75,26 +60,7 @@ def _one_dimensional(X) -> bool:
     return False
 
 
-def _progress(iterable, desc: str):
-    """A progress bar over ``iterable``: tqdm if installed, else stderr lines."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with the extras
-        import sys
-
-        def lines():
-            total = len(iterable)
-            for i, item in enumerate(iterable, 1):
-                yield item
-                print(f"{desc}: {i}/{total}", file=sys.stderr)
-
-        return lines()
-    return tqdm(iterable, desc=desc)
-
-
-class ConSEClassifier(
-    ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class ConSEClassifier(BaseZeroShotClassifier):
     """Zero-shot classifier by convex combination of semantic embeddings.
 
     A probabilistic classifier trained on *seen* labels gives p(y|x). ConSE
@@ -243,15 +209,10 @@ class ConSEClassifier(
     """
 
     _parameter_constraints: ClassVar[dict] = {
+        **BaseZeroShotClassifier._parameter_constraints,
         "base_estimator": [HasMethods(["fit"]), None],
-        "label_embeddings": "no_validation",
         "T": [Interval(numbers.Integral, 1, None, closed="left"), None],
-        "candidate_labels": [StrOptions({"unseen", "all"}), "array-like"],
-        "seen_penalty": [Interval(numbers.Real, None, None, closed="neither")],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
         "algorithm": [StrOptions({"auto", "direct", "factorised"})],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -316,17 +277,7 @@ class ConSEClassifier(
                 "ConSE weights label vectors by p(y|x)." + hint + " Or wrap it in "
                 "sklearn.calibration.CalibratedClassifierCV."
             )
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            ensure_all_finite=False,
-            dtype=None,
-            allow_nd=True,
-            ensure_2d=not _one_dimensional(X),
-            multi_output=False,
-        )
+        X, y = validate_data(self, X, y, **_X_CHECKS, ensure_2d=not _one_dimensional(X))
         check_classification_targets(y)
         if not isinstance(self.base_estimator, FrozenEstimator):
             # Fail before a possibly long fit; the fitted classes_ are checked
@@ -342,53 +293,14 @@ class ConSEClassifier(
         self.seen_classes_ = np.asarray(self.base_estimator_.classes_)
         seen_rows = table.rows_of(self.seen_classes_, role="seen")
 
-        if isinstance(self.candidate_labels, str):
-            if self.candidate_labels == "all":
-                candidates = list(table.labels)
-            else:
-                seen = {table.labels[i] for i in seen_rows}
-                candidates = [lab for lab in table.labels if lab not in seen]
-        else:
-            candidates = self._explicit_candidates()
-        self.classes_ = sorted_labels(candidates)
-        candidate_rows = table.rows_of(self.classes_, role="candidate")
-
+        self._set_candidates(table, seen_rows)
         self.seen_embeddings_ = table.vectors[seen_rows]
-        self.candidate_embeddings_ = table.vectors[candidate_rows]
         n_seen = len(self.seen_classes_)
         self.T_ = n_seen if self.T is None else min(int(self.T), n_seen)
         self.device_ = resolve_device(self.device)
         self.algorithm_ = self._resolve_algorithm()
         self._prepare_search()
         return self
-
-    def _explicit_candidates(self) -> list:
-        array = np.asarray(self.candidate_labels, dtype=object)
-        if array.ndim != 1:
-            raise ValueError(
-                "candidate_labels must be a list or 1-D array of labels, got "
-                f"{type(self.candidate_labels).__name__} of shape {array.shape}."
-            )
-        labels = list(array)
-        if len(labels) == 0:
-            raise ValueError(
-                "candidate_labels is an empty list. Give at least one label, or "
-                "use 'unseen' or 'all'."
-            )
-        keys = [lab.item() if isinstance(lab, np.generic) else lab for lab in labels]
-        unhashable = [k for k in keys if not isinstance(k, Hashable)]
-        if unhashable:
-            raise TypeError(
-                "candidate_labels must hold labels (str, int, ...); got "
-                f"{unhashable[0]!r} of type {type(unhashable[0]).__name__}."
-            )
-        seen: set = set()
-        dups = [k for k in keys if k in seen or seen.add(k)]
-        if dups:
-            raise ValueError(
-                f"candidate_labels has duplicated labels: {_name_some(dups)}."
-            )
-        return keys
 
     def _resolve_algorithm(self) -> str:
         if self.algorithm != "auto":
@@ -403,35 +315,6 @@ class ConSEClassifier(
             return "factorised"
         return "direct"
 
-    def _prepare_search(self) -> None:
-        """Build the backend-side state: device arrays and the search index."""
-        xp = get_namespace(self.device_)
-        self._xp = xp
-        self._seen_xp = xp.asarray(self.seen_embeddings_)
-        if len(self.classes_) == 0:
-            self._search = None
-            return
-        offset = None
-        if self.seen_penalty:
-            if not abs(float(self.seen_penalty)) <= float(np.finfo(self._dtype).max):
-                raise ValueError(
-                    f"seen_penalty={self.seen_penalty!r} overflows {self._dtype}, "
-                    "the dtype of the label vectors."
-                )
-            seen = set(self.seen_classes_.tolist())
-            mask = np.fromiter(
-                (lab in seen for lab in self.classes_.tolist()),
-                dtype=bool,
-                count=len(self.classes_),
-            )
-            offset = xp.asarray(mask * self.seen_penalty, dtype=self._dtype)
-        self._search = CandidateSearch(
-            xp.asarray(self.candidate_embeddings_),
-            self._seen_xp,
-            offset=offset,
-            factorised=self.algorithm_ == "factorised",
-        )
-
     @property
     def _n_features_out(self) -> int:
         """Length of f(x), for ``get_feature_names_out``."""
@@ -440,21 +323,6 @@ class ConSEClassifier(
     @property
     def _dtype(self) -> np.dtype:
         return self.seen_embeddings_.dtype
-
-    def __getstate__(self):
-        # Device arrays and the precomputed seen x candidate product are
-        # caches: pickles hold NumPy only and load on machines without a GPU.
-        state = self.__dict__.copy()
-        for key in ("_xp", "_seen_xp", "_search"):
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if hasattr(self, "device_"):
-            if self.device_ == "cuda":
-                self.device_ = resolve_device("auto")
-            self._prepare_search()
 
     # ------------------------------------------------------------ routing
 
@@ -482,28 +350,6 @@ class ConSEClassifier(
 
     # ------------------------------------------------------------ predict
 
-    def _check_X(self, X):
-        check_is_fitted(self)
-        return validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            ensure_all_finite=False,
-            dtype=None,
-            allow_nd=True,
-            ensure_2d=not _one_dimensional(X),
-            reset=False,
-        )
-
-    def _require_candidates(self) -> None:
-        if self._search is None:
-            raise ValueError(
-                "There are no candidate labels to rank: with "
-                f"candidate_labels={self.candidate_labels!r}, every embedded "
-                "label was seen in fit. Add unseen labels to label_embeddings, "
-                "or use candidate_labels='all'."
-            )
-
     def _probabilities(self, X_batch) -> Any:
         """p(y|x) of a batch, checked, in the working dtype and namespace."""
         P = np.asarray(self.base_estimator_.predict_proba(X_batch))
@@ -529,167 +375,25 @@ class ConSEClassifier(
             )
         return self._xp.asarray(P)
 
-    def _batches(self, X) -> Iterator[tuple[slice, Any, Any, Any]]:
+    def _validate_X(self, X, *, reset: bool):
+        return validate_data(
+            self, X, reset=reset, **_X_CHECKS, ensure_2d=not _one_dimensional(X)
+        )
+
+    def _search_seen_vectors(self) -> Any:
+        self._seen_xp = self._xp.asarray(self.seen_embeddings_)
+        return self._seen_xp
+
+    def _search_factorised(self) -> bool:
+        return self.algorithm_ == "factorised"
+
+    def _batches(self, X) -> Iterator[tuple[slice, Any, Any]]:
         """Yield (rows, top-T (idx, w), f(x)) for each batch of ``X``."""
         n = X.shape[0] if hasattr(X, "shape") else len(X)
-        starts = range(0, n, self.batch_size)
-        if self.verbose and len(starts) > 1:
-            starts = _progress(starts, f"{type(self).__name__}: batches")
-        for start in starts:
+        for start in self._batch_starts(n):
             rows = slice(start, min(start + self.batch_size, n))
             P = self._probabilities(X[rows])
             with self._kernel_threads():
                 idx, w = top_t_weights(P, self.T_)
                 F = embed(idx, w, self._seen_xp)
             yield rows, (idx, w), F
-
-    def _kernel_threads(self):
-        """One BLAS thread for small batches, the BLAS default otherwise.
-
-        Below a few tens of MFLOP a batch, waking a second BLAS thread costs
-        more than it saves (2x here, and far more on a loaded machine). Only
-        the kernel runs under the limit, never the base estimator.
-        """
-        if self.device_ != "cpu":
-            return contextlib.nullcontext()
-        n_cand = 0 if self._search is None else self._search.n_padded
-        n_dims = self.seen_embeddings_.shape[1]
-        flops = 2 * self.batch_size * n_dims * max(n_cand, len(self.seen_classes_))
-        if flops >= _SMALL_BATCH_FLOPS:
-            return contextlib.nullcontext()
-        return _single_blas_thread()
-
-    def transform(self, X):
-        """ConSE's semantic embedding f(x) of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples, n_dims)
-            The convex combination of the top-T seen label vectors.
-        """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "transform")
-        X = self._check_X(X)
-        out = np.empty((X.shape[0], self.seen_embeddings_.shape[1]), self._dtype)
-        for rows, _, F in self._batches(X):
-            out[rows] = to_numpy(F)
-        return out
-
-    def decision_function(self, X):
-        """Cosine similarity between f(x) and each candidate label vector.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_candidates)
-            Columns follow ``classes_``; ``seen_penalty`` is subtracted from
-            seen candidates.
-        """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "decision_function")
-        X = self._check_X(X)
-        self._require_candidates()
-        n_cand = len(self.classes_)
-        out = np.empty((X.shape[0], n_cand), self._dtype)
-        buffer = None
-        for rows, weights, F in self._batches(X):
-            with self._kernel_threads():
-                S = self._search.scores(F, weights=weights, out=buffer)
-            buffer = S if buffer is None else buffer
-            out[rows] = to_numpy(S[:, :n_cand])
-        return out
-
-    def predict_proba(self, X):
-        """Softmax of the cosine scores: a ranking score, not a probability.
-
-        Rows sum to 1 and order the candidates as :meth:`decision_function`
-        does, but the values are not calibrated probabilities.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_candidates)
-        """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "predict_proba")
-        scores = self.decision_function(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
-
-    def predict_top_k(self, X, k=5):
-        """The ``k`` best candidate labels of each sample and their scores.
-
-        Works batch by batch without building the (n_samples, n_candidates)
-        score matrix.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-        k : int, default=5
-            How many labels per sample; at most the number of candidates.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples, k)
-            Best first; ties go to the label earlier in ``classes_``.
-        scores : ndarray of shape (n_samples, k)
-            Their cosine scores (minus ``seen_penalty`` for seen labels).
-        """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "predict_top_k", k=k)
-        X = self._check_X(X)
-        self._require_candidates()
-        n_cand = len(self.classes_)
-        if (
-            not isinstance(k, numbers.Integral)
-            or isinstance(k, bool)
-            or not 1 <= k <= n_cand
-        ):
-            raise ValueError(
-                f"k must be an integer between 1 and the number of candidate "
-                f"labels ({n_cand}), got {k!r}."
-            )
-        idx_out = np.empty((X.shape[0], k), dtype=np.intp)
-        val_out = np.empty((X.shape[0], k), dtype=self._dtype)
-        buffer = None
-        for rows, weights, F in self._batches(X):
-            with self._kernel_threads():
-                S = self._search.scores(F, weights=weights, out=buffer)
-                idx, vals = rank_top_k(S, k, n_cand)
-            buffer = S if buffer is None else buffer
-            idx_out[rows] = to_numpy(idx)
-            val_out[rows] = to_numpy(vals)
-        return self.classes_[idx_out], val_out
-
-    def predict(self, X):
-        """The best candidate label of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "predict")
-        labels, _ = self.predict_top_k(X, 1)
-        return labels[:, 0]

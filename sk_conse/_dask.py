@@ -111,7 +111,7 @@ def _empty_outputs(estimator: Any, method: str, kwargs: dict) -> dict:
     A Dask array may hold empty chunks (after filtering, for example), where
     the in-memory methods would refuse zero samples.
     """
-    dtype = estimator.seen_embeddings_.dtype
+    dtype = estimator._dtype
     if method == "predict":
         return {"labels": estimator.classes_[:0]}
     if method == "predict_top_k":
@@ -121,7 +121,9 @@ def _empty_outputs(estimator: Any, method: str, kwargs: dict) -> dict:
             "scores": np.empty((0, k), dtype=dtype),
         }
     if method == "transform":
-        return {"embedding": np.empty((0, estimator.seen_embeddings_.shape[1]), dtype)}
+        return {
+            "embedding": np.empty((0, estimator.candidate_embeddings_.shape[1]), dtype)
+        }
     return {"scores": np.empty((0, len(estimator.classes_)), dtype=dtype)}
 
 
@@ -190,9 +192,9 @@ def predict_dask(estimator: Any, X: Any, method: str, **kwargs: Any) -> Any:
         name=f"conse-{method}-{token}",
     )
 
-    dtype = estimator.seen_embeddings_.dtype
+    dtype = estimator._dtype
     n_cand = len(estimator.classes_)
-    q = estimator.seen_embeddings_.shape[1]
+    q = estimator.candidate_embeddings_.shape[1]
     labels_dtype = estimator.classes_.dtype
     k = kwargs.get("k")
     specs = {

@@ -8,22 +8,16 @@ import warnings
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from ._backend import get_namespace, resolve_device, to_numpy
-from ._kernel import CandidateSearch, rank_top_k
-from ._label_embeddings import _name_some, check_label_embeddings, sorted_labels
+from ._backend import resolve_device
+from ._base import BaseZeroShotClassifier
+from ._label_embeddings import _name_some, check_label_embeddings
 
 __all__ = ["DeViSEClassifier"]
 
@@ -47,9 +41,7 @@ def _hinge_rank_loss(torch, scores, y_idx, margin):
     return hinge.sum(dim=1)
 
 
-class DeViSEClassifier(
-    ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
-):
+class DeViSEClassifier(BaseZeroShotClassifier):
     """Zero-shot classifier by a linear visual-semantic embedding (DeViSE).
 
     DeViSE learns a linear map ``M`` from input features into the space of
@@ -212,7 +204,7 @@ class DeViSEClassifier(
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_conse._devise import DeViSEClassifier
+    >>> from sk_conse import DeViSEClassifier
     >>> vectors = {"cat": [1.0, 0.1], "dog": [0.9, 0.4], "car": [0.0, 1.0],
     ...            "lion": [1.0, 0.0], "truck": [0.1, 1.0]}
     >>> rng = np.random.RandomState(0)
@@ -227,9 +219,7 @@ class DeViSEClassifier(
     """
 
     _parameter_constraints: ClassVar[dict] = {
-        "label_embeddings": "no_validation",
-        "candidate_labels": [StrOptions({"unseen", "all"}), "array-like"],
-        "seen_penalty": [Interval(numbers.Real, None, None, closed="neither")],
+        **BaseZeroShotClassifier._parameter_constraints,
         "margin": [Interval(numbers.Real, 0, None, closed="neither")],
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
@@ -240,10 +230,7 @@ class DeViSEClassifier(
         "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -317,42 +304,16 @@ class DeViSEClassifier(
             )
         seen_rows = table.rows_of(self.seen_classes_, role="seen")
 
-        if isinstance(self.candidate_labels, str):
-            if self.candidate_labels == "all":
-                candidates = list(table.labels)
-            else:
-                seen = {table.labels[i] for i in seen_rows}
-                candidates = [lab for lab in table.labels if lab not in seen]
-        else:
-            candidates = self._explicit_candidates()
-        self.classes_ = sorted_labels(candidates)
-        candidate_rows = table.rows_of(self.classes_, role="candidate")
+        self._set_candidates(table, seen_rows)
 
         seen_vectors = table.vectors[seen_rows].astype(np.float32)
         seen_vectors /= np.linalg.norm(seen_vectors, axis=1, keepdims=True)
         self.seen_embeddings_ = seen_vectors
-        self.candidate_embeddings_ = table.vectors[candidate_rows]
         self.device_ = resolve_device(self.device)
 
         self._train(torch, X.astype(np.float32), y_idx)
         self._prepare_search()
         return self
-
-    def _explicit_candidates(self) -> list:
-        labels = list(np.asarray(self.candidate_labels, dtype=object).ravel())
-        if len(labels) == 0:
-            raise ValueError(
-                "candidate_labels is an empty list. Give at least one label, or "
-                "use 'unseen' or 'all'."
-            )
-        keys = [lab.item() if isinstance(lab, np.generic) else lab for lab in labels]
-        seen: set = set()
-        dups = [k for k in keys if k in seen or seen.add(k)]
-        if dups:
-            raise ValueError(
-                f"candidate_labels has duplicated labels: {_name_some(dups)}."
-            )
-        return keys
 
     def _split_validation(self, rng, y_idx):
         """Stratified train / validation row indices for early stopping."""
@@ -469,182 +430,24 @@ class DeViSEClassifier(
                 stacklevel=3,
             )
 
-    def _prepare_search(self) -> None:
-        xp = get_namespace(self.device_)
-        self._xp = xp
-        if len(self.classes_) == 0:
-            self._search = None
-            return
-        offset = None
-        dtype = self.candidate_embeddings_.dtype
-        if self.seen_penalty:
-            seen = set(self.seen_classes_.tolist())
-            mask = np.fromiter(
-                (lab in seen for lab in self.classes_.tolist()),
-                dtype=bool,
-                count=len(self.classes_),
-            )
-            offset = xp.asarray(mask * self.seen_penalty, dtype=dtype)
-        self._search = CandidateSearch(
-            xp.asarray(self.candidate_embeddings_), None, offset=offset
-        )
-
     @property
     def _n_features_out(self) -> int:
         """Dimension of the label-vector space, for ``get_feature_names_out``."""
         return self.coef_.shape[0]
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        for key in ("_xp", "_search"):
-            state.pop(key, None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if hasattr(self, "device_"):
-            if self.device_ == "cuda":
-                self.device_ = resolve_device("auto")
-            self._prepare_search()
+    @property
+    def _dtype(self) -> np.dtype:
+        return self.candidate_embeddings_.dtype
 
     # ------------------------------------------------------------ predict
 
-    def _check_X(self, X):
-        check_is_fitted(self)
-        return validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+    def _validate_X(self, X, *, reset: bool):
+        return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
 
-    def _require_candidates(self) -> None:
-        if self._search is None:
-            raise ValueError(
-                "There are no candidate labels to rank: with "
-                f"candidate_labels={self.candidate_labels!r}, every embedded "
-                "label was seen in fit. Add unseen labels to label_embeddings, "
-                "or use candidate_labels='all'."
-            )
-
-    def _embed(self, X_batch):
-        F = X_batch.astype(np.float32, copy=False) @ self.coef_.T
-        F += self.intercept_
-        dtype = self.candidate_embeddings_.dtype
-        return self._xp.asarray(F.astype(dtype, copy=False))
-
-    def _score_batches(self, X):
-        buffer = None
-        for start in range(0, X.shape[0], self.batch_size):
+    def _batches(self, X):
+        """Yield ``(rows, None, M x + b)`` for each batch of ``X``."""
+        for start in self._batch_starts(X.shape[0]):
             rows = slice(start, min(start + self.batch_size, X.shape[0]))
-            S = self._search.scores(self._embed(X[rows]), out=buffer)
-            buffer = S if buffer is None else buffer
-            yield rows, S
-
-    def transform(self, X):
-        """Map inputs into the label-vector space: ``M x + b``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input features.
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples, n_dims)
-            The visual-semantic embedding of each sample, in the float dtype
-            of ``X``.
-        """
-        X = self._check_X(X)
-        F = X @ self.coef_.T.astype(X.dtype, copy=False)
-        F += self.intercept_
-        return F
-
-    def decision_function(self, X):
-        """Cosine similarity between ``M x`` and each candidate label vector.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input features.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_candidates)
-            Columns follow ``classes_``; ``seen_penalty`` is subtracted from
-            seen candidates.
-        """
-        X = self._check_X(X)
-        self._require_candidates()
-        n_cand = len(self.classes_)
-        out = np.empty((X.shape[0], n_cand), self.candidate_embeddings_.dtype)
-        for rows, S in self._score_batches(X):
-            out[rows] = to_numpy(S[:, :n_cand])
-        return out
-
-    def predict_proba(self, X):
-        """Softmax of the cosine scores: a ranking score, not a probability.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input features.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_candidates)
-            Rows sum to 1 and order the candidates as
-            :meth:`decision_function` does.
-        """
-        scores = self.decision_function(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
-
-    def predict_top_k(self, X, k=5):
-        """The ``k`` best candidate labels of each sample and their scores.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input features.
-        k : int, default=5
-            How many labels per sample; at most the number of candidates.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples, k)
-            Best first; ties go to the label earlier in ``classes_``.
-        scores : ndarray of shape (n_samples, k)
-            Their cosine scores (minus ``seen_penalty`` for seen labels).
-        """
-        X = self._check_X(X)
-        self._require_candidates()
-        n_cand = len(self.classes_)
-        if (
-            not isinstance(k, numbers.Integral)
-            or isinstance(k, bool)
-            or not 1 <= k <= n_cand
-        ):
-            raise ValueError(
-                f"k must be an integer between 1 and the number of candidate "
-                f"labels ({n_cand}), got {k!r}."
-            )
-        idx_out = np.empty((X.shape[0], k), dtype=np.intp)
-        val_out = np.empty((X.shape[0], k), dtype=self.candidate_embeddings_.dtype)
-        for rows, S in self._score_batches(X):
-            idx, vals = rank_top_k(S, k, n_cand)
-            idx_out[rows] = to_numpy(idx)
-            val_out[rows] = to_numpy(vals)
-        return self.classes_[idx_out], val_out
-
-    def predict(self, X):
-        """The best candidate label of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input features.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        labels, _ = self.predict_top_k(X, 1)
-        return labels[:, 0]
+            F = X[rows].astype(np.float32, copy=False) @ self.coef_.T
+            F += self.intercept_
+            yield rows, None, self._xp.asarray(F.astype(self._dtype, copy=False))
