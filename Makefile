@@ -15,7 +15,7 @@ TIMM := timm==1.0.31
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-system install-python demo test lint docs examples bench clean
+.PHONY: install install-system install-python demo test docs docs-build bench clean
 
 install: install-system install-python
 
@@ -36,13 +36,18 @@ install-python:
 demo: install
 	$(PYTHON) -m sk_conse
 
-# The test suite (and lint), as CI runs it.
+# What CI runs: lint, the docs build (which executes every gallery example on
+# real data), then the test suite with the doctests.
 test: install
 	$(PYTHON) -m ruff check sk_conse tests examples benchmarks docs
+	$(PYTHON) -m ruff format --check sk_conse tests examples benchmarks docs
+	$(MAKE) --no-print-directory docs-build
 	$(PYTHON) -m pytest
 
 # Builds the docs offline and runs every gallery example (warnings are errors).
-docs: install
+docs: install docs-build
+
+docs-build:
 	$(PYTHON) -m sphinx -b html -W --keep-going docs docs/_build/html
 
 bench: install
