@@ -65,6 +65,9 @@ _GATHER_ROWS = 16
 # entries x T) a block of rows needs before a second thread pays off.
 _GATHER_MAX_THREADS = 4
 _GATHER_THREAD_ROWS = 128
+# Rows a unit of the threaded NumPy top-k.
+_TOPK_THREAD_ROWS = 64
+_TOPK_THREAD_MIN_WORK = 1 << 23
 _GATHER_THREAD_MIN_WORK = 1 << 26
 
 
@@ -242,16 +245,31 @@ def _gathered_products(
         for block in blocks
         for i in range(0, m, _GATHER_THREAD_ROWS)
     ]
+
+    def unit(u: int) -> None:
+        block, r0, r1 = units[u]
+        _gather_rows(block, idx, w, out, r0, r1)
+
+    _run_units(len(units), unit, n_threads)
+
+
+def _run_units(n_units: int, unit: Any, n_threads: int) -> None:
+    """Call ``unit(0) ... unit(n_units - 1)`` from ``n_threads`` threads.
+
+    Units are handed out one at a time (the calling thread works too), so a
+    thread slowed by a busy core takes fewer of them. The first exception is
+    re-raised once every thread has stopped.
+    """
     counter = itertools.count()
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
             for u in iter(counter.__next__, None):
-                if u >= len(units) or errors:
+                if u >= n_units or errors:
                     return
-                _gather_rows(*units[u][:1], idx, w, out, *units[u][1:])
-        except BaseException as exc:  # pragma: no cover - re-raised below
+                unit(u)
+        except BaseException as exc:
             errors.append(exc)
 
     helpers = [threading.Thread(target=work) for _ in range(1, n_threads)]
@@ -264,9 +282,11 @@ def _gathered_products(
         raise errors[0]
 
 
-def _gather_threads(m: int, work_per_row: int) -> int:
-    """Threads for :func:`_gathered_products`: one for small blocks."""
-    if m * work_per_row < _GATHER_THREAD_MIN_WORK:
+def _gather_threads(m: int, work_per_row: int, min_work: int | None = None) -> int:
+    """Python threads for a block of ``m`` rows: one for small blocks."""
+    if min_work is None:
+        min_work = _GATHER_THREAD_MIN_WORK
+    if m * work_per_row < min_work:
         return 1
     try:
         cores = len(os.sched_getaffinity(0))
@@ -552,9 +572,30 @@ def _unordered_top_k_np(A: Any, k: int) -> tuple[Any, Any]:
 
 
 def _grouped_top_k_np(S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
-    """NumPy: exact top-k (unordered) of ``S[:, :n_valid]`` and the values."""
+    """NumPy: exact top-k (unordered) of ``S[:, :n_valid]`` and the values.
+
+    Large blocks are split by rows between Python threads (the group maxima,
+    the bulk of the cost, are a memory-bound pass: 1.9x on 2 cores).
+    """
     if not S.flags.c_contiguous:
         S = np.ascontiguousarray(S)
+    m = S.shape[0]
+    n_threads = _gather_threads(m, S.shape[1], _TOPK_THREAD_MIN_WORK)
+    if n_threads <= 1:
+        return _grouped_top_k_rows(S, k, n_valid)
+    idx = np.empty((m, k), dtype=np.intp)
+    vals = np.empty((m, k), dtype=S.dtype)
+    step = _TOPK_THREAD_ROWS
+
+    def unit(u: int) -> None:
+        rows = slice(u * step, min(u * step + step, m))
+        idx[rows], vals[rows] = _grouped_top_k_rows(S[rows], k, n_valid)
+
+    _run_units(-(-m // step), unit, n_threads)
+    return idx, vals
+
+
+def _grouped_top_k_rows(S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
     idx, bad = _unordered_top_k_np(S, k)
     vals = _take_rows(S, idx)
     if bool(bad.any()):
