@@ -235,7 +235,7 @@ def _gathered_products(
     ``out`` at a time and combined by a batched (1 x T) @ (T x width) BLAS
     product; SciPy's CSR @ dense runs a scalar loop, about 2x slower here.
     Large blocks of rows are split between Python threads (NumPy releases the
-    GIL in ``take`` and these small products): 1.9x on 2 cores at T = 10.
+    GIL in ``take`` and these small products): ~1.7x on 2 cores at T = 10.
     """
     m, T = idx.shape
     if T > _GATHER_MAX_T:
