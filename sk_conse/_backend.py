@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "blas_threads",
     "cuda_available",
     "get_namespace",
     "namespace_of",
     "resolve_device",
+    "single_blas_thread",
     "to_numpy",
 ]
 
@@ -143,3 +145,32 @@ def to_numpy(a: Any) -> Any:
     if type(a).__module__.split(".")[0] == "cupy":
         return a.get()
     return a
+
+
+@functools.cache
+def _threadpool_controller() -> Any:
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def blas_threads() -> int:
+    """How many threads BLAS may use now, limits set by the user or joblib included.
+
+    The CPU kernel sizes its own Python thread pool by this, so that a
+    ``threadpool_limits(1)`` block or a joblib worker (which limits BLAS to its
+    share of the cores) is not oversubscribed.
+
+    Examples
+    --------
+    >>> from sk_conse._backend import blas_threads
+    >>> blas_threads() >= 1
+    True
+    """
+    libs = _threadpool_controller().select(user_api="blas").lib_controllers
+    return max(1, min((lib.num_threads for lib in libs), default=1))
+
+
+def single_blas_thread() -> Any:
+    """A context manager running BLAS on one thread (cheap to enter and leave)."""
+    return _threadpool_controller().limit(limits=1, user_api="blas")

@@ -13,7 +13,6 @@ Subclasses implement ``fit`` (calling :meth:`_set_candidates` and
 from __future__ import annotations
 
 import contextlib
-import functools
 import numbers
 from collections.abc import Hashable, Iterator
 from typing import Any, ClassVar
@@ -29,7 +28,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from . import _dask
-from ._backend import get_namespace, resolve_device, to_numpy
+from ._backend import get_namespace, resolve_device, single_blas_thread, to_numpy
 from ._kernel import CandidateSearch, rank_top_k
 from ._label_embeddings import LabelEmbeddings, _name_some, sorted_labels
 
@@ -38,17 +37,6 @@ __all__ = ["BaseZeroShotClassifier"]
 # Below this many floating-point operations a batch, the kernel runs on one
 # BLAS thread (see BaseZeroShotClassifier._kernel_threads).
 _SMALL_BATCH_FLOPS = 1 << 27
-
-
-@functools.cache
-def _blas_controller():
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def _single_blas_thread():
-    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def _progress(iterable, desc: str):
@@ -236,7 +224,7 @@ class BaseZeroShotClassifier(
         width = max(n_cand, len(self.seen_classes_))
         if 2 * self.batch_size * n_dims * width >= _SMALL_BATCH_FLOPS:
             return contextlib.nullcontext()
-        return _single_blas_thread()
+        return single_blas_thread()
 
     def _score_batches(self, X) -> Iterator[tuple[slice, Any]]:
         """Yield ``(rows, scores)`` per batch; the score buffer is reused."""

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import namespace_of
+from ._backend import blas_threads, namespace_of
 
 __all__ = [
     "CandidateSearch",
@@ -303,7 +303,10 @@ def _python_threads(m: int, work_per_row: int, min_work: int, rows: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores, _MAX_THREADS, -(-m // rows)))
+    # A BLAS limit (the user's threadpool_limits, a joblib worker's share of
+    # the cores, or the kernel's own one-thread policy for small batches)
+    # caps these threads too.
+    return max(1, min(cores, _MAX_THREADS, blas_threads(), -(-m // rows)))
 
 
 def _gather_rows(
