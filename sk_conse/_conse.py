@@ -31,7 +31,9 @@ __all__ = ["ConSEClassifier"]
 
 # The factorised route wins when T is small against the embedding size: each
 # row then costs T row-additions of G = S0 S1ᵀ instead of q multiply-adds per
-# candidate (measured crossover on 2 Zen 3 cores near q / T = 16).
+# candidate. Measured at q = 500 (benchmarks/bench_predict.py): 4.5x faster
+# than the direct route at T = 1, 2.7x at T = 10, 1.8x slower at T = all; the
+# q / 16 threshold between those is an estimate, not yet measured at other q.
 _FACTORISED_MAX_T_FRACTION = 1 / 16
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
