@@ -191,23 +191,22 @@ def paper_scale(args, dtype, rows, checks, notes):
             )
         )
         # Both routes must give the same answers on the benchmark data: the
-        # same labels, except where a rounding-level near-tie (a gap between
-        # neighbouring scores within the routes' score difference) may swap
-        # or exchange labels at equal rank.
+        # same labels, except where float rounding swaps near-tied labels, in
+        # which case both routes still report the same score at every rank
+        # (to within 64 ulps of the dtype).
         la, sa = clfs["direct"].predict_top_k(X, k)
         lb, sb = clfs["factorised"].predict_top_k(X, k)
-        rows_same = np.all(la == lb, axis=1)
-        same = float(np.mean(rows_same))
-        diff = float(np.max(np.abs(sa.astype(float) - sb)))
-        tol = 4 * diff + 1e-12
-        gaps = np.abs(np.diff(sa.astype(float), axis=1)).min(axis=1)
-        explained = bool(np.all(rows_same | (gaps <= tol)))
+        same = float(np.mean(np.all(la == lb, axis=1)))
+        gap = np.abs(sa.astype(float) - sb)
+        diff = float(gap.max())
+        tol = 64 * float(np.finfo(sa.dtype).eps)
+        explained = bool(np.all(gap <= tol))
         checks.append(
             (
                 f"{label} T={T}: routes give the same top-{k}",
                 explained,
-                f"identical rows {same:.4%}; the others hold a near-tie within "
-                f"{tol:.1e}: {explained}; max score difference {diff:.2e}",
+                f"identical rows {same:.4%}; scores agree at every rank within "
+                f"{tol:.1e}: {explained} (max difference {diff:.2e})",
             )
         )
         if label == "float32":

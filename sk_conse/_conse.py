@@ -24,17 +24,24 @@ from sklearn.utils.validation import validate_data
 
 from ._backend import resolve_device
 from ._base import BaseZeroShotClassifier
-from ._kernel import embed, top_t_weights
+from ._kernel import _GATHER_MAX_T, embed, top_t_weights
 from ._label_embeddings import check_label_embeddings
 
 __all__ = ["ConSEClassifier"]
 
-# The factorised route wins when T is small against the embedding size: each
+# The factorised route wins when T is small against the embedding size q: each
 # row then costs T row-additions of G = S0 S1ᵀ instead of q multiply-adds per
-# candidate. Measured at q = 500 (benchmarks/bench_predict.py): 4.5x faster
-# than the direct route at T = 1, 2.7x at T = 10, 1.8x slower at T = all; the
-# q / 16 threshold between those is an estimate, not yet measured at other q.
-_FACTORISED_MAX_T_FRACTION = 1 / 16
+# candidate. Measured crossovers (1,000 seen, 21,841 candidates, float32, 2
+# cores; benchmarks/bench_predict.py and a sweep over q): q = 50 between T = 5
+# (1.10x faster) and T = 10 (0.85x); q = 150 at T = 20 (0.97x, T = 10: 1.27x);
+# q = 300, T = 20: 1.47x; q = 500: 4.5x at T = 1, 2.7x at T = 10. So: T <= q / 8,
+# and T no larger than the kernel's gather path takes (beyond it the weights
+# go dense and the route is several times slower: 0.16-0.38x at T = 40).
+_FACTORISED_MAX_T_FRACTION = 1 / 8
+# With few candidates both routes cost little more than their overheads, and
+# the direct one has less (attribute scale, 40 seen, 85-d, 10 candidates,
+# T = 5: 8.7 ms direct against 10.0 ms factorised for 10,000 rows).
+_FACTORISED_MIN_CANDIDATES = 1024
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
 
@@ -311,6 +318,8 @@ class ConSEClassifier(BaseZeroShotClassifier):
         gram_bytes = n_seen * len(self.classes_) * self.seen_embeddings_.dtype.itemsize
         if (
             self.T_ < n_seen
+            and len(self.classes_) >= _FACTORISED_MIN_CANDIDATES
+            and self.T_ <= _GATHER_MAX_T
             and self.T_ <= q * _FACTORISED_MAX_T_FRACTION
             and gram_bytes <= _FACTORISED_MAX_GRAM_BYTES
         ):
