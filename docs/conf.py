@@ -124,7 +124,6 @@ sphinx_gallery_conf = {
     "only_warn_on_example_error": False,
     "doc_module": ("sk_conse",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"sk_conse": None},
     "image_scrapers": ("matplotlib",),
     "matplotlib_animations": False,
     "remove_config_comments": True,
