@@ -204,6 +204,20 @@ class BaseZeroShotClassifier(
                 "or use candidate_labels='all'."
             )
 
+    def _check_k(self, k) -> int:
+        """``k`` of :meth:`predict_top_k`, checked against the candidates."""
+        n_cand = len(self.classes_)
+        if (
+            not isinstance(k, numbers.Integral)
+            or isinstance(k, bool)
+            or not 1 <= k <= n_cand
+        ):
+            raise ValueError(
+                f"k must be an integer between 1 and the number of candidate "
+                f"labels ({n_cand}), got {k!r}."
+            )
+        return int(k)
+
     def _batch_starts(self, n: int):
         starts = range(0, n, self.batch_size)
         if self.verbose and len(starts) > 1:
@@ -326,16 +340,8 @@ class BaseZeroShotClassifier(
             return _dask.predict_dask(self, X, "predict_top_k", k=k)
         X = self._check_X(X)
         self._require_candidates()
+        k = self._check_k(k)
         n_cand = len(self.classes_)
-        if (
-            not isinstance(k, numbers.Integral)
-            or isinstance(k, bool)
-            or not 1 <= k <= n_cand
-        ):
-            raise ValueError(
-                f"k must be an integer between 1 and the number of candidate "
-                f"labels ({n_cand}), got {k!r}."
-            )
         idx_out = np.empty((X.shape[0], k), dtype=np.intp)
         val_out = np.empty((X.shape[0], k), dtype=self._dtype)
         for rows, S in self._score_batches(X):

@@ -12,7 +12,6 @@ Dask is imported here only, and only when a Dask collection is given, so that
 
 from __future__ import annotations
 
-import numbers
 import sys
 from typing import Any
 
@@ -58,20 +57,6 @@ def is_dask_collection(X: Any) -> bool:
     from dask import is_dask_collection as _is_dask
 
     return bool(_is_dask(X))
-
-
-def _check_k(estimator: Any, k: Any) -> int:
-    n_cand = len(estimator.classes_)
-    if (
-        not isinstance(k, numbers.Integral)
-        or isinstance(k, bool)
-        or not 1 <= k <= n_cand
-    ):
-        raise ValueError(
-            f"k must be an integer between 1 and the number of candidate "
-            f"labels ({n_cand}), got {k!r}."
-        )
-    return int(k)
 
 
 def _check_dask_X(estimator: Any, X: Any) -> Any:
@@ -174,7 +159,7 @@ def predict_dask(estimator: Any, X: Any, method: str, **kwargs: Any) -> Any:
     if method != "transform":
         estimator._require_candidates()
     if method == "predict_top_k":
-        kwargs["k"] = _check_k(estimator, kwargs.get("k", 5))
+        kwargs["k"] = estimator._check_k(kwargs.get("k", 5))
     X = _check_dask_X(estimator, X)
 
     shipped = dask.delayed(estimator, pure=True)

