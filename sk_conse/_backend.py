@@ -174,3 +174,26 @@ def blas_threads() -> int:
 def single_blas_thread() -> Any:
     """A context manager running BLAS on one thread (cheap to enter and leave)."""
     return _threadpool_controller().limit(limits=1, user_api="blas")
+
+
+def top_k(scores: Any, k: int) -> tuple[Any, Any]:
+    """The ``k`` best columns of each row of ``scores``, best first.
+
+    Exact; ties go to the smaller column index. ``k`` larger than the number
+    of columns returns every column.
+
+    Returns
+    -------
+    idx : int array of shape (n, min(k, n_columns))
+    values : array of shape (n, min(k, n_columns))
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._backend import top_k
+    >>> top_k(np.array([[0.1, 0.9, 0.9, 0.3]]), 3)
+    (array([[1, 2, 3]]), array([[0.9, 0.9, 0.3]]))
+    """
+    from ._kernel import rank_top_k
+
+    return rank_top_k(scores, k, scores.shape[1])
