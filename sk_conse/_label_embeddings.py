@@ -16,16 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from ._utils import _MAX_NAMED, name_some
+
 __all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
 
-_MAX_NAMED = 10
-
-
-def _name_some(labels: Iterable[Any]) -> str:
-    labels = list(labels)
-    shown = ", ".join(repr(_py(label)) for label in labels[:_MAX_NAMED])
-    more = len(labels) - _MAX_NAMED
-    return shown + (f" and {more} more" if more > 0 else "")
+# Kept as an alias while other modules still import it from here.
+_name_some = name_some
 
 
 def _py(label: Any) -> Any:
@@ -93,7 +89,7 @@ class LabelEmbeddings:
         if missing:
             raise ValueError(
                 f"{len(missing)} {role} label(s) have no vector in "
-                f"label_embeddings: {_name_some(missing)}. Every {role} label "
+                f"label_embeddings: {name_some(missing)}. Every {role} label "
                 "needs a semantic vector: add them to label_embeddings (or, for "
                 "candidate labels, leave them out of candidate_labels)."
             )
@@ -117,7 +113,7 @@ def _items(label_embeddings: Any) -> tuple[list, list]:
         if index.has_duplicates:
             dups = index[index.duplicated()].unique()
             raise ValueError(
-                f"label_embeddings has duplicated labels: {_name_some(dups)}. "
+                f"label_embeddings has duplicated labels: {name_some(dups)}. "
                 "Each label must appear once."
             )
         if label_embeddings.ndim == 2:  # DataFrame: one row per label
@@ -176,7 +172,7 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
         if bad_dim:
             raise ValueError(
                 "label_embeddings vectors must be 1-D; not so for "
-                f"{_name_some(bad_dim)}."
+                f"{name_some(bad_dim)}."
             )
         lengths = np.array([a.shape[0] for a in arrays])
         if np.any(lengths != lengths[0]):
@@ -197,7 +193,7 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
         if non_numeric:
             raise ValueError(
                 "label_embeddings vectors must be numeric; not so for "
-                f"{_name_some(non_numeric)}."
+                f"{name_some(non_numeric)}."
             )
         matrix = np.stack(arrays) if arrays else np.empty((0, 0))
     if matrix.dtype.kind not in "biuf":
@@ -212,14 +208,14 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
     if not finite.all():
         bad = [labels[i] for i in np.flatnonzero(~finite)]
         raise ValueError(
-            f"label_embeddings has NaN or infinite values for {_name_some(bad)}. "
+            f"label_embeddings has NaN or infinite values for {name_some(bad)}. "
             "Fix or drop those vectors."
         )
     zero = ~np.any(matrix != 0, axis=1)
     if zero.any():
         bad = [labels[i] for i in np.flatnonzero(zero)]
         raise ValueError(
-            f"label_embeddings has zero vectors for {_name_some(bad)}: cosine "
+            f"label_embeddings has zero vectors for {name_some(bad)}: cosine "
             "similarity needs a nonzero vector. Drop those labels or give them "
             "a real vector (out-of-vocabulary words often come out as zeros)."
         )
@@ -230,7 +226,7 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
         bad = [labels[i] for i in np.flatnonzero(extreme)]
         raise ValueError(
             f"label_embeddings has vectors too large or too small for "
-            f"{np.dtype(dtype).name}: the squared norm of {_name_some(bad)} "
+            f"{np.dtype(dtype).name}: the squared norm of {name_some(bad)} "
             "overflows or underflows, so cosine similarity cannot be computed. "
             "Rescale all vectors by one common factor (that changes no "
             "prediction), or use float64 vectors."
@@ -240,7 +236,7 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
     if len(index) != len(keys):
         seen: set = set()
         dups = [k for k in keys if k in seen or seen.add(k)]
-        raise ValueError(f"label_embeddings has duplicated labels: {_name_some(dups)}.")
+        raise ValueError(f"label_embeddings has duplicated labels: {name_some(dups)}.")
     # A read-only *view*: ``matrix`` may be the caller's own array (gensim
     # KeyedVectors.vectors, a DataFrame's block), which must stay writeable.
     matrix = matrix.view()

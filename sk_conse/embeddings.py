@@ -27,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._label_embeddings import _name_some, _py
+from ._label_embeddings import _py
+from ._utils import name_some as _name_some
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors

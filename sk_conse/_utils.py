@@ -1,0 +1,271 @@
+"""Small helpers shared across sk_conse: one home for each.
+
+- :func:`import_torch`: the optional PyTorch import, with the install hint.
+- :func:`progress`: the one progress bar (tqdm), off unless stderr is a
+  terminal or the bar was asked for explicitly.
+- :func:`name_some`: the first few labels of a list, for error messages.
+- :func:`check_k`: the one check of a top-k ``k``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+import numpy as np
+from sklearn.utils._param_validation import InvalidParameterError
+
+__all__ = ["check_k", "import_torch", "name_some", "progress"]
+
+#: How many labels an error message names before "and N more".
+_MAX_NAMED = 10
+
+_TORCH_HINT = (
+    "pip install torch==2.13.0 (pick the CPU build on machines without a GPU), "
+    "or pip install 'sk_conse[torch]'"
+)
+
+
+def import_torch(needed_by: str = "This feature") -> Any:
+    """Import and return :mod:`torch`, or say how to install it.
+
+    Parameters
+    ----------
+    needed_by : str, default="This feature"
+        What needs PyTorch, named at the start of the error message.
+
+    Returns
+    -------
+    torch : module
+        The imported :mod:`torch` package.
+
+    Raises
+    ------
+    ImportError
+        If PyTorch is not installed; the message gives the ``pip install``
+        line.
+
+    Examples
+    --------
+    >>> from sk_conse._utils import import_torch
+    >>> try:
+    ...     torch = import_torch("DeViSEClassifier")
+    ... except ImportError as exc:
+    ...     assert "pip install torch==2.13.0" in str(exc)
+    """
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(f"{needed_by} needs PyTorch: {_TORCH_HINT}.") from exc
+    return torch
+
+
+def _stderr_is_terminal() -> bool:
+    isatty = getattr(sys.stderr, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:  # a closed stream
+        return False
+
+
+class _Lines:
+    """Stand-in for a tqdm bar when tqdm is missing: plain lines on stderr.
+
+    Supports the parts of tqdm's interface that sk_conse uses: iteration,
+    ``update``, ``close`` and use as a context manager.
+    """
+
+    def __init__(
+        self,
+        iterable: Iterable | None,
+        desc: str,
+        total: int | None,
+        shown: bool,
+    ) -> None:
+        self.iterable = iterable
+        self.desc = desc
+        if total is None and iterable is not None:
+            try:
+                total = len(iterable)  # type: ignore[arg-type]
+            except TypeError:
+                total = None
+        self.total = total
+        self.shown = shown
+        self.n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.shown:
+            of = "" if self.total is None else f"/{self.total}"
+            print(f"{self.desc}: {self.n}{of}", file=sys.stderr, flush=True)
+
+    def __iter__(self) -> Iterator:
+        if self.iterable is None:
+            raise TypeError("this progress bar has no iterable; call update().")
+        for item in self.iterable:
+            yield item
+            self.update()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _Lines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def progress(
+    iterable: Iterable | None,
+    desc: str,
+    *,
+    total: int | None = None,
+    enabled: bool | int | Literal["always"] = True,
+    **tqdm_kwargs: Any,
+) -> Any:
+    """Wrap ``iterable`` in a progress bar on stderr, when one is wanted.
+
+    The bar is shown when ``enabled`` is true *and* stderr is a terminal, so
+    logs, CI output and notebooks redirected to files stay free of bar
+    redraws; ``enabled="always"`` shows it whatever stderr is (the caller
+    asked for it explicitly). The bar is :class:`tqdm.auto.tqdm` when tqdm is
+    installed, else one plain line per step on stderr.
+
+    Parameters
+    ----------
+    iterable : iterable or None
+        What to iterate over. None gives a bar that is advanced by hand with
+        ``bar.update(n)`` (then pass ``total``).
+    desc : str
+        The bar's label.
+    total : int, default=None
+        Number of steps; default ``len(iterable)`` when it has one.
+    enabled : bool, int or "always", default=True
+        False (or 0) never shows the bar; True (or a positive int, such as a
+        ``verbose`` level) shows it when stderr is a terminal; ``"always"``
+        shows it even when stderr is not a terminal.
+    **tqdm_kwargs
+        Passed on to tqdm (``unit``, ``leave``, ...); ignored without tqdm.
+
+    Returns
+    -------
+    bar : iterable
+        A tqdm bar (disabled when not shown, so it costs next to nothing) or
+        its plain-lines stand-in; either can also be used as a context
+        manager and advanced with ``update(n)``.
+
+    Raises
+    ------
+    ValueError
+        If ``enabled`` is a string other than ``"always"``.
+
+    Examples
+    --------
+    Under doctest stderr is not a terminal, so no bar is drawn unless asked
+    for with ``enabled="always"``:
+
+    >>> from sk_conse._utils import progress
+    >>> [i * i for i in progress(range(4), "squares")]
+    [0, 1, 4, 9]
+    >>> with progress(None, "images", total=10, enabled=False) as bar:
+    ...     bar.update(10)
+    """
+    if isinstance(enabled, str):
+        if enabled != "always":
+            raise ValueError(f"enabled must be a bool or 'always', got {enabled!r}.")
+        shown = True
+    else:
+        shown = bool(enabled) and _stderr_is_terminal()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _Lines(iterable, desc, total, shown)
+    tqdm_kwargs.setdefault("file", sys.stderr)
+    return tqdm(iterable, desc=desc, total=total, disable=not shown, **tqdm_kwargs)
+
+
+def name_some(labels: Iterable[Any], limit: int = _MAX_NAMED) -> str:
+    """The first ``limit`` labels as a comma-separated list, for messages.
+
+    NumPy scalars are shown as plain Python values; when there are more than
+    ``limit`` labels, "and N more" follows.
+
+    Parameters
+    ----------
+    labels : iterable
+        The labels to name.
+    limit : int, default=10
+        How many labels to show.
+
+    Returns
+    -------
+    text : str
+        The ``repr`` of the first labels, joined by ", ".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._utils import name_some
+    >>> name_some(["cat", np.int64(3)])
+    "'cat', 3"
+    >>> name_some(range(5), limit=2)
+    '0, 1 and 3 more'
+    """
+    labels = list(labels)
+    shown = ", ".join(
+        repr(label.item() if isinstance(label, np.generic) else label)
+        for label in labels[:limit]
+    )
+    more = len(labels) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def check_k(k: Any, *, n: int | None = None, name: str = "k") -> int:
+    """Check a top-k ``k``: an integer >= 1, and <= ``n`` when ``n`` is given.
+
+    Parameters
+    ----------
+    k : object
+        The value to check. A bool is refused even though it is an int.
+    n : int, default=None
+        The number of candidate labels, the largest allowed ``k``; None
+        leaves ``k`` unbounded (callers then clip it).
+    name : str, default="k"
+        The parameter's name, for the message.
+
+    Returns
+    -------
+    k : int
+        ``k`` as a plain Python int.
+
+    Raises
+    ------
+    InvalidParameterError
+        If ``k`` is not an integer in range. It subclasses both
+        :class:`ValueError` and :class:`TypeError`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._utils import check_k
+    >>> check_k(np.int64(3), n=7)
+    3
+    >>> check_k(9, n=7)
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: k must be an integer \
+between 1 and the number of candidate labels (7), got 9.
+    """
+    ok = isinstance(k, numbers.Integral) and not isinstance(k, (bool, np.bool_))
+    if ok:
+        ok = k >= 1 and (n is None or k <= n)
+    if not ok:
+        if n is None:
+            allowed = "an integer >= 1"
+        else:
+            allowed = f"an integer between 1 and the number of candidate labels ({n})"
+        raise InvalidParameterError(f"{name} must be {allowed}, got {k!r}.")
+    return int(k)
