@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -18,19 +19,13 @@ from sklearn.utils.validation import validate_data
 from ._backend import resolve_device
 from ._base import BaseZeroShotClassifier
 from ._label_embeddings import _name_some, check_label_embeddings
+from ._utils import import_torch
 
 __all__ = ["DeViSEClassifier"]
 
 
-def _import_torch():
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - torch is installed here
-        raise ImportError(
-            "DeViSEClassifier trains its map with PyTorch: pip install "
-            "'sk_conse[torch]' (pin the CPU build, e.g. torch==2.13.0)."
-        ) from exc
-    return torch
+#: torch imported through the package's one helper, which names this class.
+_import_torch = partial(import_torch, "DeViSEClassifier")
 
 
 def _hinge_rank_loss(torch, scores, y_idx, margin):
