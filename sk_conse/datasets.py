@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Sequence
+from numbers import Integral
 from pathlib import Path
 from typing import Literal
 
@@ -254,6 +255,73 @@ def load_fashion_mnist(
     )
 
 
+def _check_indices(indices: slice | Sequence[int]) -> slice | list[int]:
+    """Validate ``indices`` of :func:`load_image_folder` (per-class positions)."""
+    if isinstance(indices, slice):
+        for name in ("start", "stop", "step"):
+            value = getattr(indices, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, Integral)
+            ):
+                raise TypeError(
+                    f"indices={indices!r}: the {name} of the slice must be an "
+                    f"integer or None, got {value!r}."
+                )
+        if indices.step is not None and indices.step < 1:
+            raise ValueError(
+                f"indices={indices!r}: the step of the slice must be >= 1."
+            )
+        return indices
+    if isinstance(indices, (str, bytes)) or not hasattr(indices, "__iter__"):
+        raise TypeError(
+            "indices must be a slice or a sequence of integers, got "
+            f"{type(indices).__name__}."
+        )
+    positions = list(indices)
+    bad = [
+        v
+        for v in positions
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, Integral)
+    ]
+    if bad:
+        raise TypeError(
+            f"indices must be integers (positions within each class); got {bad[:3]!r}."
+        )
+    if not positions:
+        raise ValueError("indices is empty: it selects no image.")
+    return [int(v) for v in positions]
+
+
+def _select(files: list[Path], selection: slice | list[int], name: str) -> list[Path]:
+    """The files of class ``name`` at the positions ``selection``."""
+    n = len(files)
+    what = f"class {name!r} has {n} image{'s' if n != 1 else ''}"
+    if isinstance(selection, slice):
+        for bound in (selection.start, selection.stop):
+            if bound is not None and not -n <= bound <= n:
+                raise ValueError(
+                    f"indices={selection!r} is out of range: {what}, so positions "
+                    f"run from {-n} to {n}."
+                )
+        chosen = files[selection]
+        if not chosen:
+            raise ValueError(f"indices={selection!r} selects no image: {what}.")
+        return chosen
+    outside = [i for i in selection if not -n <= i < n]
+    if outside:
+        raise ValueError(
+            f"indices {outside[:5]!r} out of range: {what}, at positions 0 to "
+            f"{n - 1} (or {-n} to -1)."
+        )
+    positions = [i % n for i in selection]
+    if len(set(positions)) != len(positions):
+        raise ValueError(
+            f"indices {selection!r} name the same image more than once in class "
+            f"{name!r}; each image would be read several times."
+        )
+    return [files[i] for i in positions]
+
+
 def load_image_folder(
     path: str | os.PathLike,
     *,
@@ -261,6 +329,7 @@ def load_image_folder(
     extensions: Sequence[str] = (".jpg", ".jpeg", ".png"),
     mode: str = "RGB",
     max_per_class: int | None = None,
+    indices: slice | Sequence[int] | None = None,
     return_X_y: bool = False,
 ) -> Bunch | tuple[np.ndarray | list[np.ndarray], np.ndarray]:
     """Load images stored as ``<path>/<class name>/<image file>`` folders.
@@ -291,6 +360,17 @@ def load_image_folder(
         Read at most this many images per class (the first ones in sorted
         order). ``None`` reads them all.
 
+    indices : slice or sequence of int, default=None
+        Which images to read in each class, by position in the class's
+        sorted file list, as in Python indexing: ``slice(200, 300)`` reads
+        the 201st to the 300th image of every class, ``[0, 5, 9]`` three
+        chosen ones, and negative positions count from the end. Use it to
+        draw disjoint sets from one folder tree (e.g. ``slice(0, 200)`` to
+        train, ``slice(200, 300)`` to test). A position beyond the images of
+        some class raises ``ValueError`` naming the class, rather than
+        giving that class fewer images. ``None`` reads them all; cannot be
+        combined with ``max_per_class``.
+
     return_X_y : bool, default=False
         If True, return ``(images, target)`` instead of a Bunch.
 
@@ -318,7 +398,8 @@ def load_image_folder(
         If ``path`` is not a folder.
 
     ValueError
-        If no image is found.
+        If no image is found, or if ``indices`` selects a position that some
+        class does not have.
 
     See Also
     --------
@@ -336,6 +417,15 @@ def load_image_folder(
     >>> data = load_image_folder(root, size=4)
     >>> data.images.shape, data.target.tolist(), data.target_names.tolist()
     ((2, 4, 4, 3), ['blue', 'red'], ['blue', 'red'])
+
+    Choosing images by position within each class:
+
+    >>> for label, colour in [("red", (255, 0, 0)), ("blue", (0, 0, 255))]:
+    ...     for i in range(1, 4):
+    ...         Image.new("RGB", (8, 6), colour).save(root / label / f"{i}.png")
+    >>> test = load_image_folder(root, indices=slice(2, 4))  # images 2 and 3
+    >>> [pathlib.Path(f).name for f in test.filenames], test.target.tolist()
+    (['2.png', '3.png', '2.png', '3.png'], ['blue', 'blue', 'red', 'red'])
     """
     from PIL import Image
 
@@ -348,11 +438,15 @@ def load_image_folder(
             raise ValueError(f"size must be positive, got {size!r}.")
     if max_per_class is not None and max_per_class < 1:
         raise ValueError(f"max_per_class must be >= 1, got {max_per_class!r}.")
+    if indices is not None and max_per_class is not None:
+        raise ValueError(
+            "Give max_per_class or indices, not both: max_per_class=n is "
+            "indices=slice(0, n)."
+        )
+    selection = None if indices is None else _check_indices(indices)
     exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
 
-    images: list[np.ndarray] = []
-    target: list[str] = []
-    filenames: list[str] = []
+    class_files = []
     for class_dir in sorted(p for p in root.iterdir() if p.is_dir()):
         if class_dir.name.startswith("."):
             continue
@@ -363,13 +457,24 @@ def load_image_folder(
         )
         if max_per_class is not None:
             files = files[:max_per_class]
+        class_files.append((class_dir.name, files))
+    if selection is not None:
+        # Check every class before reading any image.
+        class_files = [
+            (name, _select(files, selection, name)) for name, files in class_files
+        ]
+
+    images: list[np.ndarray] = []
+    target: list[str] = []
+    filenames: list[str] = []
+    for name, files in class_files:
         for file in files:
             with Image.open(file) as img:
                 img = img.convert(mode)
                 if size is not None:
                     img = img.resize((width, height), Image.Resampling.BILINEAR)
                 images.append(np.asarray(img))
-            target.append(class_dir.name)
+            target.append(name)
             filenames.append(str(file))
     if not images:
         raise ValueError(

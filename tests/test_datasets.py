@@ -233,3 +233,104 @@ def test_image_folder_real_cifar10_sample():
     np.testing.assert_array_equal(np.unique(data.target, return_counts=True)[1], 20)
     # Real photos use the whole range of colours.
     assert data.images.std() > 30
+
+
+@pytest.fixture
+def numbered_tree(tmp_path):
+    """Two classes of 5 and 4 one-pixel PNGs whose grey level is their number."""
+    for label, n in (("a", 5), ("b", 4)):
+        (tmp_path / label).mkdir()
+        for i in range(n):
+            Image.new("L", (1, 1), 10 * i).save(tmp_path / label / f"{i}.png")
+    return tmp_path
+
+
+def _numbers(data):
+    return [int(im[0, 0]) // 10 for im in data.images]
+
+
+def test_image_folder_indices_slice(numbered_tree):
+    data = load_image_folder(numbered_tree, mode="L", indices=slice(1, 3))
+    assert data.target.tolist() == ["a", "a", "b", "b"]
+    assert _numbers(data) == [1, 2, 1, 2]
+
+
+def test_image_folder_indices_disjoint_train_test(numbered_tree):
+    train = load_image_folder(numbered_tree, indices=slice(0, 2))
+    test = load_image_folder(numbered_tree, indices=slice(2, 4))
+    assert not set(train.filenames) & set(test.filenames)
+    assert len(test.filenames) == 4
+
+
+def test_image_folder_indices_list_and_negative(numbered_tree):
+    data = load_image_folder(numbered_tree, mode="L", indices=[2, 0, -1])
+    # Positions within each class, in the order given; -1 is each class's last.
+    assert _numbers(data) == [2, 0, 4, 2, 0, 3]
+    assert data.target.tolist() == ["a"] * 3 + ["b"] * 3
+
+
+def test_image_folder_indices_numpy_and_range(numbered_tree):
+    from_numpy = load_image_folder(numbered_tree, mode="L", indices=np.arange(2))
+    from_range = load_image_folder(numbered_tree, mode="L", indices=range(2))
+    assert _numbers(from_numpy) == _numbers(from_range) == [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize(
+    ("indices", "match"),
+    [
+        # class "b" has only 4 images
+        (slice(2, 5), r"indices=slice\(2, 5, None\) is out of range: class 'b' has 4"),
+        (slice(-5, None), r"out of range: class 'b' has 4 images"),
+        ([0, 4], r"indices \[4\] out of range: class 'b' has 4 images"),
+        ([-5], r"indices \[-5\] out of range: class 'b'"),
+        (slice(3, 1), r"selects no image: class 'a' has 5 images"),
+        ([0, -4], r"name the same image more than once in class 'b'"),
+        ([], "indices is empty"),
+        (slice(0, 4, -1), "the step of the slice must be >= 1"),
+    ],
+)
+def test_image_folder_indices_errors(numbered_tree, indices, match):
+    with pytest.raises(ValueError, match=match):
+        load_image_folder(numbered_tree, indices=indices)
+
+
+@pytest.mark.parametrize(
+    ("indices", "match"),
+    [
+        (slice(0.5, 2), "the start of the slice must be an integer or None"),
+        ([0, 1.0], r"indices must be integers \(positions within each class\)"),
+        ([True], "indices must be integers"),
+        (3, "indices must be a slice or a sequence of integers, got int"),
+        ("0:3", "indices must be a slice or a sequence of integers, got str"),
+    ],
+)
+def test_image_folder_indices_types(numbered_tree, indices, match):
+    with pytest.raises(TypeError, match=match):
+        load_image_folder(numbered_tree, indices=indices)
+
+
+def test_image_folder_indices_checked_before_reading(numbered_tree, monkeypatch):
+    import PIL.Image
+
+    opened = []
+    real_open = PIL.Image.open
+    monkeypatch.setattr(
+        PIL.Image, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k)
+    )
+    with pytest.raises(ValueError, match="class 'b' has 4"):
+        load_image_folder(numbered_tree, indices=[4])
+    assert opened == []
+
+
+def test_image_folder_indices_and_max_per_class_exclusive(numbered_tree):
+    with pytest.raises(ValueError, match="Give max_per_class or indices, not both"):
+        load_image_folder(numbered_tree, indices=slice(2), max_per_class=2)
+
+
+@pytest.mark.skipif(not CIFAR_SAMPLE.is_dir(), reason="CIFAR-10 sample not present")
+def test_image_folder_real_cifar10_indices():
+    # The sample holds the first 100 test images of each class.
+    tail = load_image_folder(CIFAR_SAMPLE, indices=slice(90, 100))
+    assert tail.images.shape == (100, 32, 32, 3)
+    with pytest.raises(ValueError, match="class 'airplane' has 100 images"):
+        load_image_folder(CIFAR_SAMPLE, indices=slice(200, 300))
