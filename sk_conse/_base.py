@@ -1,13 +1,21 @@
 """What every zero-shot classifier of sk_conse shares: ranking candidates.
 
 A zero-shot classifier maps each input to a point f(x) of the label-vector
-space (ConSE by a convex combination of seen label vectors, DeViSE by a learned
-linear map) and ranks the *candidate* labels by cosine similarity.
-:class:`BaseZeroShotClassifier` holds everything after f(x): the candidate
-set, the prepared cosine search, batching, top-k, the score matrix, pickling
-without device state, Dask dispatch and the thread policy of the kernel.
-Subclasses implement ``fit`` (calling :meth:`_set_candidates` and
-:meth:`_prepare_search`), ``_validate_X``, ``_dtype`` and ``_batches``.
+space and ranks the *candidate* labels by cosine similarity.
+:class:`BaseZeroShotClassifier` holds what follows from that and nothing
+specific to one method: the candidate set, the public prediction methods,
+batching, outputs in the input's array library, pickling without device
+state, Dask dispatch and all-or-nothing fitting.
+
+A subclass implements:
+
+- ``fit``, inside ``with self._fitting():``, setting its fitted attributes
+  (``classes_`` and ``candidate_embeddings_`` from :meth:`_candidates`);
+- ``_validate_X(X, reset)`` and the ``_dtype`` property;
+- ``_build_search(backend)``: its search object (:mod:`sk_conse._search`) on a
+  backend;
+- ``_search_input(X_batch, backend, n_rows)``: what its search's ``embed``
+  takes for a batch (ConSE: p(y|x); DeViSE: the projected points).
 """
 
 from __future__ import annotations
@@ -18,42 +26,30 @@ from collections.abc import Hashable, Iterator
 from typing import Any, ClassVar
 
 import numpy as np
+import sklearn
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
-from . import _dask
-from ._backend import get_namespace, resolve_device, single_blas_thread, to_numpy
-from ._kernel import CandidateSearch, rank_top_k
-from ._label_embeddings import LabelEmbeddings, _name_some, sorted_labels
+from . import _dask, _parallel
+from ._backend import Backend, backend_for, resolve_device
+from ._label_embeddings import LabelEmbeddings, sorted_labels
+from ._utils import check_k, name_some, progress
 
 __all__ = ["BaseZeroShotClassifier"]
 
-# Below this many floating-point operations a batch, the kernel runs on one
-# BLAS thread (see BaseZeroShotClassifier._kernel_threads).
-_SMALL_BATCH_FLOPS = 1 << 27
-
-
-def _progress(iterable, desc: str):
-    """A progress bar over ``iterable``: tqdm if installed, else stderr lines."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with the extras
-        import sys
-
-        def lines():
-            total = len(iterable)
-            for i, item in enumerate(iterable, 1):
-                yield item
-                print(f"{desc}: {i}/{total}", file=sys.stderr)
-
-        return lines()
-    return tqdm(iterable, desc=desc)
+# Parameters read at prediction time, validated there (they may have been set
+# with set_params after fit).
+_PREDICT_PARAMS = ("batch_size", "verbose", "seen_penalty")
 
 
 class BaseZeroShotClassifier(
@@ -85,22 +81,31 @@ class BaseZeroShotClassifier(
         """Validate ``X`` as the estimator's ``fit`` does."""
         raise NotImplementedError
 
-    def _batches(self, X) -> Iterator[tuple[slice, Any, Any]]:
-        """Yield ``(rows, weights, F)``: f(x) of each batch of rows.
-
-        ``weights`` is ConSE's top-T ``(idx, w)`` (for the factorised route
-        and the degenerate-direction test) or ``None``.
-        """
+    def _build_search(self, backend: Backend) -> Any:
+        """The estimator's search object on ``backend``."""
         raise NotImplementedError
 
-    def _search_seen_vectors(self) -> Any:
-        """Seen vectors on the device, for the factorised route, or None."""
-        return None
+    def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """What the search's ``embed`` takes for a batch of rows."""
+        raise NotImplementedError
 
-    def _search_factorised(self) -> bool:
-        return False
+    # -------------------------------------------------------------- fitting
 
-    # ------------------------------------------------- candidates, search
+    @contextlib.contextmanager
+    def _fitting(self):
+        """All-or-nothing ``fit``: a fit that raises leaves the estimator as it was.
+
+        The fitted state of the previous fit (or its absence) is restored,
+        including what ``validate_data`` sets (``n_features_in_``).
+        """
+        before = dict(self.__dict__)
+        try:
+            yield
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        self._searches = {}
 
     def _explicit_candidates(self) -> list:
         array = np.asarray(self.candidate_labels, dtype=object)
@@ -126,12 +131,14 @@ class BaseZeroShotClassifier(
         dups = [k for k in keys if k in seen or seen.add(k)]
         if dups:
             raise ValueError(
-                f"candidate_labels has duplicated labels: {_name_some(dups)}."
+                f"candidate_labels has duplicated labels: {name_some(dups)}."
             )
         return keys
 
-    def _set_candidates(self, table: LabelEmbeddings, seen_rows: np.ndarray) -> None:
-        """Set ``classes_`` and ``candidate_embeddings_`` from the parameters."""
+    def _candidates(
+        self, table: LabelEmbeddings, seen_rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``classes_`` (sorted) and their vectors, from the parameters."""
         if isinstance(self.candidate_labels, str):
             if self.candidate_labels == "all":
                 candidates = list(table.labels)
@@ -140,63 +147,57 @@ class BaseZeroShotClassifier(
                 candidates = [lab for lab in table.labels if lab not in seen]
         else:
             candidates = self._explicit_candidates()
-        self.classes_ = sorted_labels(candidates)
-        candidate_rows = table.rows_of(self.classes_, role="candidate")
-        self.candidate_embeddings_ = table.vectors[candidate_rows]
+        classes = sorted_labels(candidates)
+        rows = table.rows_of(classes, role="candidate")
+        return classes, table.vectors[rows]
 
-    def _prepare_search(self) -> None:
-        """Build the backend-side state: device arrays and the search index."""
-        xp = get_namespace(self.device_)
-        self._xp = xp
-        seen_vectors = self._search_seen_vectors()
-        if len(self.classes_) == 0:
-            self._search = None
-            return
-        offset = None
-        if self.seen_penalty:
-            if not abs(float(self.seen_penalty)) <= float(np.finfo(self._dtype).max):
-                raise ValueError(
-                    f"seen_penalty={self.seen_penalty!r} overflows {self._dtype}, "
-                    "the dtype of the label vectors."
-                )
-            seen = set(self.seen_classes_.tolist())
-            mask = np.fromiter(
-                (lab in seen for lab in self.classes_.tolist()),
-                dtype=bool,
-                count=len(self.classes_),
+    def _candidate_offset(self) -> np.ndarray | None:
+        """``seen_penalty`` on each seen candidate (calibrated stacking)."""
+        penalty = self.seen_penalty
+        if not penalty:
+            return None
+        dtype = self.candidate_embeddings_.dtype
+        if not abs(float(penalty)) <= float(np.finfo(dtype).max):
+            raise ValueError(
+                f"seen_penalty={penalty!r} overflows {dtype}, the dtype of the "
+                "label vectors. Use a smaller penalty (cosine scores lie in "
+                "[-1, 1])."
             )
-            offset = xp.asarray(mask * self.seen_penalty, dtype=self._dtype)
-        self._search = CandidateSearch(
-            xp.asarray(self.candidate_embeddings_),
-            seen_vectors,
-            offset=offset,
-            factorised=self._search_factorised(),
+        seen = set(self.seen_classes_.tolist())
+        mask = np.fromiter(
+            (lab in seen for lab in self.classes_.tolist()),
+            dtype=bool,
+            count=len(self.classes_),
         )
+        return (mask * penalty).astype(dtype)
+
+    def _search_for(self, backend: Backend) -> Any:
+        """The search on ``backend``, built once and kept (not pickled)."""
+        searches = self.__dict__.setdefault("_searches", {})
+        search = searches.get(backend.key)
+        if search is None:
+            search = self._build_search(backend)
+            searches[backend.key] = search
+        # The stored search keeps its arrays; this call's thread budget rides
+        # on the backend it is given.
+        return search.on(backend)
 
     def __getstate__(self):
-        # Device arrays and the search index (with ConSE's precomputed seen x
-        # candidate product) are caches: pickles hold NumPy only and load on
-        # machines without a GPU.
+        # Search objects hold device arrays and precomputed products: caches.
+        # Pickles hold NumPy only and load on machines without a GPU.
         state = self.__dict__.copy()
-        for key in ("_xp", "_seen_xp", "_search"):
-            state.pop(key, None)
+        state.pop("_searches", None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        if hasattr(self, "device_"):
-            if self.device_ == "cuda":
-                self.device_ = resolve_device("auto")
-            self._prepare_search()
+        if getattr(self, "device_", None) == "cuda":
+            self.device_ = resolve_device("auto")
 
     # ------------------------------------------------------------ predict
 
-    def _check_X(self, X):
-        check_is_fitted(self)
-        return self._validate_X(X, reset=False)
-
     def _require_candidates(self) -> None:
-        if self._search is None:
+        if len(self.classes_) == 0:
             raise ValueError(
                 "There are no candidate labels to rank: with "
                 f"candidate_labels={self.candidate_labels!r}, every embedded "
@@ -204,50 +205,59 @@ class BaseZeroShotClassifier(
                 "or use candidate_labels='all'."
             )
 
-    def _check_k(self, k) -> int:
-        """``k`` of :meth:`predict_top_k`, checked against the candidates."""
-        n_cand = len(self.classes_)
-        if (
-            not isinstance(k, numbers.Integral)
-            or isinstance(k, bool)
-            or not 1 <= k <= n_cand
-        ):
-            raise ValueError(
-                f"k must be an integer between 1 and the number of candidate "
-                f"labels ({n_cand}), got {k!r}."
-            )
-        return int(k)
+    def _check_predict_params(self) -> None:
+        validate_parameter_constraints(
+            {p: self._parameter_constraints[p] for p in _PREDICT_PARAMS},
+            {p: getattr(self, p) for p in _PREDICT_PARAMS},
+            caller_name=type(self).__name__,
+        )
 
-    def _batch_starts(self, n: int):
+    def _start(self, X, *, candidates: bool = True) -> tuple[Any, Backend, Any, bool]:
+        """Decided once per public call: ``X``, the backend, the search, and
+        whether outputs stay in the input's array library.
+
+        With scikit-learn's ``array_api_dispatch`` on, a torch or CuPy ``X``
+        is computed on where it lives and results come back in its library;
+        otherwise results are NumPy.
+        """
+        check_is_fitted(self)
+        self._check_predict_params()
+        X = self._validate_X(X, reset=False)
+        follow = bool(sklearn.get_config().get("array_api_dispatch", False))
+        backend = backend_for(X, self.device_, follow_input=follow)
+        backend = backend.with_parallel(_parallel.plan())
+        keep = follow and backend.owns(X)
+        if candidates:
+            self._require_candidates()
+        return X, backend, self._search_for(backend), keep
+
+    def _batches(self, X, backend: Backend, search: Any) -> Iterator[tuple]:
+        """Yield ``(rows, batch)``: each batch of rows embedded by the search."""
+        n = _num_samples(X)
         starts = range(0, n, self.batch_size)
         if self.verbose and len(starts) > 1:
-            return _progress(starts, f"{type(self).__name__}: batches")
-        return starts
+            starts = progress(
+                starts, f"{type(self).__name__}: batches", enabled=self.verbose
+            )
+        for start in starts:
+            rows = slice(start, min(start + self.batch_size, n))
+            n_rows = rows.stop - rows.start
+            inputs = self._search_input(X[rows], backend, n_rows)
+            yield rows, search.embed(inputs)
 
-    def _kernel_threads(self):
-        """One BLAS thread for small batches, the BLAS default otherwise.
-
-        Below a few tens of MFLOP a batch, waking a second BLAS thread costs
-        more than it saves (2x here, and far more on a loaded machine). Only
-        the kernel runs under the limit, never a base estimator.
-        """
-        if self.device_ != "cpu":
-            return contextlib.nullcontext()
-        n_cand = 0 if self._search is None else self._search.n_padded
-        n_dims = self.candidate_embeddings_.shape[1]
-        width = max(n_cand, len(self.seen_classes_))
-        if 2 * self.batch_size * n_dims * width >= _SMALL_BATCH_FLOPS:
-            return contextlib.nullcontext()
-        return single_blas_thread()
-
-    def _score_batches(self, X) -> Iterator[tuple[slice, Any]]:
+    def _score_batches(self, X, backend, search) -> Iterator[tuple]:
         """Yield ``(rows, scores)`` per batch; the score buffer is reused."""
         buffer = None
-        for rows, weights, F in self._batches(X):
-            with self._kernel_threads():
-                S = self._search.scores(F, weights=weights, out=buffer)
+        for rows, batch in self._batches(X, backend, search):
+            S = search.scores(batch, out=buffer)
             buffer = S if buffer is None else buffer
             yield rows, S
+
+    @staticmethod
+    def _output(backend: Backend, keep: bool, shape: tuple, dtype: Any) -> Any:
+        if keep:
+            return backend.empty(shape, dtype)
+        return np.empty(shape, dtype)
 
     def transform(self, X):
         """Each sample's point f(x) in the label-vector space.
@@ -260,13 +270,17 @@ class BaseZeroShotClassifier(
         Returns
         -------
         F : ndarray of shape (n_samples, n_dims)
+            A torch tensor or CuPy array (on ``X``'s device) for such an ``X``
+            under ``sklearn.config_context(array_api_dispatch=True)``.
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "transform")
-        X = self._check_X(X)
-        out = np.empty((X.shape[0], self.candidate_embeddings_.shape[1]), self._dtype)
-        for rows, _, F in self._batches(X):
-            out[rows] = to_numpy(F)
+        X, backend, search, keep = self._start(X, candidates=False)
+        n_dims = self.candidate_embeddings_.shape[1]
+        out = self._output(backend, keep, (_num_samples(X), n_dims), self._dtype)
+        for rows, batch in self._batches(X, backend, search):
+            F = batch.embedding
+            out[rows] = F if keep else backend.to_numpy(F)
         return out
 
     def decision_function(self, X):
@@ -281,16 +295,16 @@ class BaseZeroShotClassifier(
         -------
         scores : ndarray of shape (n_samples, n_candidates)
             Columns follow ``classes_``; ``seen_penalty`` is subtracted from
-            seen candidates.
+            seen candidates. A torch tensor or CuPy array for such an ``X``
+            under array API dispatch.
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "decision_function")
-        X = self._check_X(X)
-        self._require_candidates()
+        X, backend, search, keep = self._start(X)
         n_cand = len(self.classes_)
-        out = np.empty((X.shape[0], n_cand), self._dtype)
-        for rows, S in self._score_batches(X):
-            out[rows] = to_numpy(S[:, :n_cand])
+        out = self._output(backend, keep, (_num_samples(X), n_cand), self._dtype)
+        for rows, S in self._score_batches(X, backend, search):
+            out[rows] = S[:, :n_cand] if keep else backend.to_numpy(S[:, :n_cand])
         return out
 
     def predict_proba(self, X):
@@ -311,10 +325,16 @@ class BaseZeroShotClassifier(
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "predict_proba")
         scores = self.decision_function(X)
-        scores -= scores.max(axis=1, keepdims=True)
-        np.exp(scores, out=scores)
-        scores /= scores.sum(axis=1, keepdims=True)
-        return scores
+        if isinstance(scores, np.ndarray):
+            scores -= scores.max(axis=1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= scores.sum(axis=1, keepdims=True)
+            return scores
+        from sklearn.utils._array_api import get_namespace
+
+        xp, _ = get_namespace(scores)
+        scores = xp.exp(scores - xp.max(scores, axis=1, keepdims=True))
+        return scores / xp.sum(scores, axis=1, keepdims=True)
 
     def predict_top_k(self, X, k=5):
         """The ``k`` best candidate labels of each sample and their scores.
@@ -332,23 +352,24 @@ class BaseZeroShotClassifier(
         Returns
         -------
         labels : ndarray of shape (n_samples, k)
-            Best first; ties go to the label earlier in ``classes_``.
+            Best first; ties go to the label earlier in ``classes_``. Labels
+            are NumPy, like ``classes_``.
         scores : ndarray of shape (n_samples, k)
-            Their cosine scores (minus ``seen_penalty`` for seen labels).
+            Their cosine scores (minus ``seen_penalty`` for seen labels); a
+            torch tensor or CuPy array for such an ``X`` under array API
+            dispatch.
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "predict_top_k", k=k)
-        X = self._check_X(X)
-        self._require_candidates()
-        k = self._check_k(k)
-        n_cand = len(self.classes_)
-        idx_out = np.empty((X.shape[0], k), dtype=np.intp)
-        val_out = np.empty((X.shape[0], k), dtype=self._dtype)
-        for rows, S in self._score_batches(X):
-            with self._kernel_threads():
-                idx, vals = rank_top_k(S, k, n_cand)
-            idx_out[rows] = to_numpy(idx)
-            val_out[rows] = to_numpy(vals)
+        X, backend, search, keep = self._start(X)
+        k = check_k(k, n=len(self.classes_))
+        n = _num_samples(X)
+        idx_out = np.empty((n, k), dtype=np.intp)
+        val_out = self._output(backend, keep, (n, k), self._dtype)
+        for rows, S in self._score_batches(X, backend, search):
+            idx, vals = search.top_k(S, k)
+            idx_out[rows] = backend.to_numpy(idx)
+            val_out[rows] = vals if keep else backend.to_numpy(vals)
         return self.classes_[idx_out], val_out
 
     def predict(self, X):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numbers
 import os
-from collections.abc import Iterator
+from collections.abc import Hashable
 from typing import Any, ClassVar
 
 import numpy as np
@@ -22,29 +22,13 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._backend import resolve_device
+from ._backend import Backend, backend_for, backend_of, resolve_device, to_numpy
 from ._base import BaseZeroShotClassifier
-from ._kernel import _GATHER_MAX_T, embed, top_t_weights
-from ._label_embeddings import check_label_embeddings
+from ._label_embeddings import _py, check_label_embeddings, sorted_labels
+from ._search import ConSESearch, choose_route
+from ._utils import name_some
 
 __all__ = ["ConSEClassifier"]
-
-# The factorised route wins when T is small against the embedding size q: each
-# row then costs T row-additions of G = S0 S1ᵀ instead of q multiply-adds per
-# candidate. Measured crossovers (1,000 seen, 21,841 candidates, float32, 2
-# cores; benchmarks/bench_predict.py and a sweep over q): q = 50 between T = 5
-# (1.10x faster) and T = 10 (0.85x); q = 150 at T = 20 (0.97x, T = 10: 1.27x);
-# q = 300, T = 20: 1.47x; q = 500: 4.5x at T = 1, 2.7x at T = 10. So: T <= q / 8,
-# and T no larger than the kernel's gather path takes (beyond it the weights
-# go dense and the route is several times slower: 0.16-0.38x at T = 40).
-_FACTORISED_MAX_T_FRACTION = 1 / 8
-# With few candidates both routes cost little more than their overheads, and
-# the direct one has less (attribute scale, 40 seen, 85-d, 10 candidates,
-# T = 5: 8.7 ms direct against 10.0 ms factorised for 10,000 rows).
-_FACTORISED_MIN_CANDIDATES = 1024
-# ... and only when G (n_seen x n_candidates) stays of a reasonable size.
-_FACTORISED_MAX_GRAM_BYTES = 1 << 30
-
 
 # X goes to the base estimator, which has the last word on what it accepts:
 # only what ConSE itself needs is checked (rows, a consistent width).
@@ -271,6 +255,11 @@ class ConSEClassifier(BaseZeroShotClassifier):
         self : object
             Fitted estimator.
         """
+        with self._fitting():
+            self._fit(X, y, **fit_params)
+        return self
+
+    def _fit(self, X, y, **fit_params) -> None:
         if self.base_estimator is None:
             raise ValueError(
                 "ConSEClassifier needs a base_estimator: a classifier with "
@@ -291,40 +280,47 @@ class ConSEClassifier(BaseZeroShotClassifier):
         if not isinstance(self.base_estimator, FrozenEstimator):
             # Fail before a possibly long fit; the fitted classes_ are checked
             # again below (a frozen model's labels do not come from y).
-            table.rows_of(np.unique(y), role="seen")
+            table.rows_of(np.unique(to_numpy(y)), role="seen")
 
         if _routing_enabled():
             routed = process_routing(self, "fit", **fit_params)
             base_fit_params = routed.base_estimator.fit
         else:
             base_fit_params = fit_params
-        self.base_estimator_ = clone(self.base_estimator).fit(X, y, **base_fit_params)
-        self.seen_classes_ = np.asarray(self.base_estimator_.classes_)
-        seen_rows = table.rows_of(self.seen_classes_, role="seen")
+        base = clone(self.base_estimator).fit(X, y, **base_fit_params)
+        seen_classes = _check_base_classes(base)
+        seen_rows = table.rows_of(seen_classes, role="seen")
+        n_seen = len(seen_classes)
 
-        self._set_candidates(table, seen_rows)
+        # Everything fitted is known: assign it at once.
+        self.base_estimator_ = base
+        self.seen_classes_ = seen_classes
         self.seen_embeddings_ = table.vectors[seen_rows]
-        n_seen = len(self.seen_classes_)
+        self.classes_, self.candidate_embeddings_ = self._candidates(table, seen_rows)
         self.T_ = n_seen if self.T is None else min(int(self.T), n_seen)
         self.device_ = resolve_device(self.device)
         self.algorithm_ = self._resolve_algorithm()
-        self._prepare_search()
-        return self
+        # Ties in p(y|x) go to the smaller label in sorted order, whatever the
+        # base's column order: columns are permuted to sorted order when they
+        # are not already.
+        order = _sorted_order(seen_classes)
+        self._seen_order = None if order is None else order
+        if len(self.classes_):
+            # Build the default search now, so that what fails, fails in fit.
+            self._search_for(backend_for(None, self.device_, follow_input=False))
 
     def _resolve_algorithm(self) -> str:
         if self.algorithm != "auto":
             return self.algorithm
         n_seen, q = self.seen_embeddings_.shape
-        gram_bytes = n_seen * len(self.classes_) * self.seen_embeddings_.dtype.itemsize
-        if (
-            self.T_ < n_seen
-            and len(self.classes_) >= _FACTORISED_MIN_CANDIDATES
-            and self.T_ <= _GATHER_MAX_T
-            and self.T_ <= q * _FACTORISED_MAX_T_FRACTION
-            and gram_bytes <= _FACTORISED_MAX_GRAM_BYTES
-        ):
-            return "factorised"
-        return "direct"
+        return choose_route(
+            backend_for(None, self.device_, follow_input=False),
+            T=self.T_,
+            n_seen=n_seen,
+            q=q,
+            n_candidates=len(self.classes_),
+            itemsize=self.seen_embeddings_.dtype.itemsize,
+        )
 
     @property
     def _n_features_out(self) -> int:
@@ -361,50 +357,109 @@ class ConSEClassifier(BaseZeroShotClassifier):
 
     # ------------------------------------------------------------ predict
 
-    def _probabilities(self, X_batch) -> Any:
-        """p(y|x) of a batch, checked, in the working dtype and namespace."""
-        P = np.asarray(self.base_estimator_.predict_proba(X_batch))
+    def _build_search(self, backend: Backend) -> ConSESearch:
+        seen = self.seen_embeddings_
+        if self._seen_order is not None:
+            seen = seen[self._seen_order]
+        return ConSESearch(
+            backend,
+            self.candidate_embeddings_,
+            seen,
+            self.T_,
+            offset=self._candidate_offset(),
+            route=self.algorithm_,
+        )
+
+    def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """p(y|x) of a batch: checked, scaled to a row maximum of 1, with
+        columns in sorted label order, in the working dtype, on ``backend``."""
+        base = self.base_estimator_
+        name = f"The base estimator {type(base).__name__}"
+        P = base.predict_proba(X_batch)
+        if not hasattr(P, "shape") or not hasattr(P, "dtype"):
+            P = np.asarray(P)
+        own = backend_of(P)
+        xp = own.xp
         n_seen = len(self.seen_classes_)
-        if P.ndim != 2 or P.shape[1] != n_seen:
+        if len(P.shape) != 2 or tuple(P.shape) != (n_rows, n_seen):
             raise ValueError(
-                f"The base estimator's predict_proba returned shape {P.shape}, "
-                f"expected (n_samples, {n_seen}) to match its classes_."
+                f"{name}'s predict_proba returned shape {tuple(P.shape)} for a "
+                f"batch of {n_rows} rows; expected ({n_rows}, {n_seen}): one row "
+                "per sample and one column per label in its classes_."
             )
-        if not np.isfinite(P).all() or (P < 0).any():
+        if not xp.isdtype(P.dtype, ("real floating", "integral")) or xp.isdtype(
+            P.dtype, "bool"
+        ):
             raise ValueError(
-                "The base estimator's predict_proba returned negative, NaN or "
-                "infinite values; ConSE needs probabilities."
+                f"{name}'s predict_proba returned values of dtype {P.dtype}; "
+                "ConSE needs numeric probabilities."
             )
-        # Judged after the cast: a row of float64 values that all underflow
-        # in float32 would otherwise give 0/0 weights.
-        P = P.astype(self._dtype, copy=False)
-        if (P.max(axis=1) <= 0).any():
+        if not xp.isdtype(P.dtype, "real floating"):
+            P = xp.astype(P, xp.float64)
+        finite = xp.isfinite(P)
+        if not bool(xp.all(finite)) or bool(xp.any(P < 0)):
+            rows = to_numpy(xp.nonzero(~xp.all(finite & (P >= 0), axis=1))[0])
             raise ValueError(
-                "The base estimator's predict_proba returned an all-zero row "
-                f"(in {self._dtype}); ConSE needs a positive probability for at "
-                "least one label."
+                f"{name}'s predict_proba returned negative, NaN or infinite "
+                f"values (in rows {name_some(rows.tolist())} of the batch); "
+                "ConSE needs finite nonnegative probabilities."
             )
-        return self._xp.asarray(P)
+        top = xp.max(P, axis=1, keepdims=True)
+        if not bool(xp.all(top > 0)):
+            rows = to_numpy(xp.nonzero(top[:, 0] <= 0)[0])
+            raise ValueError(
+                f"{name}'s predict_proba returned an all-zero row (rows "
+                f"{name_some(rows.tolist())} of the batch); ConSE needs a "
+                "positive probability for at least one label."
+            )
+        # Only ratios within a row matter: scaling by the row maximum first
+        # keeps any finite row finite in the working dtype.
+        P = P / top
+        if self._seen_order is not None:
+            P = P[:, own.asarray(self._seen_order)]
+        if own.name != backend.name:
+            P = own.to_numpy(P)
+        return backend.asarray(P, self._dtype)
 
     def _validate_X(self, X, *, reset: bool):
         return validate_data(
             self, X, reset=reset, **_X_CHECKS, ensure_2d=not _one_dimensional(X)
         )
 
-    def _search_seen_vectors(self) -> Any:
-        self._seen_xp = self._xp.asarray(self.seen_embeddings_)
-        return self._seen_xp
 
-    def _search_factorised(self) -> bool:
-        return self.algorithm_ == "factorised"
+def _check_base_classes(base) -> np.ndarray:
+    """The fitted base estimator's ``classes_``: 1-D, hashable and unique."""
+    name = f"The base estimator {type(base).__name__}"
+    if not hasattr(base, "classes_"):
+        raise ValueError(f"{name} has no classes_ after fit.")
+    classes = np.asarray(to_numpy(base.classes_))
+    if classes.ndim != 1:
+        raise ValueError(
+            f"{name} has classes_ of shape {classes.shape}; ConSE needs a 1-D "
+            "array with one label per column of predict_proba."
+        )
+    labels = [_py(label) for label in classes]
+    unhashable = [lab for lab in labels if not isinstance(lab, Hashable)]
+    if unhashable:
+        raise ValueError(
+            f"{name} has unhashable labels in classes_: {unhashable[0]!r}."
+        )
+    seen: set = set()
+    dups = [lab for lab in labels if lab in seen or seen.add(lab)]
+    if dups:
+        raise ValueError(
+            f"{name} has duplicated labels in classes_: {name_some(dups)}; "
+            "each column of predict_proba must be a different label."
+        )
+    return classes
 
-    def _batches(self, X) -> Iterator[tuple[slice, Any, Any]]:
-        """Yield (rows, top-T (idx, w), f(x)) for each batch of ``X``."""
-        n = X.shape[0] if hasattr(X, "shape") else len(X)
-        for start in self._batch_starts(n):
-            rows = slice(start, min(start + self.batch_size, n))
-            P = self._probabilities(X[rows])
-            with self._kernel_threads():
-                idx, w = top_t_weights(P, self.T_)
-                F = embed(idx, w, self._seen_xp)
-            yield rows, (idx, w), F
+
+def _sorted_order(classes: np.ndarray) -> np.ndarray | None:
+    """Positions of the sorted labels in ``classes``; None when already sorted."""
+    position = {_py(label): i for i, label in enumerate(classes)}
+    order = np.array(
+        [position[_py(label)] for label in sorted_labels(classes)], dtype=np.intp
+    )
+    if np.array_equal(order, np.arange(len(classes))):
+        return None
+    return order

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._utils import check_k
+
 __all__ = ["is_dask_collection", "predict_dask"]
 
 # The methods that accept Dask arrays, and the outputs each returns.
@@ -159,7 +161,7 @@ def predict_dask(estimator: Any, X: Any, method: str, **kwargs: Any) -> Any:
     if method != "transform":
         estimator._require_candidates()
     if method == "predict_top_k":
-        kwargs["k"] = estimator._check_k(kwargs.get("k", 5))
+        kwargs["k"] = check_k(kwargs.get("k", 5), n=len(estimator.classes_))
     X = _check_dask_X(estimator, X)
 
     shipped = dask.delayed(estimator, pure=True)

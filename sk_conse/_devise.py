@@ -6,7 +6,7 @@ from __future__ import annotations
 import numbers
 import warnings
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.base import _fit_context
@@ -16,10 +16,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
-from ._backend import resolve_device
+from ._backend import Backend, resolve_device
 from ._base import BaseZeroShotClassifier
-from ._label_embeddings import _name_some, check_label_embeddings
-from ._utils import import_torch
+from ._label_embeddings import check_label_embeddings
+from ._search import CosineSearch
+from ._utils import import_torch, name_some
 
 __all__ = ["DeViSEClassifier"]
 
@@ -287,6 +288,11 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         self : object
             Fitted estimator.
         """
+        with self._fitting():
+            self._fit(X, y)
+        return self
+
+    def _fit(self, X, y) -> None:
         torch = _import_torch()
         table = check_label_embeddings(self.label_embeddings)
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
@@ -295,11 +301,11 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         if len(self.seen_classes_) < 2:
             raise ValueError(
                 "DeViSEClassifier needs at least 2 seen classes to learn a "
-                f"ranking; got 1 class: {_name_some(self.seen_classes_)}."
+                f"ranking; got 1 class: {name_some(self.seen_classes_)}."
             )
         seen_rows = table.rows_of(self.seen_classes_, role="seen")
 
-        self._set_candidates(table, seen_rows)
+        self.classes_, self.candidate_embeddings_ = self._candidates(table, seen_rows)
 
         seen_vectors = table.vectors[seen_rows].astype(np.float32)
         seen_vectors /= np.linalg.norm(seen_vectors, axis=1, keepdims=True)
@@ -307,8 +313,6 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         self.device_ = resolve_device(self.device)
 
         self._train(torch, X.astype(np.float32), y_idx)
-        self._prepare_search()
-        return self
 
     def _split_validation(self, rng, y_idx):
         """Stratified train / validation row indices for early stopping."""
@@ -439,10 +443,29 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     def _validate_X(self, X, *, reset: bool):
         return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
 
-    def _batches(self, X):
-        """Yield ``(rows, None, M x + b)`` for each batch of ``X``."""
-        for start in self._batch_starts(X.shape[0]):
-            rows = slice(start, min(start + self.batch_size, X.shape[0]))
-            F = X[rows].astype(np.float32, copy=False) @ self.coef_.T
-            F += self.intercept_
-            yield rows, None, self._xp.asarray(F.astype(self._dtype, copy=False))
+    def _build_search(self, backend: Backend) -> CosineSearch:
+        return CosineSearch(
+            backend, self.candidate_embeddings_, offset=self._candidate_offset()
+        )
+
+    def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """M x + b of a batch, on ``backend``, in the working dtype.
+
+        Projected in the dtype of ``X`` (float64 input stays float64), then
+        each row is scaled by its largest magnitude before the cast: cosine
+        scores do not depend on the scale of f(x), and finite inputs of any
+        size stay finite.
+        """
+        X_batch = backend.to_numpy(X_batch)
+        dtype = np.result_type(X_batch.dtype, np.float32)
+        F = X_batch @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)
+        if not np.isfinite(F).all():
+            rows = np.flatnonzero(~np.isfinite(F).all(axis=1))
+            raise ValueError(
+                f"DeViSEClassifier's projection M x + b overflows for rows "
+                f"{name_some(rows.tolist())} of the batch: their features are too "
+                f"large for {dtype}. Scale X as it was scaled in fit."
+            )
+        scale = np.abs(F).max(axis=1, keepdims=True)
+        F /= np.where(scale > 0, scale, 1)
+        return backend.asarray(F, self._dtype)

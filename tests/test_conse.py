@@ -24,7 +24,15 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
 from sk_conse._backend import cuda_available
-from sk_conse._kernel import _GROUP, top_t_weights
+from sk_conse._backend import GROUP as _GROUP
+from sk_conse._backend import NumpyBackend
+from sk_conse._search import ConSESearch
+
+
+def top_t_weights(P, T):
+    """The search's top-T weights of ``P`` (candidates play no part)."""
+    search = ConSESearch(NumpyBackend(), np.eye(2), np.eye(P.shape[1], 2), T)
+    return search.weights(np.asarray(P))
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -589,27 +597,30 @@ def test_computation_dtype_follows_the_label_vectors(dtype, algorithm):
 def test_float32_is_not_upcast_inside(monkeypatch, algorithm):
     # Outputs are allocated in the working dtype, so check the kernel's own
     # inputs and outputs too: a float64 intermediate would hide behind them.
-    import sk_conse._conse as conse_module
+    import sk_conse._search as search_module
 
     seen_dtypes = []
 
     def spy(name, fn):
-        def wrapped(*args, **kwargs):
-            out = fn(*args, **kwargs)
+        def wrapped(self, *args, **kwargs):
+            out = fn(self, *args, **kwargs)
             outs = out if isinstance(out, tuple) else (out,)
             arrays = [a for a in (*args, *outs) if hasattr(a, "dtype")]
-            seen_dtypes.extend((name, a.dtype) for a in arrays if a.dtype.kind == "f")
+            arrays += [getattr(o, "embedding", None) for o in outs]
+            seen_dtypes.extend(
+                (name, a.dtype) for a in arrays if a is not None and a.dtype.kind == "f"
+            )
             return out
 
         return wrapped
 
-    monkeypatch.setattr(conse_module, "top_t_weights", spy("top_t", top_t_weights))
-    monkeypatch.setattr(conse_module, "embed", spy("embed", conse_module.embed))
+    cls = search_module.ConSESearch
+    monkeypatch.setattr(cls, "weights", spy("top_t", cls.weights))
+    monkeypatch.setattr(cls, "embed", spy("embed", cls.embed))
+    monkeypatch.setattr(cls, "scores", spy("scores", cls.scores))
     X_fit, y_fit, X, P, emb = make_problem(dtype=np.float32)
     clf = ConSEClassifier(FixedProba(P), emb, T=3, algorithm=algorithm)
     clf.fit(X_fit, y_fit)
-    scores = clf._search.scores
-    monkeypatch.setattr(clf._search, "scores", spy("scores", scores))
     clf.decision_function(X)
     assert {name for name, _ in seen_dtypes} == {"top_t", "embed", "scores"}
     assert all(dtype == np.float32 for _, dtype in seen_dtypes), seen_dtypes

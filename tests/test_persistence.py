@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sk_conse import ConSEClassifier
 from sk_conse._backend import cuda_available, resolve_device
 
-_CACHES = ("_xp", "_seen_xp", "_search")
+_CACHES = ("_searches",)
 _NO_CUDA = "CuPy with a CUDA device is not available"
 
 
@@ -142,9 +142,11 @@ def test_pickled_state_holds_numpy_only(algorithm):
 def test_pickle_and_deepcopy_rebuild_the_caches(algorithm):
     estimator, X = _fitted(algorithm=algorithm, seen_penalty=0.05)
     for loaded in (pickle.loads(pickle.dumps(estimator)), copy.deepcopy(estimator)):
-        assert loaded._search is not estimator._search
-        assert loaded._search.factorised == (algorithm == "factorised")
+        assert "_searches" not in loaded.__dict__
         _assert_same_predictions(loaded, estimator, X)
+        (search,) = loaded._searches.values()
+        assert search is not next(iter(estimator._searches.values()))
+        assert search.route == algorithm
 
 
 def test_cuda_state_loads_on_the_cpu_without_a_gpu():
@@ -158,7 +160,7 @@ def test_cuda_state_loads_on_the_cpu_without_a_gpu():
     assert loaded.device_ == resolve_device("auto")
     if not cuda_available():
         assert loaded.device_ == "cpu"
-        assert loaded._xp is np
+        assert "_searches" not in loaded.__dict__
     _assert_same_predictions(loaded, estimator, X)
 
 

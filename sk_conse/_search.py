@@ -1,0 +1,300 @@
+"""The search layer: cosine scores of f(x) against the candidates, and the top-k.
+
+An estimator builds one search object per backend (:mod:`sk_conse._backend`)
+from its fitted state, and hands it batches of its own input:
+
+- :class:`CosineSearch` (DeViSE, and the base of ConSE's): ``embed(F)`` wraps
+  points f(x) already computed; ``scores`` divides by ||f(x)|| and multiplies
+  by the unit-normalised candidate vectors;
+- :class:`ConSESearch`: ``embed(P)`` takes p(y|x) and forms ConSE's top-T
+  weights and f(x) = W S0 (Norouzi et al., ICLR 2014); ``scores`` takes one of
+  two routes, chosen by :func:`choose_route`.
+
+Notation: ``S0`` (n_seen, q) seen-label vectors, ``S1`` (n_candidates, q)
+candidate vectors, ``W`` (n, n_seen) the top-T weights, ``T`` nonzeros a row.
+
+- *direct* route: normalise f(x) and multiply by ``S1``ᵀ (unit rows), a dense
+  (n x q) @ (q x n_candidates) product;
+- *factorised* route: ``f(x)·s1 = W (S0 S1ᵀ)``; with ``G = S0 S1ᵀ`` computed
+  once per candidate set, each row costs ``T`` scaled row additions of ``G``
+  instead of a GEMM row.
+
+Top-k is exact, with ties going to the smaller candidate index (the rule of
+:func:`numpy.argmax`, so that ``predict`` is the top-1).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from ._backend import GROUP, Backend
+
+__all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_route"]
+
+# The factorised route wins when T is small against the embedding size q: each
+# row then costs T row-additions of G = S0 S1ᵀ instead of q multiply-adds per
+# candidate. Measured crossovers on the CPU (1,000 seen, 21,841 candidates,
+# float32, 2 cores; benchmarks/bench_predict.py and a sweep over q): q = 50
+# between T = 5 (1.10x faster) and T = 10 (0.85x); q = 150 at T = 20 (0.97x,
+# T = 10: 1.27x); q = 300, T = 20: 1.47x; q = 500: 4.5x at T = 1, 2.7x at
+# T = 10. So: T <= q / 8, and T no larger than a gather takes (beyond 32 the
+# weights go dense and the route is several times slower: 0.16-0.38x at T = 40).
+_FACTORISED_MAX_T_FRACTION = 1 / 8
+_FACTORISED_MAX_T = 32
+# With few candidates both routes cost little more than their overheads, and
+# the direct one has less (attribute scale, 40 seen, 85-d, 10 candidates,
+# T = 5: 8.7 ms direct against 10.0 ms factorised for 10,000 rows).
+_FACTORISED_MIN_CANDIDATES = 1024
+# ... and only when G (n_seen x n_candidates) stays of a reasonable size.
+_FACTORISED_MAX_GRAM_BYTES = 1 << 30
+
+
+def choose_route(
+    backend: Backend, *, T: int, n_seen: int, q: int, n_candidates: int, itemsize: int
+) -> str:
+    """``"factorised"`` or ``"direct"``: the faster route for this backend.
+
+    The thresholds were measured on 2 CPU cores (see the constants above);
+    ``embedding_bag``, torch's factorised product, costs about what NumPy's
+    gather does, so the torch CPU backend shares them. On a GPU the direct
+    route is a single dense GEMM at several hundred TFLOP/s and the sparse
+    route is bound by memory: it is not chosen automatically until measured
+    there (``benchmarks/bench_gpu.py`` times both).
+
+    Examples
+    --------
+    >>> from sk_conse._backend import get_backend
+    >>> from sk_conse._search import choose_route
+    >>> choose_route(get_backend("numpy"), T=10, n_seen=1000, q=500,
+    ...              n_candidates=21841, itemsize=4)
+    'factorised'
+    """
+    if str(backend.device) not in ("cpu",):
+        return "direct"
+    if (
+        T < n_seen
+        and n_candidates >= _FACTORISED_MIN_CANDIDATES
+        and T <= _FACTORISED_MAX_T
+        and T <= q * _FACTORISED_MAX_T_FRACTION
+        and n_seen * n_candidates * itemsize <= _FACTORISED_MAX_GRAM_BYTES
+    ):
+        return "factorised"
+    return "direct"
+
+
+@dataclasses.dataclass
+class SearchBatch:
+    """A batch of points f(x), ready to be scored."""
+
+    embedding: Any
+
+
+@dataclasses.dataclass
+class ConSEBatch(SearchBatch):
+    """ConSE's batch: f(x) and the top-T weights it was built from."""
+
+    idx: Any = None
+    weights: Any = None
+
+
+class CosineSearch:
+    """Cosine scores against fixed candidates, prepared once per backend.
+
+    Parameters
+    ----------
+    backend : Backend
+        Where the arrays live and the products run.
+    candidates : ndarray of shape (n_candidates, q)
+        Nonzero, finite candidate vectors (only their directions matter).
+    offset : ndarray of shape (n_candidates,) or None
+        Subtracted from each candidate's cosine score (calibrated stacking).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._backend import get_backend
+    >>> from sk_conse._search import CosineSearch
+    >>> search = CosineSearch(get_backend("numpy"), np.eye(3))
+    >>> S = search.scores(search.embed(np.array([[0.0, 2.0, 1.0]])))
+    >>> search.top_k(S, 2)[0]
+    array([[1, 2]])
+    """
+
+    def __init__(self, backend: Backend, candidates: Any, offset: Any = None) -> None:
+        nx = backend
+        self.backend = nx
+        n_cand, q = candidates.shape
+        self.n_candidates = n_cand
+        # Padded to a multiple of the top-k group width with -inf scores.
+        self.n_padded = -(-n_cand // GROUP) * GROUP
+        self.dtype = candidates.dtype
+        unit = np.zeros((self.n_padded, q), dtype=self.dtype)
+        unit[:n_cand] = candidates / np.linalg.norm(candidates, axis=1, keepdims=True)
+        self.unit = nx.asarray(unit)
+        self.offset = None if offset is None else nx.asarray(offset, self.dtype)
+        self._eps = float(np.finfo(self.dtype).eps)
+
+    def on(self, backend: Backend) -> CosineSearch:
+        """This search with ``backend`` (same library and device, this call's
+        thread budget)."""
+        search = copy.copy(self)
+        search.backend = backend
+        return search
+
+    def embed(self, F: Any) -> SearchBatch:
+        """Wrap points f(x) (on the backend) as a batch to score."""
+        return SearchBatch(F)
+
+    def _inverse_norms(self, batch: SearchBatch) -> Any:
+        """1 / ||f(x)||, and 0 where f(x) has no direction (a zero vector)."""
+        xp = self.backend.xp
+        F = batch.embedding
+        norms = xp.sqrt(xp.sum(F * F, axis=1))
+        return self._invert(norms, norms == 0)
+
+    def _invert(self, norms: Any, degenerate: Any) -> Any:
+        xp = self.backend.xp
+        safe = xp.where(degenerate, xp.ones_like(norms), norms)
+        return xp.where(degenerate, xp.zeros_like(norms), 1 / safe)
+
+    def _products(self, batch: SearchBatch, inv: Any, out: Any) -> None:
+        F = batch.embedding
+        self.backend.matmul(F * inv[:, None], self.unit.T, out=out)
+
+    def scores(self, batch: SearchBatch, out: Any = None) -> Any:
+        """Cosine scores (minus the offset) of a batch.
+
+        Parameters
+        ----------
+        batch : SearchBatch
+            From :meth:`embed`.
+        out : array of shape (>= m, n_padded) or None
+            A buffer to write into (reused across batches).
+
+        Returns
+        -------
+        scores : array of shape (m, n_padded)
+            Columns beyond ``n_candidates`` hold ``-inf``. Where f(x) has no
+            direction, every candidate scores 0 (minus its offset).
+        """
+        m = batch.embedding.shape[0]
+        if out is None:
+            out = self.backend.empty((m, self.n_padded), self.dtype)
+        out = out[:m]
+        self._products(batch, self._inverse_norms(batch), out)
+        if self.offset is not None:
+            out[:, : self.n_candidates] -= self.offset
+        out[:, self.n_candidates :] = -float("inf")
+        return out
+
+    def top_k(self, S: Any, k: int) -> tuple[Any, Any]:
+        """The ``k`` best candidates of each row of scores, best first."""
+        return self.backend.top_k(S, k, self.n_candidates)
+
+
+class ConSESearch(CosineSearch):
+    """ConSE's search: p(y|x) -> top-T weights -> f(x) -> cosine scores.
+
+    Parameters
+    ----------
+    backend : Backend
+    candidates : ndarray of shape (n_candidates, q)
+    seen : ndarray of shape (n_seen, q)
+        Seen-label vectors, in the column order of the ``P`` given to
+        :meth:`embed`.
+    T : int
+        How many of the most likely seen labels are combined.
+    offset : ndarray of shape (n_candidates,) or None
+    route : {"direct", "factorised"}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._backend import get_backend
+    >>> from sk_conse._search import ConSESearch
+    >>> seen = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> search = ConSESearch(get_backend("numpy"), np.eye(2), seen, T=2)
+    >>> batch = search.embed(np.array([[0.1, 0.6, 0.3]]))
+    >>> batch.idx, batch.weights
+    (array([[1, 2]]), array([[0.66666667, 0.33333333]]))
+    >>> batch.embedding
+    array([[0.33333333, 1.        ]])
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        candidates: Any,
+        seen: Any,
+        T: int,
+        *,
+        offset: Any = None,
+        route: str = "direct",
+    ) -> None:
+        super().__init__(backend, candidates, offset)
+        nx = backend
+        seen = np.asarray(seen, dtype=self.dtype)
+        self.T = min(T, seen.shape[0])
+        self.route = route
+        self.seen = nx.asarray(seen)
+        self.abs_seen = nx.asarray(np.abs(seen))
+        self.seen_norms = nx.asarray(np.linalg.norm(seen, axis=1))
+        self.gram = None
+        if route == "factorised":
+            self.gram = nx.prepare_product(nx.matmul(self.seen, self.unit.T))
+
+    def weights(self, P: Any) -> tuple[Any, Any]:
+        """The ``T`` most likely seen labels of each row and their weights.
+
+        ``P`` holds finite nonnegative values with a positive entry a row, on
+        any scale (only ratios within a row matter). Returns ``idx``
+        (ascending within each row; ties in probability go to the smaller
+        column) and ``w = p / Z``, rows summing to 1.
+        """
+        nx = self.backend
+        idx = nx.select_top_k(P, self.T)
+        w = nx.take_rows(P, idx)
+        w = w / nx.xp.sum(w, axis=1, keepdims=True)
+        return idx, w
+
+    def embed(self, P: Any) -> ConSEBatch:
+        """f(x) = sum_t w_t s(y_t) of a batch of p(y|x)."""
+        idx, w = self.weights(P)
+        F = self.backend.weighted_rows(idx, w, self.seen)
+        return ConSEBatch(F, idx, w)
+
+    def _inverse_norms(self, batch: ConSEBatch) -> Any:
+        """1 / ||f(x)||, and 0 where f(x) has no direction above rounding.
+
+        f(x) is a sum of T weighted vectors; rounding leaves an error of at
+        most about ``(T + 1) eps`` times ``A = sum_t w_t |s(y_t)|`` in each
+        component. A point is kept as a direction when its norm exceeds that
+        bound; below it (vectors that cancel out) it has none. The bound is
+        only computed for rows whose norm is small against
+        ``sum_t w_t ||s(y_t)||``.
+        """
+        xp = self.backend.xp
+        F = batch.embedding
+        norms = xp.sqrt(xp.sum(F * F, axis=1))
+        reference = xp.sum(batch.weights * self.seen_norms[batch.idx], axis=1)
+        suspect = norms <= 64 * self._eps * reference
+        degenerate = norms == 0
+        if bool(xp.any(suspect)):
+            rows = xp.nonzero(suspect)[0]
+            A = self.backend.weighted_rows(
+                batch.idx[rows], batch.weights[rows], self.abs_seen
+            )
+            bound = (self.T + 1) * self._eps * xp.sqrt(xp.sum(A * A, axis=1))
+            degenerate[rows] = norms[rows] <= bound
+        return self._invert(norms, degenerate)
+
+    def _products(self, batch: ConSEBatch, inv: Any, out: Any) -> None:
+        if self.gram is None:
+            super()._products(batch, inv, out)
+            return
+        w = batch.weights * inv[:, None]
+        self.backend.weighted_rows(batch.idx, w, self.gram, out=out)
