@@ -14,13 +14,15 @@ hop distances, and the "2-hop" / "3-hop" candidate sets of Frome et al.
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Container, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-__all__ = ["WORDNET_ROOT", "WordNet"]
+__all__ = ["WORDNET_ROOT", "Hierarchy", "WordNet"]
 
 #: The wnid of ``entity``, the root of the WordNet 3.0 noun hierarchy.
 WORDNET_ROOT = "n00001740"
@@ -42,6 +44,8 @@ class _NounData(NamedTuple):
     glosses: dict[str, str]
     hypernyms: dict[str, tuple[str, ...]]
     hyponyms: dict[str, tuple[str, ...]]
+    #: Undirected is-a adjacency: hypernyms then hyponyms of each synset.
+    neighbours: dict[str, tuple[str, ...]]
 
 
 def _candidate_files(path: str | os.PathLike | None) -> list[Path]:
@@ -116,12 +120,413 @@ def _parse_data_noun(path: str, mtime_ns: int, size: int) -> _NounData:
                 hyponyms[parent].append(child)
             else:
                 hyponyms[parent] = [child]
+    children = {parent: tuple(kids) for parent, kids in hyponyms.items()}
     return _NounData(
         lemmas=lemmas,
         glosses=glosses,
         hypernyms=hypernyms,
-        hyponyms={parent: tuple(children) for parent, children in hyponyms.items()},
+        hyponyms=children,
+        neighbours={
+            wnid: hypernyms.get(wnid, ()) + children.get(wnid, ()) for wnid in lemmas
+        },
     )
+
+
+def _normalise_name(name: str) -> str:
+    """A lemma as index.noun spells it: lower case, ``_`` between words."""
+    return "_".join(name.lower().replace("_", " ").split())
+
+
+@functools.lru_cache(maxsize=4)
+def _parse_index_noun(
+    path: str, mtime_ns: int, size: int
+) -> dict[str, tuple[str, ...]]:
+    """Parse a WordNet ``index.noun`` file: lemma -> wnids, most frequent first.
+
+    Each record is ``lemma pos synset_cnt p_cnt [ptr_symbol...] sense_cnt
+    tagsense_cnt synset_offset [synset_offset...]`` (wndb(5WN)); the offsets
+    are ordered by sense frequency (the tagged sense counts of SemCor).
+    """
+    index: dict[str, tuple[str, ...]] = {}
+    with open(path, encoding="utf-8", errors="replace") as file:
+        for line_number, line in enumerate(file, start=1):
+            if not line.strip() or line[0] == " ":  # license header
+                continue
+            fields = line.split()
+            try:
+                n_synsets, n_pointers = int(fields[2]), int(fields[3])
+                offsets = fields[4 + n_pointers + 2 :]
+                if len(offsets) != n_synsets or not all(
+                    len(o) == 8 and o.isdigit() for o in offsets
+                ):
+                    raise ValueError("bad synset offsets")
+            except (IndexError, ValueError) as exc:
+                raise ValueError(
+                    f"{path}, line {line_number}, is not a WordNet index.noun "
+                    f"record ({exc}): {line[:80]!r}"
+                ) from exc
+            index[fields[0].lower()] = tuple("n" + o for o in offsets)
+    return index
+
+
+def _is_graph(obj: Any) -> bool:
+    """Duck-typed check for a networkx graph (no networkx import needed)."""
+    return hasattr(obj, "adj") and hasattr(obj, "edges") and hasattr(obj, "nodes")
+
+
+def _is_nan(value: Any) -> bool:
+    if not isinstance(value, numbers.Real) or isinstance(value, numbers.Integral):
+        return False
+    try:
+        return math.isnan(value)
+    except (TypeError, ValueError):  # pragma: no cover - exotic Real types
+        return False
+
+
+def _check_node(node: Any, context: str) -> None:
+    """Refuse an unhashable or NaN hierarchy node, naming it."""
+    try:
+        hash(node)
+    except TypeError:
+        raise TypeError(
+            f"{context} that is not hashable: {node!r} ({type(node).__name__}). "
+            f"Hierarchy nodes must be hashable, such as str, int or tuple."
+        ) from None
+    if _is_nan(node):
+        raise ValueError(
+            f"{context} that is NaN. NaN cannot be a hierarchy node: it is "
+            f"not equal to itself, so no label would ever match it. For a node "
+            f"without a parent, give None or an empty list as its parents."
+        )
+
+
+def _parents_of(child: Hashable, parents: Any) -> Collection:
+    """The parents listed for ``child`` in a mapping child -> parents.
+
+    None and an empty collection mean "no parent"; a string (or bytes), or
+    any other non-iterable value, is one parent; any other iterable lists
+    the parents.
+    """
+    if parents is None:
+        return ()
+    if isinstance(parents, (str, bytes)) or not isinstance(parents, Iterable):
+        parents = (parents,)
+    else:
+        parents = tuple(parents)
+    for parent in parents:
+        if parent is None:
+            raise ValueError(
+                f"hierarchy[{child!r}] lists None among its parents; for a node "
+                f"without a parent, give None or an empty list as its parents, "
+                f"not inside a list."
+            )
+        _check_node(parent, f"hierarchy[{child!r}] lists a parent")
+    return parents
+
+
+class Hierarchy:
+    """A label hierarchy as an undirected graph over hashable nodes.
+
+    The one representation of a hierarchy in sk_conse: hierarchical
+    precision@k, hop distances and the "n-hop" label sets all search it
+    breadth-first, following edges in both directions. It is built once from
+    any of the accepted forms and can then be reused.
+
+    Parameters
+    ----------
+    hierarchy : networkx graph, mapping, Hierarchy or WordNet
+        - a networkx graph, such as a :class:`networkx.DiGraph` with edges
+          parent -> child (edge direction is ignored; isolated nodes are
+          kept);
+        - a mapping child -> parents, where the parents are an iterable of
+          nodes, a single node (a string counts as one node), or None or an
+          empty collection for a node without a parent;
+        - another :class:`Hierarchy` (shared, not copied);
+        - a :class:`WordNet`: the whole WordNet noun hierarchy.
+
+    Raises
+    ------
+    TypeError
+        If ``hierarchy`` is none of these, or a node or parent is not
+        hashable (the message names it).
+    ValueError
+        If a node or parent is NaN, or None is listed among the parents.
+
+    See Also
+    --------
+    WordNet.hierarchy : The WordNet noun hierarchy as a :class:`Hierarchy`.
+    sk_conse.metrics.hierarchical_precision_at_k_score : Uses
+        :meth:`correct_set`.
+
+    References
+    ----------
+    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
+       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
+       Model". NIPS 2013.
+    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings". ICLR 2014.
+
+    Examples
+    --------
+    >>> from sk_conse.hierarchy import Hierarchy
+    >>> h = Hierarchy({"dog": "canine", "wolf": "canine", "canine": "animal",
+    ...                "cat": ["feline"], "feline": "animal", "animal": None})
+    >>> h
+    Hierarchy(n_nodes=6, n_edges=5)
+    >>> h.hop_distance("dog", "cat")
+    4
+    >>> sorted(h.within_hops(["dog"], 2))
+    ['animal', 'canine', 'dog', 'wolf']
+    >>> sorted(h.correct_set("dog", 2, {"cat", "dog", "wolf"}))
+    ['dog', 'wolf']
+    """
+
+    def __init__(self, hierarchy: Any) -> None:
+        if isinstance(hierarchy, Hierarchy):
+            self._neighbours = hierarchy._neighbours
+            self._where = hierarchy._where
+            return
+        if isinstance(hierarchy, WordNet):
+            other = hierarchy.hierarchy()
+            self._neighbours, self._where = other._neighbours, other._where
+            return
+        adjacency: dict[Hashable, set] = {}
+        if _is_graph(hierarchy):
+            for node in hierarchy.nodes:
+                _check_node(node, "The hierarchy has a node")
+                adjacency[node] = set()
+            edges: Iterable = hierarchy.edges()
+        elif isinstance(hierarchy, Mapping):
+            edges = []
+            for child, parents in hierarchy.items():
+                _check_node(child, "The hierarchy has a node")
+                adjacency.setdefault(child, set())
+                edges.extend((parent, child) for parent in _parents_of(child, parents))
+        else:
+            raise TypeError(
+                f"hierarchy must be a networkx graph (edges parent -> child), a "
+                f"mapping child -> iterable of parents, a Hierarchy or a WordNet, "
+                f"got {type(hierarchy).__name__}."
+            )
+        for parent, child in edges:
+            if parent == child:
+                continue
+            adjacency.setdefault(parent, set()).add(child)
+            adjacency.setdefault(child, set()).add(parent)
+        self._neighbours: Mapping[Hashable, Collection] = adjacency
+        self._where = "the hierarchy"
+
+    @classmethod
+    def _wrap(cls, neighbours: Mapping[Hashable, Collection], where: str) -> Hierarchy:
+        """A Hierarchy over a ready undirected adjacency (not copied)."""
+        self = cls.__new__(cls)
+        self._neighbours = neighbours
+        self._where = where
+        return self
+
+    def __repr__(self) -> str:
+        n_edges = sum(len(v) for v in self._neighbours.values()) // 2
+        return f"Hierarchy(n_nodes={len(self)}, n_edges={n_edges})"
+
+    def __len__(self) -> int:
+        return len(self._neighbours)
+
+    def __contains__(self, node: object) -> bool:
+        try:
+            return node in self._neighbours
+        except TypeError:  # unhashable
+            return False
+
+    @property
+    def nodes(self) -> list[Hashable]:
+        """The nodes, in insertion order."""
+        return list(self._neighbours)
+
+    def _require(self, node: Any) -> Hashable:
+        if node not in self:
+            raise ValueError(f"{node!r} is not a node of {self._where}.")
+        return node
+
+    def neighbours(self, node: Hashable) -> list[Hashable]:
+        """The nodes one edge away from ``node`` (parents and children).
+
+        Parameters
+        ----------
+        node : hashable
+            A node of the hierarchy.
+
+        Returns
+        -------
+        nodes : list
+            Its neighbours.
+
+        Examples
+        --------
+        >>> from sk_conse.hierarchy import Hierarchy
+        >>> sorted(Hierarchy({"dog": "canine", "wolf": "canine"}).neighbours(
+        ...     "canine"))
+        ['dog', 'wolf']
+        """
+        return list(self._neighbours[self._require(node)])
+
+    def within_hops(
+        self, nodes: Iterable[Hashable], hops: int, *, include_seeds: bool = True
+    ) -> set[Hashable]:
+        """Nodes within ``hops`` edges of any of the seed ``nodes``.
+
+        Parameters
+        ----------
+        nodes : iterable of hashable
+            The seed nodes (wrap a single node in a list).
+        hops : int
+            The largest number of edges, at least 0.
+        include_seeds : bool, default=True
+            Whether the seeds themselves are returned.
+
+        Returns
+        -------
+        nodes : set
+            The nodes reached.
+
+        Raises
+        ------
+        ValueError
+            If ``hops`` is not a non-negative integer or a seed is not a node.
+        TypeError
+            If ``nodes`` is a single string.
+
+        Examples
+        --------
+        >>> from sk_conse.hierarchy import Hierarchy
+        >>> h = Hierarchy({"dog": "canine", "wolf": "canine", "canine": "animal"})
+        >>> sorted(h.within_hops(["dog"], 2, include_seeds=False))
+        ['animal', 'canine', 'wolf']
+        """
+        if isinstance(hops, bool) or not isinstance(hops, numbers.Integral) or hops < 0:
+            raise ValueError(f"hops must be a non-negative integer, got {hops!r}.")
+        if isinstance(nodes, str):
+            raise TypeError(
+                f"nodes must be an iterable of nodes, not a single string; wrap "
+                f"it in a list: [{nodes!r}]."
+            )
+        seeds = {self._require(node) for node in nodes}
+        neighbours = self._neighbours
+        visited = set(seeds)
+        frontier = list(seeds)
+        for _ in range(int(hops)):
+            next_frontier = []
+            for node in frontier:
+                for neighbour in neighbours[node]:
+                    if neighbour not in visited:
+                        visited.add(neighbour)
+                        next_frontier.append(neighbour)
+            frontier = next_frontier
+        if not include_seeds:
+            visited -= seeds
+        return visited
+
+    def hop_distance(self, a: Hashable, b: Hashable) -> int:
+        """Number of edges on a shortest path between two nodes.
+
+        Parameters
+        ----------
+        a, b : hashable
+            Nodes of the hierarchy.
+
+        Returns
+        -------
+        distance : int
+            0 for the same node; 2 for siblings.
+
+        Raises
+        ------
+        ValueError
+            If a node is missing or the two are not connected.
+
+        Examples
+        --------
+        >>> from sk_conse.hierarchy import Hierarchy
+        >>> Hierarchy({"dog": "canine", "wolf": "canine"}).hop_distance(
+        ...     "dog", "wolf")
+        2
+        """
+        source, target = self._require(a), self._require(b)
+        if source == target:
+            return 0
+        neighbours = self._neighbours
+        # Bidirectional breadth-first search: expand the smaller side.
+        seen_a, seen_b = {source}, {target}
+        frontier_a, frontier_b = [source], [target]
+        distance = 0
+        while frontier_a and frontier_b:
+            if len(frontier_a) > len(frontier_b):
+                frontier_a, frontier_b = frontier_b, frontier_a
+                seen_a, seen_b = seen_b, seen_a
+            distance += 1
+            next_frontier = []
+            for node in frontier_a:
+                for neighbour in neighbours[node]:
+                    if neighbour in seen_b:
+                        return distance
+                    if neighbour not in seen_a:
+                        seen_a.add(neighbour)
+                        next_frontier.append(neighbour)
+            frontier_a = next_frontier
+        raise ValueError(f"{a!r} and {b!r} are not connected in {self._where}.")
+
+    def correct_set(
+        self, label: Hashable, k: int, candidates: Container
+    ) -> set[Hashable]:
+        """The labels counted as correct for ``label`` by hierarchical precision@k.
+
+        The DeViSE definition (Frome et al., 2013): the set starts as
+        ``{label}`` and grows one hop at a time, through any node (internal
+        nodes that are not candidates included), keeping only the
+        ``candidates``, until it holds at least ``k`` labels or nothing more
+        can be reached. A whole hop is added at once, so it may exceed ``k``.
+
+        Parameters
+        ----------
+        label : hashable
+            The true label, a node of the hierarchy.
+        k : int
+            The number of predictions scored.
+        candidates : container
+            The candidate labels (anything supporting ``in``: a set, or a
+            dict label -> column).
+
+        Returns
+        -------
+        correct : set
+            ``label`` and the candidates found.
+
+        Examples
+        --------
+        ``canine`` is one hop from ``dog`` but not a candidate; ``wolf`` and
+        ``fox`` are both two hops away, so both join:
+
+        >>> from sk_conse.hierarchy import Hierarchy
+        >>> h = Hierarchy({"dog": "canine", "wolf": "canine", "fox": "canine"})
+        >>> sorted(h.correct_set("dog", 2, {"dog", "wolf", "fox"}))
+        ['dog', 'fox', 'wolf']
+        """
+        start = self._require(label)
+        neighbours = self._neighbours
+        found = {start}
+        visited = {start}
+        frontier = [start]
+        while len(found) < k and frontier:
+            next_frontier = []
+            for node in frontier:
+                for neighbour in neighbours[node]:
+                    if neighbour not in visited:
+                        visited.add(neighbour)
+                        next_frontier.append(neighbour)
+                        if neighbour in candidates:
+                            found.add(neighbour)
+            frontier = next_frontier
+        return found
 
 
 class WordNet:
@@ -172,16 +577,10 @@ class WordNet:
 
     Examples
     --------
-    >>> from sk_conse.hierarchy import WordNet
-    >>> wn = WordNet()
-    >>> wn.lemma_names("n02084071")
-    ['dog', 'domestic_dog', 'Canis_familiaris']
-    >>> wn.hop_distance("n02084071", "n02114100")  # dog, wolf
-    2
-
     A small ``data.noun`` (WordNet's format, hypothetical offsets):
 
     >>> import os, tempfile
+    >>> from sk_conse.hierarchy import WordNet
     >>> records = [
     ...     "00000001 03 n 01 entity 0 002 ~ 00000002 n 0000 ~ 00000003 n 0000"
     ...     " | the root",
@@ -202,6 +601,20 @@ class WordNet:
     2
     >>> sorted(wn.hierarchy_for(["n00000002"]).edges())
     [('n00000001', 'n00000002')]
+
+    The real WordNet 3.0 (Debian's ``wordnet-base``):
+
+    >>> import pytest
+    >>> try:
+    ...     wn = WordNet()
+    ... except FileNotFoundError:  # apt-get install wordnet-base
+    ...     pytest.skip("WordNet 3.0 files are missing")
+    >>> wn.lemma_names("n02084071")
+    ['dog', 'domestic_dog', 'Canis_familiaris']
+    >>> wn.hop_distance("n02084071", "n02114100")  # dog, wolf
+    2
+    >>> wn.lookup("hot dog")[1]
+    ('n07697537', ['hotdog', 'hot_dog', 'red_hot'])
     """
 
     def __init__(self, path: str | os.PathLike | None = None) -> None:
@@ -256,8 +669,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> WordNet().lemma_names("n02084071")
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn.lemma_names("n02084071")
         ['dog', 'domestic_dog', 'Canis_familiaris']
         """
         return list(self._data.lemmas[self._check(wnid)])
@@ -277,8 +695,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> WordNet().gloss("n00001740")[:25]
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn.gloss("n00001740")[:25]
         'that which is perceived o'
         """
         return self._data.glosses[self._check(wnid)].strip()
@@ -298,8 +721,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> WordNet().hypernyms("n02084071")
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn.hypernyms("n02084071")
         ['n02083346', 'n01317541']
         """
         return list(self._data.hypernyms.get(self._check(wnid), ()))
@@ -319,8 +747,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> "n02084071" in WordNet().hyponyms("n02083346")
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> "n02084071" in wn.hyponyms("n02083346")
         True
         """
         return list(self._data.hyponyms.get(self._check(wnid), ()))
@@ -341,8 +774,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> paths = WordNet().hypernym_paths("n02084071")
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> paths = wn.hypernym_paths("n02084071")
         >>> any("n00015388" in path for path in paths)  # animal
         True
         """
@@ -377,8 +815,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> "n00001740" in WordNet().ancestors(["n02084071"])
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> "n00001740" in wn.ancestors(["n02084071"])
         True
         """
         closure: set[str] = set()
@@ -415,8 +858,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> graph = WordNet().hierarchy_for(["n02084071"])
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> graph = wn.hierarchy_for(["n02084071"])
         >>> graph.has_edge("n02083346", "n02084071")  # canine -> dog
         True
         """
@@ -435,8 +883,87 @@ class WordNet:
                 graph.add_edge(parent, node)
         return graph
 
-    def _neighbours(self, node: str) -> tuple[str, ...]:
-        return self._data.hypernyms.get(node, ()) + self._data.hyponyms.get(node, ())
+    def hierarchy(self) -> Hierarchy:
+        """The whole noun is-a hierarchy as a :class:`Hierarchy`.
+
+        Built once, when the file is parsed; hypernym and hyponym edges
+        (instance ones included) are followed in both directions.
+
+        Returns
+        -------
+        hierarchy : Hierarchy
+            Nodes are the wnids of every noun synset.
+
+        See Also
+        --------
+        hierarchy_for : The hierarchy over some synsets and their ancestors
+            only, as a networkx graph.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> from sk_conse.hierarchy import WordNet
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> h = wn.hierarchy()
+        >>> len(h)
+        82115
+        >>> h.hop_distance("n02084071", "n02114100")  # dog, wolf
+        2
+        """
+        return Hierarchy._wrap(self._data.neighbours, where=str(self.path))
+
+    def lookup(self, name: str) -> list[tuple[str, list[str]]]:
+        """The noun synsets that have ``name`` as a lemma, most frequent first.
+
+        The match ignores case and treats spaces and underscores alike
+        ("Hot dog", "hot_dog"). Synsets come in the order of WordNet's
+        ``index.noun``, by sense frequency; without an ``index.noun`` next to
+        ``data.noun``, in file order.
+
+        Parameters
+        ----------
+        name : str
+            A word or phrase, such as ``"dog"`` or ``"golden retriever"``.
+
+        Returns
+        -------
+        synsets : list of (str, list of str)
+            Each synset's wnid and lemma names; empty when no noun synset
+            has that lemma.
+
+        Examples
+        --------
+        >>> import pytest
+        >>> from sk_conse.hierarchy import WordNet
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn.lookup("Dog")[0]
+        ('n02084071', ['dog', 'domestic_dog', 'Canis_familiaris'])
+        >>> [wnid for wnid, _ in wn.lookup("hot dog")]
+        ['n10187710', 'n07697537', 'n07676602']
+        >>> wn.lookup("no such thing")
+        []
+        """
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__}.")
+        key = _normalise_name(name)
+        index_file = self.path.with_name("index.noun")
+        if index_file.is_file():
+            stat = index_file.stat()
+            index = _parse_index_noun(str(index_file), stat.st_mtime_ns, stat.st_size)
+            wnids = [w for w in index.get(key, ()) if w in self._data.lemmas]
+        else:
+            wnids = [
+                wnid
+                for wnid, lemmas in self._data.lemmas.items()
+                if any(_normalise_name(lemma) == key for lemma in lemmas)
+            ]
+        return [(wnid, list(self._data.lemmas[wnid])) for wnid in wnids]
 
     def wnids_within_hops(
         self, seed_wnids: Iterable[str], hops: int, *, include_seeds: bool = True
@@ -465,27 +992,19 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> wn = WordNet()
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
         >>> "n02114100" in wn.wnids_within_hops(["n02084071"], 2)
         True
         """
-        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
-            raise ValueError(f"hops must be a non-negative integer, got {hops!r}.")
-        seeds = set(self._check_many(seed_wnids, "seed_wnids"))
-        visited = set(seeds)
-        frontier = list(seeds)
-        for _ in range(hops):
-            next_frontier = []
-            for node in frontier:
-                for neighbour in self._neighbours(node):
-                    if neighbour not in visited:
-                        visited.add(neighbour)
-                        next_frontier.append(neighbour)
-            frontier = next_frontier
-        if not include_seeds:
-            visited -= seeds
-        return sorted(visited)
+        seeds = self._check_many(seed_wnids, "seed_wnids")
+        return sorted(
+            self.hierarchy().within_hops(seeds, hops, include_seeds=include_seeds)
+        )
 
     def hop_distance(self, wnid_a: str, wnid_b: str) -> int:
         """Number of edges on a shortest path in the undirected is-a graph.
@@ -508,29 +1027,13 @@ class WordNet:
 
         Examples
         --------
+        >>> import pytest
         >>> from sk_conse.hierarchy import WordNet
-        >>> WordNet().hop_distance("n02084071", "n02121620")  # dog, cat
+        >>> try:
+        ...     wn = WordNet()
+        ... except FileNotFoundError:  # apt-get install wordnet-base
+        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn.hop_distance("n02084071", "n02121620")  # dog, cat
         3
         """
-        source, target = self._check(wnid_a), self._check(wnid_b)
-        if source == target:
-            return 0
-        # Bidirectional breadth-first search: expand the smaller side.
-        seen_a, seen_b = {source}, {target}
-        frontier_a, frontier_b = [source], [target]
-        distance = 0
-        while frontier_a and frontier_b:
-            if len(frontier_a) > len(frontier_b):
-                frontier_a, frontier_b = frontier_b, frontier_a
-                seen_a, seen_b = seen_b, seen_a
-            distance += 1
-            next_frontier = []
-            for node in frontier_a:
-                for neighbour in self._neighbours(node):
-                    if neighbour in seen_b:
-                        return distance
-                    if neighbour not in seen_a:
-                        seen_a.add(neighbour)
-                        next_frontier.append(neighbour)
-            frontier_a = next_frontier
-        raise ValueError(f"{wnid_a!r} and {wnid_b!r} are not connected in {self.path}.")
+        return self.hierarchy().hop_distance(self._check(wnid_a), self._check(wnid_b))

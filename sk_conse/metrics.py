@@ -10,12 +10,14 @@ cross-validation folds and with tens of thousands of candidate labels.
 
 from __future__ import annotations
 
-import numbers
-from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
+
+from . import _backend
+from ._utils import check_k, name_some
+from .hierarchy import Hierarchy, _is_graph, _is_nan
 
 __all__ = [
     "hierarchical_precision_at_k_score",
@@ -24,8 +26,8 @@ __all__ = [
     "make_hit_at_k_scorer",
 ]
 
-# Rows of a score matrix processed at once when selecting the top k columns,
-# chosen so that the temporary boolean and float arrays stay around 32 MB.
+# Rows of a score matrix passed at once to the top-k selection: 4M float64
+# scores (32 MB), so its temporaries stay bounded for any number of rows.
 _CHUNK_ELEMENTS = 1 << 22
 
 
@@ -34,12 +36,21 @@ _CHUNK_ELEMENTS = 1 << 22
 # ---------------------------------------------------------------------------
 
 
-def _check_k(k: Any, name: str = "k") -> int:
-    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise TypeError(f"{name} must be a positive integer, got {k!r}.")
-    if k < 1:
-        raise ValueError(f"{name} must be at least 1, got {k}.")
-    return int(k)
+def _check_no_nan(values: np.ndarray, name: str) -> None:
+    """Refuse NaN labels: NaN is not equal to itself, so it never matches."""
+    if values.dtype.kind in "fc":
+        nan = np.isnan(values)
+    elif values.dtype == object:
+        nan = np.fromiter((_is_nan(v) for v in values.ravel().tolist()), bool)
+    else:
+        return
+    if nan.any():
+        raise ValueError(
+            f"{name} contains NaN ({int(nan.sum())} of {nan.size} entries, first "
+            f"at index {int(np.flatnonzero(nan)[0])}). NaN cannot be a label: it "
+            f"is not equal to itself, so it never matches a label. Drop those "
+            f"samples or give them a real label."
+        )
 
 
 def _check_y_true(y_true: Any) -> np.ndarray:
@@ -51,6 +62,7 @@ def _check_y_true(y_true: Any) -> np.ndarray:
         )
     if y_true.shape[0] == 0:
         raise ValueError("y_true is empty: at least one sample is needed.")
+    _check_no_nan(y_true, "y_true")
     return y_true
 
 
@@ -107,6 +119,7 @@ def _label_index(labels: Any, name: str = "labels") -> tuple[np.ndarray, dict]:
         raise ValueError(f"{name} must be 1-D, got an array of shape {labels.shape}.")
     if labels.shape[0] == 0:
         raise ValueError(f"{name} is empty: at least one label is needed.")
+    _check_no_nan(labels, name)
     index = {label: i for i, label in enumerate(labels.tolist())}
     if len(index) != labels.shape[0]:
         values, counts = np.unique(labels, return_counts=True)
@@ -159,30 +172,22 @@ def _resolve_labels(
     return labels, index, _encode(y_true, index, "y_true", "labels")
 
 
-def _top_k_indices(y_score: np.ndarray, k: int) -> np.ndarray:
+def _top_k_columns(y_score: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest scores of each row, best first.
 
-    Ties go to the smaller column index, as with a stable sort of
-    ``-y_score`` (and as ``np.argmax`` does for ``k=1``). Runs in
-    ``O(n_samples * n_labels)`` by partitioning, not sorting, each row.
+    Ties go to the smaller column index (as a stable sort of ``-y_score``,
+    and ``np.argmax`` for ``k=1``). The selection is the engine's
+    :func:`sk_conse._backend.top_k`, run on chunks of about
+    ``_CHUNK_ELEMENTS`` scores so that memory stays bounded.
     """
     n_samples, n_labels = y_score.shape
-    if k >= n_labels:
-        return np.argsort(-y_score, axis=1, kind="stable")
-    out = np.empty((n_samples, k), dtype=np.intp)
+    k = min(k, n_labels)
     step = max(1, _CHUNK_ELEMENTS // n_labels)
+    if step >= n_samples:
+        return np.asarray(_backend.top_k(y_score, k)[0], dtype=np.intp)
+    out = np.empty((n_samples, k), dtype=np.intp)
     for start in range(0, n_samples, step):
-        scores = y_score[start : start + step]
-        kth = np.partition(scores, n_labels - k, axis=1)[:, n_labels - k, None]
-        greater = scores > kth
-        equal = scores == kth
-        need = k - greater.sum(axis=1, keepdims=True)
-        chosen = greater | (equal & (np.cumsum(equal, axis=1) <= need))
-        cols = np.nonzero(chosen)[1].reshape(-1, k)  # ascending per row
-        order = np.argsort(
-            -np.take_along_axis(scores, cols, axis=1), axis=1, kind="stable"
-        )
-        out[start : start + step] = np.take_along_axis(cols, order, axis=1)
+        out[start : start + step] = _backend.top_k(y_score[start : start + step], k)[0]
     return out
 
 
@@ -195,81 +200,16 @@ def _weighted_mean(values: np.ndarray, sample_weight: np.ndarray | None) -> floa
 # ---------------------------------------------------------------------------
 
 
-def _is_graph(obj: Any) -> bool:
-    return hasattr(obj, "adj") and hasattr(obj, "edges") and hasattr(obj, "nodes")
-
-
-def _as_adjacency(hierarchy: Any) -> dict[Hashable, set]:
-    """Undirected adjacency of a networkx graph or a child -> parents mapping."""
-    if isinstance(hierarchy, _Adjacency):
-        return hierarchy.neighbours
-    adjacency: dict[Hashable, set] = {}
-    if _is_graph(hierarchy):
-        for node in hierarchy.nodes:
-            adjacency[node] = set()
-        edges: Iterable = hierarchy.edges()
-    elif isinstance(hierarchy, Mapping):
-        edges = []
-        for child, parents in hierarchy.items():
-            adjacency.setdefault(child, set())
-            if isinstance(parents, (str, bytes)) or not isinstance(parents, Iterable):
-                parents = [parents]
-            edges.extend((parent, child) for parent in parents)
-    else:
-        raise TypeError(
-            f"hierarchy must be a networkx graph (edges parent -> child) or a "
-            f"mapping child -> iterable of parents, got {type(hierarchy).__name__}."
-        )
-    for parent, child in edges:
-        if parent == child:
-            continue
-        adjacency.setdefault(parent, set()).add(child)
-        adjacency.setdefault(child, set()).add(parent)
-    return adjacency
-
-
-class _Adjacency:
-    """A hierarchy converted once to an undirected adjacency (for scorers)."""
-
-    def __init__(self, hierarchy: Any) -> None:
-        self.neighbours = _as_adjacency(hierarchy)
-
-
-def _check_labels_in_hierarchy(labels: np.ndarray, adjacency: dict) -> None:
-    missing = [label for label in labels.tolist() if label not in adjacency]
+def _check_labels_in_hierarchy(labels: np.ndarray, hierarchy: Hierarchy) -> None:
+    missing = [label for label in labels.tolist() if label not in hierarchy]
     if missing:
-        shown = ", ".join(repr(m) for m in missing[:5])
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         raise ValueError(
-            f"{len(missing)} label(s) are not nodes of the hierarchy: {shown}{more}. "
-            f"Every candidate label must appear in the hierarchy (for WordNet ids, "
-            f"build it with sk_conse.hierarchy.WordNet().hierarchy_for(labels))."
+            f"{len(missing)} label(s) are not nodes of the hierarchy: "
+            f"{name_some(missing, limit=5)}. Every candidate label must appear in "
+            f"the hierarchy (for WordNet ids, build it with "
+            f"sk_conse.hierarchy.WordNet().hierarchy_for(labels), or pass the "
+            f"WordNet itself)."
         )
-
-
-def _correct_set(start: Hashable, adjacency: dict, index: dict, k: int) -> np.ndarray:
-    """Candidate indices within the fewest hops of ``start`` that number >= k.
-
-    Breadth-first search over the undirected hierarchy, one whole hop at a
-    time, through any node; only nodes that are candidates (keys of
-    ``index``) are collected. Stops once ``k`` are collected or every node
-    connected to ``start`` has been visited.
-    """
-    found = {index[start]}
-    visited = {start}
-    frontier = [start]
-    while len(found) < k and frontier:
-        next_frontier = []
-        for node in frontier:
-            for neighbour in adjacency[node]:
-                if neighbour not in visited:
-                    visited.add(neighbour)
-                    next_frontier.append(neighbour)
-                    position = index.get(neighbour)
-                    if position is not None:
-                        found.add(position)
-        frontier = next_frontier
-    return np.fromiter(found, dtype=np.intp, count=len(found))
 
 
 def _hit_at_k_from_top_k(
@@ -284,7 +224,7 @@ def _hierarchical_precision_from_top_k(
     top_k: np.ndarray,
     labels: np.ndarray,
     index: dict,
-    adjacency: dict,
+    hierarchy: Hierarchy,
     sample_weight: np.ndarray | None,
 ) -> float:
     """Hierarchical precision@k from precomputed top-k column indices.
@@ -293,13 +233,14 @@ def _hierarchical_precision_from_top_k(
     true label.
     """
     k = top_k.shape[1]
-    _check_labels_in_hierarchy(labels, adjacency)
+    _check_labels_in_hierarchy(labels, hierarchy)
     precision = np.empty(y_idx.shape[0], dtype=np.float64)
     label_list = labels.tolist()
     distinct, inverse = np.unique(y_idx, return_inverse=True)
     for j, label_idx in enumerate(distinct.tolist()):
         rows = inverse == j
-        correct = _correct_set(label_list[label_idx], adjacency, index, k)
+        found = hierarchy.correct_set(label_list[label_idx], k, index)
+        correct = np.fromiter((index[label] for label in found), np.intp, len(found))
         precision[rows] = np.isin(top_k[rows], correct).sum(axis=1) / k
     return _weighted_mean(precision, sample_weight)
 
@@ -354,8 +295,11 @@ def hit_at_k_score(
     ------
     ValueError
         If the shapes disagree, ``y_true`` holds a label that is not in
-        ``labels``, ``labels`` repeats a label, ``k < 1`` or ``y_score``
-        contains NaN.
+        ``labels``, ``labels`` repeats a label, ``y_true`` or ``labels``
+        contains NaN, or ``y_score`` contains NaN.
+    InvalidParameterError
+        If ``k`` is not an integer >= 1 (a subclass of both
+        :class:`ValueError` and :class:`TypeError`).
 
     See Also
     --------
@@ -395,12 +339,12 @@ def hit_at_k_score(
     >>> hit_at_k_score(y_true, y_score, k=2, labels=labels)
     0.6666666666666666
     """
-    k = _check_k(k)
+    k = check_k(k)
     y_true = _check_y_true(y_true)
     y_score = _check_y_score(y_score, y_true.shape[0])
     sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
     _, _, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
-    top_k = _top_k_indices(y_score, min(k, y_score.shape[1]))
+    top_k = _top_k_columns(y_score, k)
     return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
 
 
@@ -434,12 +378,16 @@ def hierarchical_precision_at_k_score(
     k : int
         Number of best-scored labels counted as predictions. A ``k`` larger
         than ``n_labels`` is clipped to ``n_labels``.
-    hierarchy : networkx graph or mapping
+    hierarchy : networkx graph, mapping, Hierarchy or WordNet
         The label hierarchy: a :class:`networkx.DiGraph` with edges parent ->
-        child (any networkx graph works, edge direction is ignored), or a
+        child (any networkx graph works, edge direction is ignored), a
         mapping child -> iterable of parents (a single parent may be given
-        as is). Every label of ``labels`` must be a node. For ImageNet /
-        WordNet ids, see :meth:`sk_conse.hierarchy.WordNet.hierarchy_for`.
+        as is; None or an empty collection for no parent), a
+        :class:`sk_conse.hierarchy.Hierarchy`, or a
+        :class:`sk_conse.hierarchy.WordNet` (the whole noun hierarchy). Every
+        label of ``labels`` must be a node; nodes must be hashable and not
+        NaN. For ImageNet / WordNet ids, see also
+        :meth:`sk_conse.hierarchy.WordNet.hierarchy_for`.
     labels : array-like of shape (n_labels,), default=None
         The candidate labels: the label of each column of ``y_score``. If
         None, the sorted distinct values of ``y_true``.
@@ -456,7 +404,10 @@ def hierarchical_precision_at_k_score(
     ------
     ValueError
         For the errors of :func:`hit_at_k_score`, and when a label is not a
-        node of ``hierarchy`` (the message names it).
+        node of ``hierarchy`` or a node is NaN (the message names it).
+    TypeError
+        If ``hierarchy`` is of none of the accepted types, or holds an
+        unhashable node (the message names it).
 
     See Also
     --------
@@ -491,15 +442,15 @@ def hierarchical_precision_at_k_score(
     ...     ["cat"], y_score, k=2, hierarchy=hierarchy, labels=labels)
     0.0
     """
-    k = _check_k(k)
+    k = check_k(k)
     y_true = _check_y_true(y_true)
     y_score = _check_y_score(y_score, y_true.shape[0])
     sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
     labels, index, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
-    adjacency = _as_adjacency(hierarchy)
-    top_k = _top_k_indices(y_score, min(k, y_score.shape[1]))
+    hierarchy = Hierarchy(hierarchy)
+    top = _top_k_columns(y_score, k)
     return _hierarchical_precision_from_top_k(
-        y_idx, top_k, labels, index, adjacency, sample_weight
+        y_idx, top, labels, index, hierarchy, sample_weight
     )
 
 
@@ -526,7 +477,7 @@ class _TopKScorer:
     """Base of the scorers: gets each sample's k best labels from an estimator."""
 
     def __init__(self, k: int) -> None:
-        self._k = _check_k(k)
+        self._k = check_k(k)
         self._metadata_request = MetadataRequest(owner=self)
 
     def _top_k(self, estimator: Any, X: Any, y: Any) -> tuple:
@@ -583,7 +534,7 @@ class _TopKScorer:
                     f"The estimator's scores have {y_score.shape[1]} columns but "
                     f"it has {classes.shape[0]} classes_."
                 )
-            top_k = _top_k_indices(y_score, k)
+            top_k = _top_k_columns(y_score, k)
         return y_idx, top_k, classes, index
 
     def _accept_sample_weight(self) -> bool:
@@ -642,7 +593,7 @@ class _HierarchicalPrecisionScorer(_TopKScorer):
     def __init__(self, k: int, hierarchy: Any) -> None:
         super().__init__(k)
         self._hierarchy = hierarchy
-        self._adjacency = _Adjacency(hierarchy)
+        self._converted = Hierarchy(hierarchy)
 
     def __call__(
         self, estimator: Any, X: Any, y: Any, sample_weight: Any = None
@@ -650,7 +601,7 @@ class _HierarchicalPrecisionScorer(_TopKScorer):
         y_idx, top_k, classes, index = self._top_k(estimator, X, y)
         sample_weight = _check_sample_weight(sample_weight, y_idx.shape[0])
         return _hierarchical_precision_from_top_k(
-            y_idx, top_k, classes, index, self._adjacency.neighbours, sample_weight
+            y_idx, top_k, classes, index, self._converted, sample_weight
         )
 
     def __repr__(self) -> str:
@@ -737,10 +688,12 @@ def make_hierarchical_precision_scorer(
     k : int
         Number of best labels counted as predictions; clipped to the number
         of the estimator's classes.
-    hierarchy : networkx graph or mapping
+    hierarchy : networkx graph, mapping, Hierarchy or WordNet
         The label hierarchy, as for :func:`hierarchical_precision_at_k_score`:
-        a :class:`networkx.DiGraph` parent -> child or a mapping child ->
-        parents. Every class of a scored estimator must be a node.
+        a :class:`networkx.DiGraph` parent -> child, a mapping child ->
+        parents, a :class:`sk_conse.hierarchy.Hierarchy` or a
+        :class:`sk_conse.hierarchy.WordNet`. Every class of a scored
+        estimator must be a node.
 
     Returns
     -------
@@ -773,7 +726,7 @@ def make_hierarchical_precision_scorer(
     >>> scorer = make_hierarchical_precision_scorer(2, hierarchy)
     >>> scorer
     make_hierarchical_precision_scorer(k=2, hierarchy=<dict of 4>)
-    >>> 0.0 <= scorer(clf, X, y) <= 1.0
-    True
+    >>> scorer(clf, X, y)  # the 2nd best label always has the other parity
+    0.5
     """
     return _HierarchicalPrecisionScorer(k, hierarchy)

@@ -7,7 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sk_conse.hierarchy import WORDNET_ROOT, WordNet
+from sk_conse.hierarchy import WORDNET_ROOT, Hierarchy, WordNet
 from sk_conse.metrics import hierarchical_precision_at_k_score
 
 DEBIAN_DATA_NOUN = Path("/usr/share/wordnet/data.noun")
@@ -341,3 +341,214 @@ def test_real_wordnet_hierarchy_and_hops(wordnet):
         wordnet.hop_distance(DOG_, w) <= 2
         for w in np.random.default_rng(0).choice(near, 20)
     )
+
+
+# ---------------------------------------------------------------------------
+# Hierarchy: the one undirected hierarchy type
+# ---------------------------------------------------------------------------
+
+# canine -> dog, wolf; pet -> dog; feline -> cat; animal -> canine, feline, pet
+MAPPING = {
+    "dog": ["canine", "pet"],
+    "wolf": "canine",
+    "cat": ("feline",),
+    "canine": "animal",
+    "pet": "animal",
+    "feline": "animal",
+    "animal": None,
+    "ufo": [],
+}
+
+
+def test_hierarchy_from_mapping_and_graph_agree():
+    graph = nx.DiGraph(
+        (parent, child)
+        for child, parents in MAPPING.items()
+        for parent in ([parents] if isinstance(parents, str) else parents or [])
+    )
+    graph.add_node("ufo")
+    a, b = Hierarchy(MAPPING), Hierarchy(graph)
+    assert set(a.nodes) == set(b.nodes) == set(MAPPING)
+    for node in MAPPING:
+        assert sorted(a.neighbours(node)) == sorted(b.neighbours(node))
+    assert repr(a) == "Hierarchy(n_nodes=8, n_edges=7)"
+    assert len(a) == 8
+
+
+def test_hierarchy_none_and_empty_parents_add_no_node():
+    h = Hierarchy({"a": None, "b": [], "c": set()})
+    assert sorted(h.nodes) == ["a", "b", "c"]
+    assert None not in h
+    with pytest.raises(ValueError, match=r"^'a' and 'b' are not connected in the "):
+        h.hop_distance("a", "b")
+
+
+def test_hierarchy_none_inside_the_parents_is_refused():
+    with pytest.raises(
+        ValueError, match=r"^hierarchy\['dog'\] lists None among its parents"
+    ):
+        Hierarchy({"dog": ["canine", None]})
+
+
+@pytest.mark.parametrize(
+    ("hierarchy", "match"),
+    [
+        (
+            {"dog": [{"canine"}]},
+            r"^hierarchy\['dog'\] lists a parent that is not hashable: "
+            r"\{'canine'\} \(set\)\. Hierarchy nodes must be hashable",
+        ),
+        (
+            {"dog": [["canine"], "pet"]},
+            r"^hierarchy\['dog'\] lists a parent that is not hashable: "
+            r"\['canine'\] \(list\)",
+        ),
+    ],
+)
+def test_hierarchy_unhashable_nodes_are_named(hierarchy, match):
+    with pytest.raises(TypeError, match=match):
+        Hierarchy(hierarchy)
+
+
+@pytest.mark.parametrize(
+    ("hierarchy", "context"),
+    [
+        ({float("nan"): "animal"}, "The hierarchy has a node"),
+        ({"dog": [np.float64("nan")]}, r"hierarchy\['dog'\] lists a parent"),
+        ({"dog": float("nan")}, r"hierarchy\['dog'\] lists a parent"),
+        (nx.DiGraph([("animal", float("nan"))]), "The hierarchy has a node"),
+    ],
+)
+def test_hierarchy_nan_nodes_are_refused(hierarchy, context):
+    with pytest.raises(
+        ValueError, match=rf"^{context} that is NaN\. NaN cannot be a hierarchy node"
+    ):
+        Hierarchy(hierarchy)
+
+
+def test_hierarchy_bad_type():
+    with pytest.raises(
+        TypeError,
+        match=r"^hierarchy must be a networkx graph .*, a Hierarchy or a "
+        r"WordNet, got list\.$",
+    ):
+        Hierarchy([("animal", "dog")])
+
+
+def test_hierarchy_of_a_hierarchy_shares_it():
+    h = Hierarchy(MAPPING)
+    assert Hierarchy(h)._neighbours is h._neighbours
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "distance"),
+    [("dog", "dog", 0), ("dog", "wolf", 2), ("dog", "animal", 2), ("wolf", "cat", 4)],
+)
+def test_hierarchy_hop_distance(a, b, distance):
+    h = Hierarchy(MAPPING)
+    assert h.hop_distance(a, b) == distance
+    assert h.hop_distance(b, a) == distance
+
+
+def test_hierarchy_unknown_node():
+    with pytest.raises(ValueError, match=r"^'zebra' is not a node of the hierarchy\.$"):
+        Hierarchy(MAPPING).hop_distance("dog", "zebra")
+
+
+def test_hierarchy_within_hops():
+    h = Hierarchy(MAPPING)
+    assert h.within_hops(["dog"], 1) == {"dog", "canine", "pet"}
+    assert h.within_hops(["wolf", "ufo"], 2, include_seeds=False) == {
+        "canine",
+        "dog",
+        "animal",
+    }
+    assert h.within_hops(["dog"], np.int64(0)) == {"dog"}
+
+
+def test_hierarchy_within_hops_needs_a_list_of_nodes():
+    with pytest.raises(TypeError, match=r"wrap it in a list: \['dog'\]"):
+        Hierarchy(MAPPING).within_hops("dog", 1)
+
+
+@pytest.mark.parametrize(
+    ("label", "k", "expected"),
+    [
+        ("dog", 1, {"dog"}),
+        ("dog", 2, {"dog", "wolf"}),  # canine and pet are not candidates
+        ("dog", 3, {"dog", "wolf", "cat"}),  # 4 hops, through animal
+        ("ufo", 5, {"ufo"}),  # nothing reachable
+    ],
+)
+def test_hierarchy_correct_set(label, k, expected):
+    candidates = {"dog": 0, "wolf": 1, "cat": 2, "ufo": 3}
+    assert Hierarchy(MAPPING).correct_set(label, k, candidates) == expected
+
+
+def test_wordnet_hierarchy_is_the_whole_noun_graph(wn):
+    h = wn.hierarchy()
+    assert isinstance(h, Hierarchy)
+    assert len(h) == len(wn) == 10
+    assert sorted(h.neighbours(DOG)) == sorted([CANINE, PET])
+    assert sorted(h.neighbours(PERSON)) == sorted([ENTITY, REX])
+    assert Hierarchy(wn)._neighbours is h._neighbours
+
+
+def test_wordnet_feeds_hierarchical_precision_directly(wn):
+    labels = [CAT, DOG, WOLF]
+    y_score = [[0.0, 0.5, 1.0]]  # wolf, dog, cat
+    assert (
+        hierarchical_precision_at_k_score(
+            [DOG], y_score, k=2, hierarchy=wn, labels=labels
+        )
+        == 1.0
+    )
+
+
+# ---------------------------------------------------------------------------
+# WordNet.lookup
+# ---------------------------------------------------------------------------
+
+
+def test_lookup_without_index_noun_matches_lemmas_in_file_order(wn):
+    assert wn.lookup("dog") == [(DOG, ["dog", "domestic_dog", "Canis_familiaris"])]
+    assert wn.lookup("Domestic Dog") == wn.lookup("domestic_dog") == wn.lookup("dog")
+    assert wn.lookup("  canis   FAMILIARIS ") == wn.lookup("dog")
+    assert wn.lookup("rex") == [(REX, ["Rex"])]
+    assert wn.lookup("unicorn") == []
+
+
+def test_lookup_ranks_by_index_noun(wordnet_dir):
+    # index.noun lists pet's synset before dog's: that order wins
+    (wordnet_dir / "index.noun").write_text(
+        "  1 license header\n"
+        f"dog n 2 1 @ 2 0 {PET[1:]} {DOG[1:]}  \n"
+        f"wolf n 1 1 @ 1 0 {WOLF[1:]}  \n"
+    )
+    wn = WordNet(wordnet_dir)
+    assert [wnid for wnid, _ in wn.lookup("DOG")] == [PET, DOG]
+    assert wn.lookup("cat") == []  # not in index.noun
+
+
+def test_lookup_bad_index_noun(wordnet_dir):
+    (wordnet_dir / "index.noun").write_text("dog n 2 0 2 0 00000005\n")
+    with pytest.raises(ValueError, match=r"line 1, is not a WordNet index\.noun"):
+        WordNet(wordnet_dir).lookup("dog")
+
+
+def test_lookup_needs_a_string(wn):
+    with pytest.raises(TypeError, match=r"^name must be a string, got int\.$"):
+        wn.lookup(3)
+
+
+@requires_wordnet
+def test_real_wordnet_lookup(wordnet):
+    found = wordnet.lookup("Dog")
+    assert len(found) == 7
+    assert found[0] == (DOG_, ["dog", "domestic_dog", "Canis_familiaris"])
+    assert wordnet.lookup("golden retriever") == [("n02099601", ["golden_retriever"])]
+    assert [w for w, _ in wordnet.lookup("Hot_Dog")] == [
+        "n10187710",
+        "n07697537",
+        "n07676602",
+    ]

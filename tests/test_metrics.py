@@ -16,8 +16,10 @@ from sklearn.metrics import top_k_accuracy_score
 from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier, metrics
+from sk_conse.hierarchy import Hierarchy
 from sk_conse.metrics import (
     hierarchical_precision_at_k_score,
     hit_at_k_score,
@@ -129,9 +131,7 @@ def test_hit_at_k_allows_infinite_scores():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"k": 0}, ValueError, "k must be at least 1, got 0"),
-        ({"k": 1.5}, TypeError, "k must be a positive integer"),
-        ({"k": True}, TypeError, "k must be a positive integer"),
+        ({"k": 0}, InvalidParameterError, r"^k must be an integer >= 1, got 0\.$"),
         (
             {"y_score": [[0.1, 0.9]]},
             ValueError,
@@ -200,7 +200,7 @@ def test_hit_at_k_empty_y_true():
 )
 def test_top_k_indices_is_a_stable_sort_of_minus_scores(y_score, k):
     expected = np.argsort(-y_score, axis=1, kind="stable")[:, :k]
-    np.testing.assert_array_equal(metrics._top_k_indices(y_score, k), expected)
+    np.testing.assert_array_equal(metrics._top_k_columns(y_score, k), expected)
 
 
 def test_top_k_indices_in_chunks(monkeypatch):
@@ -208,7 +208,7 @@ def test_top_k_indices_in_chunks(monkeypatch):
     rng = np.random.default_rng(1)
     y_score = rng.integers(0, 3, size=(23, 5)).astype(float)
     expected = np.argsort(-y_score, axis=1, kind="stable")[:, :2]
-    np.testing.assert_array_equal(metrics._top_k_indices(y_score, 2), expected)
+    np.testing.assert_array_equal(metrics._top_k_columns(y_score, 2), expected)
 
 
 # ---------------------------------------------------------------------------
@@ -234,10 +234,7 @@ def test_top_k_indices_in_chunks(monkeypatch):
     ],
 )
 def test_correct_sets(graph, label, k, expected):
-    index = {name: i for i, name in enumerate(LABELS)}
-    adjacency = metrics._as_adjacency(graph)
-    found = metrics._correct_set(label, adjacency, index, k)
-    assert {LABELS[i] for i in found} == expected
+    assert Hierarchy(graph).correct_set(label, k, set(LABELS)) == expected
 
 
 def test_hierarchical_precision_hand_computed(graph):
@@ -328,13 +325,13 @@ def test_hierarchical_precision_sample_weight(graph):
 
 def test_hierarchical_precision_searches_once_per_distinct_label(graph, monkeypatch):
     calls = []
-    original = metrics._correct_set
+    original = Hierarchy.correct_set
 
-    def counting(start, *args):
-        calls.append(start)
-        return original(start, *args)
+    def counting(self, label, *args):
+        calls.append(label)
+        return original(self, label, *args)
 
-    monkeypatch.setattr(metrics, "_correct_set", counting)
+    monkeypatch.setattr(Hierarchy, "correct_set", counting)
     rng = np.random.default_rng(0)
     y_true = rng.choice(["dog", "car", "ufo"], size=3000)
     hierarchical_precision_at_k_score(
@@ -359,7 +356,7 @@ def test_hierarchical_precision_bad_hierarchy_type():
 
 
 def test_hierarchical_precision_needs_k(graph):
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(InvalidParameterError, match=r"^k must be an integer >= 1"):
         hierarchical_precision_at_k_score(
             ["dog"], np.ones((1, len(LABELS))), k=0, hierarchy=graph, labels=LABELS
         )
@@ -409,13 +406,12 @@ def test_hit_at_k_is_non_decreasing_in_k_and_reaches_one(problem):
 
 @settings(max_examples=60, deadline=None)
 @given(problem=ranking_problems(), k=st.integers(1, 7))
-def test_hierarchical_precision_is_in_unit_interval(problem, k):
+def test_hierarchical_precision_is_never_below_hit_over_k(problem, k):
     y_true, y_score, labels, hierarchy = problem
     score = hierarchical_precision_at_k_score(
         y_true, y_score, k=k, hierarchy=hierarchy, labels=labels
     )
-    assert 0.0 <= score <= 1.0
-    # never below the flat measure: the true label is always correct
+    # the true label is always correct
     assert score >= hit_at_k_score(y_true, y_score, k=k, labels=labels) / min(
         k, len(labels)
     )
@@ -581,7 +577,7 @@ def test_scorer_errors_on_a_bad_predict_top_k():
 
 
 def test_scorer_rejects_bad_k():
-    with pytest.raises(ValueError, match="k must be at least 1"):
+    with pytest.raises(InvalidParameterError, match=r"^k must be an integer >= 1"):
         make_hit_at_k_scorer(0)
 
 
@@ -660,3 +656,73 @@ def test_scorers_on_conse_match_the_metrics_on_its_scores():
         ) == hierarchical_precision_at_k_score(
             y_test, scores, k=k, hierarchy=hierarchy, labels=clf.classes_
         )
+
+
+# ---------------------------------------------------------------------------
+# Hierarchy and label input rules
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("no_parent", [None, [], (), set()])
+def test_hierarchy_none_or_empty_parents_mean_no_parent(no_parent):
+    # None used to become a node joining every root: dog and cat 2 hops apart
+    hierarchy = {"dog": no_parent, "cat": no_parent}
+    score = hierarchical_precision_at_k_score(
+        ["dog"], [[0.5, 0.9]], k=2, hierarchy=hierarchy, labels=["cat", "dog"]
+    )
+    assert score == 0.5
+
+
+def test_hierarchy_unhashable_parent_is_named():
+    with pytest.raises(
+        TypeError,
+        match=r"^hierarchy\['dog'\] lists a parent that is not hashable: "
+        r"\['canine'\] \(list\)\.",
+    ):
+        hierarchical_precision_at_k_score(
+            ["dog"], [[1.0]], k=1, hierarchy={"dog": [["canine"]]}, labels=["dog"]
+        )
+
+
+def test_hierarchical_precision_accepts_a_hierarchy(graph):
+    y_score = [scores_ranking(["wolf", "cat"])]
+    assert (
+        hierarchical_precision_at_k_score(
+            ["dog"], y_score, k=2, hierarchy=Hierarchy(graph), labels=LABELS
+        )
+        == 0.5
+    )
+
+
+def test_hierarchical_scorer_accepts_a_hierarchy(graph):
+    scorer = make_hierarchical_precision_scorer(2, Hierarchy(graph))
+    assert repr(scorer) == (
+        "make_hierarchical_precision_scorer(k=2, hierarchy=<Hierarchy of 14>)"
+    )
+    assert scorer(TopKOnly(LABELS), [[2.9]], ["dog"]) == 1.0  # fox, dog
+
+
+@pytest.mark.parametrize(
+    ("y_true", "labels", "name", "where"),
+    [
+        ([np.nan, 1.0], [1.0, 2.0], "y_true", r"1 of 2 entries, first at index 0"),
+        (
+            np.array(["a", np.nan], dtype=object),
+            ["a", "b"],
+            "y_true",
+            r"1 of 2 entries, first at index 1",
+        ),
+        ([1.0, 2.0], [1.0, np.nan, 2.0], "labels", r"1 of 3 entries"),
+    ],
+)
+def test_nan_labels_are_refused(y_true, labels, name, where):
+    y_score = np.ones((2, len(labels)))
+    with pytest.raises(
+        ValueError, match=rf"^{name} contains NaN \({where}.*NaN cannot be a label"
+    ):
+        hit_at_k_score(y_true, y_score, k=1, labels=labels)
+
+
+def test_nan_in_classes_is_refused_by_scorers():
+    with pytest.raises(ValueError, match=r"^estimator\.classes_ contains NaN"):
+        make_hit_at_k_scorer(1)(TopKOnly([0.0, np.nan]), [[0.0]], [0.0])

@@ -180,4 +180,5 @@ def test_multi_metric_scoring_with_the_hierarchy(zero_shot_data):
     )
     np.testing.assert_array_equal(results["test_hit@1"], results["test_hp@1"])
     assert np.all(results["test_hit@1"] <= results["test_hit@2"])
-    assert np.all((results["test_hp@2"] >= 0) & (results["test_hp@2"] <= 1))
+    # a true label among the 2 best is at least half of the 2 correct
+    assert np.all(results["test_hp@2"] >= results["test_hit@2"] / 2)
