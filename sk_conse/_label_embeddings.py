@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._utils import _MAX_NAMED, name_some
+from ._utils import _MAX_NAMED, is_nan, name_some
 
 __all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
 
@@ -86,6 +86,12 @@ class LabelEmbeddings:
         """Row numbers of ``labels``; an error lists the labels with no vector."""
         labels = list(labels)
         missing = [label for label in labels if _py(label) not in self.index]
+        if any(is_nan(label) for label in missing):
+            raise ValueError(
+                f"{role} labels contain NaN, which cannot be a label: it is not "
+                "equal to itself, so it has no vector in label_embeddings. Drop "
+                "it or give it a real label."
+            )
         if missing:
             raise ValueError(
                 f"{len(missing)} {role} label(s) have no vector in "
@@ -164,6 +170,14 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
     labels, vectors = _items(label_embeddings)
     if len(labels) == 0:
         raise ValueError("label_embeddings is empty: it needs at least one label.")
+    nan_at = [i for i, label in enumerate(labels) if is_nan(label)]
+    if nan_at:
+        raise ValueError(
+            f"label_embeddings has NaN as a label ({len(nan_at)} of {len(labels)} "
+            f"labels, entries {name_some(nan_at)}). NaN cannot be a label: it is "
+            "not equal to itself, so no label would ever find its vector. Give "
+            "those vectors real labels or drop them."
+        )
     if isinstance(vectors, np.ndarray) and vectors.ndim == 2:
         matrix = vectors
     else:
@@ -224,12 +238,14 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
     extreme = ~(np.isfinite(squared_norms) & (squared_norms >= np.finfo(dtype).tiny))
     if extreme.any():
         bad = [labels[i] for i in np.flatnonzero(extreme)]
+        # float64 vectors can only be rescaled; float32 ones can also widen.
+        advice = ", or use float64 vectors" if dtype == np.float32 else ""
         raise ValueError(
             f"label_embeddings has vectors too large or too small for "
             f"{np.dtype(dtype).name}: the squared norm of {name_some(bad)} "
             "overflows or underflows, so cosine similarity cannot be computed. "
             "Rescale all vectors by one common factor (that changes no "
-            "prediction), or use float64 vectors."
+            f"prediction){advice}."
         )
     keys = [_py(label) for label in labels]
     index = {label: i for i, label in enumerate(keys)}

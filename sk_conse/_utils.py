@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import sys
 from collections.abc import Iterable, Iterator
@@ -17,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from sklearn.utils._param_validation import InvalidParameterError
 
-__all__ = ["check_k", "import_torch", "name_some", "progress"]
+__all__ = ["check_k", "import_torch", "is_nan", "name_some", "progress"]
 
 #: How many labels an error message names before "and N more".
 _MAX_NAMED = 10
@@ -185,6 +186,37 @@ def progress(
         return _Lines(iterable, desc, total, shown)
     tqdm_kwargs.setdefault("file", sys.stderr)
     return tqdm(iterable, desc=desc, total=total, disable=not shown, **tqdm_kwargs)
+
+
+def is_nan(value: Any) -> bool:
+    """Whether ``value`` is a floating-point NaN (``float``, NumPy or other).
+
+    NaN is not equal to itself, so it can never serve as a label or a
+    hierarchy node: callers refuse it with this check.
+
+    Parameters
+    ----------
+    value : object
+        Any value; only real, non-integer numbers can be NaN.
+
+    Returns
+    -------
+    nan : bool
+        True for a NaN.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._utils import is_nan
+    >>> is_nan(float("nan")), is_nan(np.float32("nan")), is_nan("nan"), is_nan(1)
+    (True, True, False, False)
+    """
+    if not isinstance(value, numbers.Real) or isinstance(value, numbers.Integral):
+        return False
+    try:
+        return math.isnan(value)
+    except (TypeError, ValueError):  # pragma: no cover - exotic Real types
+        return False
 
 
 def name_some(labels: Iterable[Any], limit: int = _MAX_NAMED) -> str:

@@ -14,13 +14,14 @@ hop distances, and the "2-hop" / "3-hop" candidate sets of Frome et al.
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 import os
 import re
 from collections.abc import Collection, Container, Hashable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from ._utils import is_nan
 
 __all__ = ["WORDNET_ROOT", "Hierarchy", "WordNet"]
 
@@ -174,15 +175,6 @@ def _is_graph(obj: Any) -> bool:
     return hasattr(obj, "adj") and hasattr(obj, "edges") and hasattr(obj, "nodes")
 
 
-def _is_nan(value: Any) -> bool:
-    if not isinstance(value, numbers.Real) or isinstance(value, numbers.Integral):
-        return False
-    try:
-        return math.isnan(value)
-    except (TypeError, ValueError):  # pragma: no cover - exotic Real types
-        return False
-
-
 def _check_node(node: Any, context: str) -> None:
     """Refuse an unhashable or NaN hierarchy node, naming it."""
     try:
@@ -192,7 +184,7 @@ def _check_node(node: Any, context: str) -> None:
             f"{context} that is not hashable: {node!r} ({type(node).__name__}). "
             f"Hierarchy nodes must be hashable, such as str, int or tuple."
         ) from None
-    if _is_nan(node):
+    if is_nan(node):
         raise ValueError(
             f"{context} that is NaN. NaN cannot be a hierarchy node: it is "
             f"not equal to itself, so no label would ever match it. For a node "

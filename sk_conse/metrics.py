@@ -16,8 +16,8 @@ import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from . import _backend
-from ._utils import check_k, name_some
-from .hierarchy import Hierarchy, _is_graph, _is_nan
+from ._utils import check_k, is_nan, name_some
+from .hierarchy import Hierarchy, _is_graph
 
 __all__ = [
     "hierarchical_precision_at_k_score",
@@ -41,7 +41,7 @@ def _check_no_nan(values: np.ndarray, name: str) -> None:
     if values.dtype.kind in "fc":
         nan = np.isnan(values)
     elif values.dtype == object:
-        nan = np.fromiter((_is_nan(v) for v in values.ravel().tolist()), bool)
+        nan = np.fromiter((is_nan(v) for v in values.ravel().tolist()), bool)
     else:
         return
     if nan.any():

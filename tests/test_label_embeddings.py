@@ -152,6 +152,52 @@ def test_many_missing_labels_are_abbreviated():
         table.rows_of(list(range(15)), role="candidate")
 
 
+@pytest.mark.parametrize("nan", [float("nan"), np.float64("nan"), np.float32("nan")])
+def test_nan_label_keys_are_refused(nan):
+    # used to pass, then say "candidate label(s) have no vector: nan"
+    with pytest.raises(
+        ValueError,
+        match=r"^label_embeddings has NaN as a label \(1 of 2 labels, entries 1\)\. "
+        r"NaN cannot be a label",
+    ):
+        check_label_embeddings({"cat": [1.0, 0.0], nan: [0.0, 1.0]})
+
+
+def test_nan_label_keys_in_a_series_are_refused():
+    vectors = pd.Series([np.ones(2), np.ones(2)], index=[np.nan, "dog"])
+    with pytest.raises(
+        ValueError, match=r"NaN as a label \(1 of 2 labels, entries 0\)"
+    ):
+        check_label_embeddings(vectors)
+
+
+def test_rows_of_a_nan_label_says_nan_is_not_a_label():
+    table = check_label_embeddings({"cat": [1.0, 0.0]})
+    with pytest.raises(
+        ValueError, match=r"^candidate labels contain NaN, which cannot be a label"
+    ):
+        table.rows_of(["cat", float("nan")], role="candidate")
+
+
+def test_float64_overflow_does_not_advise_float64():
+    with pytest.raises(
+        ValueError, match=r"one common factor \(that changes no prediction\)\.$"
+    ):
+        check_label_embeddings({"huge": [1e200, 1e200], "cat": [1.0, 0.0]})
+
+
+def test_float32_overflow_advises_float64():
+    vectors = {
+        "huge": np.array([1e30, 1e30], dtype=np.float32),
+        "cat": np.array([1.0, 0.0], dtype=np.float32),
+    }
+    with pytest.raises(
+        ValueError,
+        match=r"squared norm of 'huge' overflows .* or use float64 vectors\.$",
+    ):
+        check_label_embeddings(vectors)
+
+
 # ------------------------------------------------------------- sorted_labels
 
 

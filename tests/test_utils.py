@@ -165,3 +165,23 @@ def test_progress_without_tqdm_silent_off_terminal(monkeypatch, no_tqdm):
         bar.update(3)
     assert list(progress(iter([5]), "steps")) == [5]
     assert err.getvalue() == ""
+
+
+# ------------------------------------------------------------------ is_nan
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (float("nan"), True),
+        (np.float16("nan"), True),
+        (np.float64(1.0), False),
+        (np.int64(0), False),
+        (True, False),
+        ("nan", False),
+        (None, False),
+        (complex("nan"), False),  # not a real number: never a hierarchy NaN
+    ],
+)
+def test_is_nan(value, expected):
+    assert _utils.is_nan(value) is expected
