@@ -25,11 +25,13 @@ import csv
 import os
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ._utils import progress
 
 __all__ = ["main"]
 
@@ -48,15 +50,6 @@ class _Log:
     def __call__(self, message: str) -> None:
         elapsed = time.perf_counter() - self.start
         print(f"[{elapsed:6.1f} s] {message}", file=self.stream, flush=True)
-
-
-def _progress(iterable: Iterable, **kwargs: Any) -> Iterable:
-    """tqdm on stderr when it is installed, else the plain iterable."""
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm comes with the extras
-        return iterable
-    return tqdm(iterable, file=sys.stderr, leave=False, **kwargs)
 
 
 def _parse_T(text: str) -> list[int]:
@@ -108,14 +101,15 @@ def _build_parser() -> argparse.ArgumentParser:
             "unseen classes named through label embeddings. Prints hit@k "
             "tables and writes a figure and a CSV file."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    # Each help text states its default once, as it would be typed.
     parser.add_argument(
         "--embeddings",
         choices=("glove", "minilm"),
         default="glove",
         help="label embeddings: GloVe 6B 50-d word vectors (averaged over the "
-        "words of a name) or all-MiniLM-L6-v2 sentence vectors of the names",
+        "words of a name) or all-MiniLM-L6-v2 sentence vectors of the names "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--unseen",
@@ -123,20 +117,22 @@ def _build_parser() -> argparse.ArgumentParser:
         default=list(DEFAULT_SPLITS),
         metavar="CLASSES",
         help="one or more splits, each a comma-separated list of the classes "
-        "held out of training, e.g. --unseen 'Sneaker,Shirt' 'Sandal,T-shirt'",
+        "held out of training (default: "
+        + " ".join(f"'{split}'" for split in DEFAULT_SPLITS)
+        + ")",
     )
     parser.add_argument(
         "--T",
         type=_parse_T,
-        default=_parse_T(DEFAULT_T),
+        default=DEFAULT_T,  # a string default goes through type=, like user input
         metavar="T1,T2,...",
-        help="numbers of top seen labels combined by ConSE",
+        help="numbers of top seen labels combined by ConSE (default: %(default)s)",
     )
     parser.add_argument(
         "--n-train",
         type=int,
         default=12000,
-        help="training images, drawn from the seen classes",
+        help="training images, drawn from the seen classes (default: %(default)s)",
     )
     parser.add_argument(
         "--n-test",
@@ -146,9 +142,14 @@ def _build_parser() -> argparse.ArgumentParser:
         "1,000 per class)",
     )
     parser.add_argument(
-        "--out", type=Path, default=Path("results"), help="output folder"
+        "--out",
+        type=Path,
+        default=Path("results"),
+        help="output folder (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="random seed (default: %(default)s)"
+    )
     return parser
 
 
@@ -237,7 +238,9 @@ def _evaluate_split(
     rows = []
     confusion = None
     log(f"  ConSE on {test.size} test images of the unseen classes, T = {Ts}")
-    for T in _progress(Ts, desc="T", unit="T"):
+    # The bar is on stderr, and only on a terminal: when the output is piped
+    # to a file or a CI log, the log lines stay free of bar redraws.
+    for T in progress(Ts, "T", unit="T", leave=False):
         row: dict[str, Any] = {"T": T, "T_used": min(T, len(seen))}
         for mode, ks in (("unseen", zsl_ks), ("all", gzsl_ks)):
             clf = ConSEClassifier(frozen, vectors, T=T, candidate_labels=mode)

@@ -1,10 +1,14 @@
 """Smoke test of the main job, ``python -m sk_conse``, on a small subset."""
 
+import argparse
 import csv
+import io
+import os
 import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
@@ -16,8 +20,6 @@ try:
     datasets.load_fashion_mnist("test", return_X_y=True)
 except (FileNotFoundError, ImportError) as exc:  # pragma: no cover
     pytest.skip(f"Fashion-MNIST not installed: {exc}", allow_module_level=True)
-
-_NUMBER = re.compile(r"\b\d\.\d{3}\b")
 
 
 @pytest.mark.slow
@@ -49,9 +51,6 @@ def test_main_job_prints_table_and_writes_plot(tmp_path, capsys):
     assert "chance" in out
     assert re.search(r"^\s*10 \(=8\)\s", out, flags=re.MULTILINE)
     assert re.search(r"^\s*10 \(=7\)\s", out, flags=re.MULTILINE)
-    numbers = [float(x) for x in _NUMBER.findall(out)]
-    assert numbers
-    assert all(0.0 <= x <= 1.0 for x in numbers)
     assert "Summary (reStructuredText" in out
 
     # The figure and the CSV file.
@@ -61,10 +60,7 @@ def test_main_job_prints_table_and_writes_plot(tmp_path, capsys):
     with open(tmp_path / "conse_fashion_mnist_glove.csv") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 4  # 2 splits x 2 values of T
-    for row in rows:
-        assert row["n_test"] == "500"
-        for key in ("zsl_hit@1", "gzsl_hit@1", "gzsl_hit@5"):
-            assert 0.0 <= float(row[key]) <= 1.0
+    assert {row["n_test"] for row in rows} == {"500"}
     # Zero-shot on {Sneaker, Shirt} is well above chance (0.5) with GloVe.
     first = next(r for r in rows if r["unseen"] == "Sneaker|Shirt")
     assert float(first["zsl_hit@1"]) > 0.7
@@ -81,12 +77,92 @@ def test_main_rejects_bad_T(capsys):
     assert "--T values must be integers >= 1" in capsys.readouterr().err
 
 
-def test_python_m_sk_conse_help():
+@pytest.fixture(scope="module")
+def help_text():
+    """``python -m sk_conse --help``, wide enough that no option wraps."""
     result = subprocess.run(
         [sys.executable, "-m", "sk_conse", "--help"],
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "COLUMNS": "400"},
     )
-    assert "--embeddings" in result.stdout
-    assert "--unseen" in result.stdout
+    return result.stdout
+
+
+def _option_help(help_text):
+    """{option: its help text}, for the options other than --help."""
+    options = help_text.split("options:", 1)[1]
+    found = {}
+    # Each block starts with "  -option ..." and may go on, indented, below.
+    for block in re.split(r"\n(?=  -)", options.strip("\n")):
+        option = re.match(r"\s*(-[\w-]+)", block).group(1)
+        if option != "-h":
+            found[option] = " ".join(block.split())
+    return found
+
+
+def test_help_states_each_default_once(help_text):
+    options = _option_help(help_text)
+    assert set(options) == {
+        "--embeddings",
+        "--unseen",
+        "--T",
+        "--n-train",
+        "--n-test",
+        "--out",
+        "--seed",
+    }
+    for line in options.values():
+        assert line.count("(default:") == 1, line
+
+
+@pytest.mark.parametrize(
+    ("option", "default"),
+    [
+        ("--n-test", "all, 1,000 per class"),
+        ("--T", "1,2,5,10"),
+        ("--unseen", "'Sneaker,Shirt' 'Sandal,T-shirt/top' 'Trouser,Bag,Ankle boot'"),
+        ("--embeddings", "glove"),
+        ("--n-train", "12000"),
+    ],
+)
+def test_help_defaults_are_written_as_typed(help_text, option, default):
+    assert f"(default: {default})" in _option_help(help_text)[option]
+
+
+def test_help_default_T_is_the_parsed_default():
+    args = _main._build_parser().parse_args([])
+    assert args.T == [1, 2, 5, 10]
+    assert args.n_test is None
+
+
+# ------------------------------------------------------------ progress bar
+
+
+def _tiny_split(capsys):
+    """One split of the main job on random data: a few hundred rows."""
+    rng = np.random.RandomState(0)
+    names = np.array(datasets.FASHION_MNIST_CLASSES)
+    data = {
+        "names": names,
+        "X_train": rng.randint(0, 256, (300, 784)).astype(np.uint8),
+        "y_train": np.arange(300) % 10,
+        "X_test": rng.randint(0, 256, (60, 784)).astype(np.uint8),
+        "y_test": np.arange(60) % 10,
+    }
+    vectors = {name: rng.normal(size=8) for name in names}
+    args = argparse.Namespace(seed=0, n_train=300, n_test=None)
+    log = _main._Log(io.StringIO())
+    _main._evaluate_split(["Sneaker", "Shirt"], data, vectors, [1, 2], args, log)
+    return capsys.readouterr().err
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
+    # Piped output (a CI log, `> results.txt`) gets no bar redraws.
+    assert _tiny_split(capsys) == ""
+
+
+def test_progress_bar_on_a_terminal(capsys, monkeypatch):
+    monkeypatch.setattr("sk_conse._utils._stderr_is_terminal", lambda: True)
+    assert "T: " in _tiny_split(capsys)
