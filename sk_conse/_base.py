@@ -99,13 +99,14 @@ class BaseZeroShotClassifier(
         including what ``validate_data`` sets (``n_features_in_``).
         """
         before = dict(self.__dict__)
+        # Searches belong to one fitted state: the new fit builds its own.
+        self._searches = {}
         try:
             yield
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
-        self._searches = {}
 
     def _explicit_candidates(self) -> list:
         array = np.asarray(self.candidate_labels, dtype=object)

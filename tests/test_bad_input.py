@@ -29,6 +29,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, arrays
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._param_validation import InvalidParameterError
@@ -532,3 +533,285 @@ def test_base_estimator_without_predict_proba_raises():
     X, y = _data()
     with pytest.raises(ValueError, match="For SVC, set probability=True"):
         ConSEClassifier(SVC(), _embeddings()).fit(X, y)
+
+
+# ------------------------------------------ a failed fit changes nothing
+
+
+def test_refit_that_fails_late_leaves_the_previous_model():
+    X, y = _data()
+    estimator = _estimator(candidate_labels=["d", "e", "f"]).fit(X, y)
+    before = estimator.decision_function(X)
+    state = dict(vars(estimator))
+    with pytest.raises(ValueError, match="seen_penalty=1e\\+39 overflows float32"):
+        estimator.set_params(
+            candidate_labels="all",
+            seen_penalty=1e39,
+            label_embeddings=_embeddings(np.float32),
+        ).fit(X, y)
+    assert set(vars(estimator)) == set(state)
+    np.testing.assert_array_equal(estimator.classes_, ["d", "e", "f"])
+    np.testing.assert_array_equal(estimator.decision_function(X), before)
+
+
+def test_first_fit_that_fails_leaves_the_estimator_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    X, y = _data()
+    estimator = _estimator(seen_penalty=1e39, embeddings=_embeddings(np.float32))
+    with pytest.raises(ValueError, match="overflows"):
+        estimator.fit(X, y)
+    assert not hasattr(estimator, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+
+
+def test_devise_refit_that_fails_leaves_the_previous_model():
+    pytest.importorskip("torch")
+    from sk_conse import DeViSEClassifier
+
+    X, y = _data()
+    estimator = DeViSEClassifier(_embeddings(), max_iter=300, random_state=0)
+    estimator.fit(X, y)
+    before = estimator.decision_function(X)
+    coef = estimator.coef_.copy()
+    with pytest.raises(ValueError, match="have no vector"):
+        estimator.fit(X, np.where(y == "a", "zebra", y))
+    np.testing.assert_array_equal(estimator.coef_, coef)
+    np.testing.assert_array_equal(estimator.decision_function(X), before)
+
+
+# ------------------------------------- parameters read at prediction time
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [
+        ("batch_size", -1),
+        ("batch_size", 0),
+        ("batch_size", 1.5),
+        ("batch_size", None),
+        ("verbose", "loud"),
+        ("seen_penalty", np.nan),
+    ],
+)
+@pytest.mark.parametrize("method", METHODS)
+def test_predict_time_parameters_are_validated_where_used(param, value, method):
+    X, y = _data()
+    estimator = _estimator().fit(X, y)
+    estimator.set_params(**{param: value})
+    with pytest.raises(InvalidParameterError, match=f"The '{param}' parameter"):
+        _call(estimator, method, X)
+
+
+# ------------------------------------------- what the base estimator returns
+
+
+class _Scripted(ClassifierMixin, BaseEstimator):
+    """A base estimator returning ``answer(X)`` from predict_proba."""
+
+    def __init__(self, answer=None, classes=None):
+        self.answer = answer
+        self.classes = classes
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y) if self.classes is None else self.classes
+        return self
+
+    def predict_proba(self, X):
+        return self.answer(np.asarray(X))
+
+
+def _scripted(answer, classes=None, embeddings=None, **params):
+    X, y = _data()
+    params.setdefault("T", 2)
+    emb = _embeddings() if embeddings is None else embeddings
+    return ConSEClassifier(_Scripted(answer, classes), emb, **params).fit(X, y), X
+
+
+def _reference_scores(P, seen, embeddings, candidates, T):
+    """Per-sample ConSE from the paper, ties to the smaller sorted label."""
+    order = np.argsort(np.asarray(seen, dtype=object).astype(str), kind="stable")
+    seen = [seen[i] for i in order]
+    P = np.asarray(P, dtype=np.float64)[:, order]
+    S0 = np.array([embeddings[s] for s in seen], dtype=np.float64)
+    S1 = np.array([embeddings[c] for c in candidates], dtype=np.float64)
+    out = []
+    for p in P:
+        p = p / p.max()
+        top = np.argsort(-p, kind="stable")[:T]
+        f = (p[top, None] * S0[top]).sum(0) / p[top].sum()
+        out.append(S1 @ f / np.linalg.norm(S1, axis=1) / np.linalg.norm(f))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("n_rows", [1, 59, 61])
+@pytest.mark.parametrize("method", METHODS)
+def test_wrong_number_of_probability_rows_raises(n_rows, method):
+    estimator, X = _scripted(lambda X: np.full((n_rows, 3), 1 / 3))
+    with pytest.raises(
+        ValueError,
+        match=rf"_Scripted's predict_proba returned shape \({n_rows}, 3\) for a "
+        r"batch of 60 rows",
+    ):
+        _call(estimator, method, X)
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [
+        (np.full((60, 3), "x", dtype=object), "dtype object"),
+        (np.full((60, 3), "0.3"), "dtype <U3"),
+        (np.ones((60, 3), dtype=bool), "dtype bool"),
+        (np.full((60, 3), np.nan), "negative, NaN or infinite"),
+        (np.full((60, 3), -0.1), "negative, NaN or infinite"),
+        (np.zeros((60, 3)), "all-zero row"),
+    ],
+)
+def test_malformed_probability_values_raise_naming_the_base(values, match):
+    estimator, X = _scripted(lambda X: values)
+    with pytest.raises(ValueError, match=rf"_Scripted.*{match}"):
+        estimator.predict(X)
+
+
+@pytest.mark.parametrize(
+    ("classes", "match"),
+    [
+        (np.array(["a", "a", "b"]), "duplicated labels in classes_: 'a'"),
+        (np.array([["a", "b", "c"]]), r"classes_ of shape \(1, 3\)"),
+    ],
+)
+def test_malformed_base_classes_raise_at_fit(classes, match):
+    X, y = _data()
+    base = _Scripted(lambda X: np.full((len(X), 3), 1 / 3), classes)
+    with pytest.raises(ValueError, match=match):
+        ConSEClassifier(base, _embeddings(), T=2).fit(X, y)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [1e308, 1e39, 1e-300])
+def test_probabilities_on_any_finite_scale_give_the_reference(scale, dtype):
+    rng = np.random.RandomState(0)
+    P = rng.rand(60, 3) * scale
+    emb = _embeddings(dtype)
+    estimator, X = _scripted(lambda X: P, embeddings=emb)
+    expected = _reference_scores(P, SEEN, emb, UNSEEN, 2)
+    got = estimator.decision_function(X)
+    assert np.isfinite(got).all()
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, atol=tol)
+
+
+def test_ties_follow_sorted_labels_whatever_the_base_column_order():
+    # The base lists its classes as [c, a, b]; every row ties a and c at T=1:
+    # the smaller sorted label, a, wins.
+    emb = _embeddings()
+    P = np.tile([0.4, 0.4, 0.2], (60, 1))  # columns c, a, b
+    estimator, X = _scripted(
+        lambda X: P, classes=np.array(["c", "a", "b"]), embeddings=emb, T=1
+    )
+    np.testing.assert_allclose(estimator.transform(X), np.tile(emb["a"], (60, 1)))
+    sorted_base = _scripted(lambda X: P[:, [1, 2, 0]], embeddings=emb, T=1)[
+        0
+    ]  # the same probabilities, columns a, b, c
+    np.testing.assert_array_equal(estimator.predict(X), sorted_base.predict(X))
+
+
+def test_near_cancellation_above_rounding_keeps_its_direction():
+    emb = {"a": [1.0, 0.0], "b": [-1.0, 1e-14], "c": [3.0, 3.0], "u": [0.0, 1.0]}
+    emb["v"] = [1.0, 0.0]
+    P = np.tile([0.5, 0.5, 0.0], (60, 1))
+    estimator, X = _scripted(lambda X: P, embeddings=emb, candidate_labels=["u", "v"])
+    np.testing.assert_allclose(estimator.decision_function(X), [[1.0, 0.0]] * 60)
+    np.testing.assert_array_equal(estimator.predict(X), ["u"] * 60)
+
+
+def test_exact_cancellation_has_no_direction():
+    emb = {"a": [1.0, 0.0], "b": [-1.0, 0.0], "c": [3.0, 3.0], "u": [0.0, 1.0]}
+    emb["v"] = [1.0, 0.0]
+    P = np.tile([0.5, 0.5, 0.0], (60, 1))
+    estimator, X = _scripted(lambda X: P, embeddings=emb, candidate_labels=["u", "v"])
+    np.testing.assert_array_equal(estimator.decision_function(X), np.zeros((60, 2)))
+
+
+malformed_outputs = st.one_of(
+    st.tuples(st.just("rows"), st.sampled_from([0, 1, 59, 61, 120])),
+    st.tuples(st.just("dtype"), st.sampled_from([object, "U4", bool, complex])),
+    st.tuples(st.just("value"), st.sampled_from([np.nan, np.inf, -np.inf, -1.0])),
+    st.tuples(st.just("scale"), st.sampled_from([1e-300, 1e-40, 1e39, 1e300])),
+    st.tuples(st.just("zero_row"), st.integers(0, 59)),
+    st.tuples(st.just("classes"), st.sampled_from(["dup", "2d", "unsorted"])),
+)
+
+
+@FEW
+@given(case=malformed_outputs, seed=st.integers(0, 99), T=st.integers(1, 3))
+def test_malformed_base_outputs_give_the_reference_or_a_clear_error(case, seed, T):
+    kind, arg = case
+    rng = np.random.RandomState(seed)
+    P = rng.rand(60, 3) + 0.01
+    classes = None
+    expected_error = None
+    if kind == "rows":
+        P = P[:1].repeat(arg, axis=0) if arg else P[:0]
+        expected_error = "returned shape"
+    elif kind == "dtype":
+        P = P.astype(arg)
+        expected_error = "dtype"
+    elif kind == "value":
+        P[rng.randint(60), rng.randint(3)] = arg
+        expected_error = "negative, NaN or infinite"
+    elif kind == "scale":
+        P = P * arg
+    elif kind == "zero_row":
+        P[arg] = 0
+        expected_error = "all-zero row"
+    elif arg == "dup":
+        classes = np.array(["a", "b", "b"])
+        expected_error = "duplicated labels"
+    elif arg == "2d":
+        classes = np.array([SEEN])
+        expected_error = "classes_ of shape"
+    else:
+        classes = np.array(["b", "c", "a"])
+    emb = _embeddings()
+    if expected_error is not None:
+        X, y = _data()
+        estimator = ConSEClassifier(_Scripted(lambda X: P, classes), emb, T=T)
+        with pytest.raises(ValueError, match=expected_error):
+            estimator.fit(X, y).decision_function(X)
+        return
+    estimator, X = _scripted(lambda X: P, classes=classes, embeddings=emb, T=T)
+    seen = SEEN if classes is None else list(classes)
+    expected = _reference_scores(P, seen, emb, UNSEEN, T)
+    np.testing.assert_allclose(estimator.decision_function(X), expected, atol=1e-12)
+
+
+# ------------------------------------------------------------------ DeViSE
+
+
+def test_devise_huge_finite_X_gives_finite_scores_equal_to_scaled_X():
+    pytest.importorskip("torch")
+    from sk_conse import DeViSEClassifier
+
+    X, y = _data()
+    estimator = DeViSEClassifier(
+        _embeddings(), max_iter=300, fit_intercept=False, random_state=0
+    ).fit(X, y)
+    huge = estimator.decision_function(X * 1e39)
+    assert np.isfinite(huge).all()
+    np.testing.assert_allclose(huge, estimator.decision_function(X), atol=1e-5)
+    np.testing.assert_array_equal(estimator.predict(X * 1e39), estimator.predict(X))
+
+
+def test_devise_overflowing_projection_raises():
+    pytest.importorskip("torch")
+    from sk_conse import DeViSEClassifier
+
+    X, y = _data()
+    estimator = DeViSEClassifier(_embeddings(), max_iter=300, random_state=0)
+    estimator.fit(X, y)
+    estimator.coef_ = np.ones_like(estimator.coef_)  # M x = sum of features
+    X = np.full((4, N_FEATURES), 1e308)  # whose sum overflows float64
+    with pytest.raises(ValueError, match="projection M x \\+ b overflows for rows"):
+        estimator.predict(X)
