@@ -458,7 +458,10 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         """
         X_batch = backend.to_numpy(X_batch)
         dtype = np.result_type(X_batch.dtype, np.float32)
-        F = X_batch @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)
+        # Overflow is reported below, naming the rows (errstate is local to
+        # this thread and call).
+        with np.errstate(over="ignore", invalid="ignore"):
+            F = X_batch @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)
         if not np.isfinite(F).all():
             rows = np.flatnonzero(~np.isfinite(F).all(axis=1))
             raise ValueError(
