@@ -19,7 +19,7 @@ gensim) import them only when used.
 from ._conse import ConSEClassifier
 from ._devise import DeViSEClassifier
 from .embeddings import sentence_embeddings, word_vector_embeddings
-from .hierarchy import WordNet
+from .hierarchy import Hierarchy, WordNet
 from .metrics import (
     hierarchical_precision_at_k_score,
     hit_at_k_score,
@@ -36,6 +36,7 @@ __all__ = [
     "ConSEClassifier",
     "DeViSEClassifier",
     "EfficientNetLite0Classifier",
+    "Hierarchy",
     "TorchFeatureExtractor",
     "WordNet",
     "__version__",
