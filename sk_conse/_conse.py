@@ -9,7 +9,7 @@ from collections.abc import Hashable
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import _fit_context, clone
+from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -25,6 +25,7 @@ from sklearn.utils.validation import validate_data
 from ._backend import Backend, backend_for, backend_of, resolve_device, to_numpy
 from ._base import BaseZeroShotClassifier
 from ._label_embeddings import _py, check_label_embeddings, sorted_labels
+from ._memory import fit_base
 from ._search import ConSESearch, choose_route
 from ._utils import name_some
 
@@ -120,6 +121,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
         batches (tqdm when installed, otherwise a line per batch on stderr)
         when there is more than one batch.
 
+    memory : str, joblib.Memory or None, default=None
+        Caches the fitted base estimator, keyed by its parameters and its
+        training data, as :class:`~sklearn.pipeline.Pipeline` caches
+        transformers: a grid search over ``T``, ``seen_penalty``,
+        ``temperature`` or ``candidate_labels`` then fits the base estimator
+        once per fold. A string is a cache directory. ``None`` caches
+        nothing.
+
     Attributes
     ----------
     base_estimator_ : estimator object
@@ -206,6 +215,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         "base_estimator": [HasMethods(["fit"]), None],
         "T": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "algorithm": [StrOptions({"auto", "direct", "factorised"})],
+        "memory": [None, str, HasMethods(["cache"])],
     }
 
     def __init__(
@@ -220,6 +230,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         algorithm="auto",
         batch_size=1024,
         verbose=0,
+        memory=None,
     ):
         self.base_estimator = base_estimator
         self.label_embeddings = label_embeddings
@@ -230,6 +241,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         self.algorithm = algorithm
         self.batch_size = batch_size
         self.verbose = verbose
+        self.memory = memory
 
     # ------------------------------------------------------------------ fit
 
@@ -287,7 +299,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
             base_fit_params = routed.base_estimator.fit
         else:
             base_fit_params = fit_params
-        base = clone(self.base_estimator).fit(X, y, **base_fit_params)
+        base = fit_base(self.memory, self.base_estimator, X, y, base_fit_params)
         seen_classes = _check_base_classes(base)
         seen_rows = table.rows_of(seen_classes, role="seen")
         n_seen = len(seen_classes)
