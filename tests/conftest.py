@@ -1,38 +1,44 @@
-"""Shared fixtures: the array backends every kernel test runs on."""
+"""Shared fixtures: the backends every engine test runs on."""
 
-import numpy as np
 import pytest
 
-from sk_conse._backend import cuda_available
+from sk_conse._backend import CupyBackend, NumpyBackend, TorchBackend, cuda_available
 
-_NO_CUDA = "CuPy with a CUDA device is not available"
-
-
-def _backends():
-    yield pytest.param("numpy", id="numpy")
-    if cuda_available():
-        yield pytest.param("cupy", id="cupy", marks=pytest.mark.gpu)
-    else:
-        yield pytest.param(
-            "cupy",
-            id="cupy",
-            marks=[pytest.mark.gpu, pytest.mark.skip(reason=_NO_CUDA)],
-        )
+_NO_TORCH_CUDA = "torch sees no CUDA device"
+_NO_CUPY_CUDA = "CuPy with a CUDA device is not available"
 
 
-@pytest.fixture(params=list(_backends()))
-def xp(request):
-    """The array namespace under test: NumPy always, CuPy when a GPU is there."""
-    if request.param == "numpy":
-        return np
-    import cupy
+def _torch_cuda_available():
+    import torch
 
-    return cupy
+    return torch.cuda.is_available()
 
 
-@pytest.fixture
-def to_np():
-    """Convert a NumPy or CuPy array to NumPy, for comparisons."""
-    from sk_conse._backend import to_numpy
+@pytest.fixture(
+    params=[
+        pytest.param("numpy", id="numpy"),
+        pytest.param("torch-cpu", id="torch-cpu"),
+        pytest.param("torch-cuda", id="torch-cuda", marks=pytest.mark.gpu),
+        pytest.param("cupy", id="cupy", marks=pytest.mark.gpu),
+    ]
+)
+def backend(request):
+    """A backend under test.
 
-    return to_numpy
+    NumPy (the tuned CPU code) and torch on the CPU (the generic algorithms of
+    :class:`sk_conse._backend.Backend`) always run; torch on CUDA and CuPy run
+    when a CUDA device is there and skip with the reason otherwise. torch is
+    imported only when a torch backend is asked for.
+    """
+    name = request.param
+    if name == "numpy":
+        return NumpyBackend()
+    if name == "torch-cpu":
+        return TorchBackend("cpu")
+    if name == "torch-cuda":
+        if not _torch_cuda_available():
+            pytest.skip(_NO_TORCH_CUDA)
+        return TorchBackend("cuda")
+    if not cuda_available():
+        pytest.skip(_NO_CUPY_CUDA)
+    return CupyBackend()
