@@ -21,7 +21,9 @@ A subclass implements:
 from __future__ import annotations
 
 import contextlib
+import copy
 import numbers
+import warnings
 from collections.abc import Hashable, Iterator
 from typing import Any, ClassVar
 
@@ -42,14 +44,15 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from . import _dask, _parallel
 from ._backend import Backend, backend_for, resolve_device
-from ._label_embeddings import LabelEmbeddings, sorted_labels
+from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
 from ._utils import check_k, name_some, progress
+from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
 __all__ = ["BaseZeroShotClassifier"]
 
 # Parameters read at prediction time, validated there (they may have been set
 # with set_params after fit).
-_PREDICT_PARAMS = ("batch_size", "verbose", "seen_penalty")
+_PREDICT_PARAMS = ("batch_size", "verbose", "seen_penalty", "temperature")
 
 
 class BaseZeroShotClassifier(
@@ -66,6 +69,7 @@ class BaseZeroShotClassifier(
         "candidate_labels": [StrOptions({"unseen", "all"}), "array-like"],
         "seen_penalty": [Interval(numbers.Real, None, None, closed="neither")],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "temperature": [Interval(numbers.Real, 0, None, closed="neither")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "verbose": ["verbose"],
     }
@@ -107,6 +111,18 @@ class BaseZeroShotClassifier(
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
+        if len(self.classes_) == 0:
+            warnings.warn(
+                f"{type(self).__name__} was fitted with no candidate label to "
+                f"rank: with candidate_labels={self.candidate_labels!r}, every "
+                "label of label_embeddings was seen in fit, so prediction will "
+                "raise. Give label_embeddings vectors for the labels to "
+                "predict, use candidate_labels='all', or call "
+                "with_candidates(labels, label_embeddings=...) on the fitted "
+                "model.",
+                NoCandidateLabelsWarning,
+                stacklevel=4,
+            )
 
     def _explicit_candidates(self) -> list:
         array = np.asarray(self.candidate_labels, dtype=object)
@@ -284,6 +300,16 @@ class BaseZeroShotClassifier(
             out[rows] = F if keep else backend.to_numpy(F)
         return out
 
+    def _scores(self, X):
+        """The (n_samples, n_candidates) cosine scores and whether they stay
+        in the input's array library."""
+        X, backend, search, keep = self._start(X)
+        n_cand = len(self.classes_)
+        out = self._output(backend, keep, (_num_samples(X), n_cand), self._dtype)
+        for rows, S in self._score_batches(X, backend, search):
+            out[rows] = S[:, :n_cand] if keep else backend.to_numpy(S[:, :n_cand])
+        return out
+
     def decision_function(self, X):
         """Cosine similarity between f(x) and each candidate label vector.
 
@@ -294,25 +320,28 @@ class BaseZeroShotClassifier(
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_candidates)
+        scores : ndarray of shape (n_samples, n_candidates) or (n_samples,)
             Columns follow ``classes_``; ``seen_penalty`` is subtracted from
-            seen candidates. A torch tensor or CuPy array for such an ``X``
-            under array API dispatch.
+            seen candidates. With two candidates, as scikit-learn's binary
+            classifiers do, a 1-D array: the score of ``classes_[1]`` minus
+            that of ``classes_[0]`` (positive means ``classes_[1]``). A torch
+            tensor or CuPy array for such an ``X`` under array API dispatch.
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "decision_function")
-        X, backend, search, keep = self._start(X)
-        n_cand = len(self.classes_)
-        out = self._output(backend, keep, (_num_samples(X), n_cand), self._dtype)
-        for rows, S in self._score_batches(X, backend, search):
-            out[rows] = S[:, :n_cand] if keep else backend.to_numpy(S[:, :n_cand])
-        return out
+        scores = self._scores(X)
+        if len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
 
     def predict_proba(self, X):
-        """Softmax of the cosine scores: a ranking score, not a probability.
+        """Softmax of the cosine scores divided by ``temperature``.
 
         Rows sum to 1 and order the candidates as :meth:`decision_function`
-        does, but the values are not calibrated probabilities.
+        does. With the default ``temperature=1`` the values are a ranking
+        score, not calibrated probabilities; tune ``temperature`` (for
+        example with ``GridSearchCV`` and ``scoring="neg_log_loss"`` on
+        class-disjoint folds) to calibrate them.
 
         Parameters
         ----------
@@ -325,8 +354,9 @@ class BaseZeroShotClassifier(
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "predict_proba")
-        scores = self.decision_function(X)
+        scores = self._scores(X)
         if isinstance(scores, np.ndarray):
+            scores /= self.temperature
             scores -= scores.max(axis=1, keepdims=True)
             np.exp(scores, out=scores)
             scores /= scores.sum(axis=1, keepdims=True)
@@ -334,6 +364,7 @@ class BaseZeroShotClassifier(
         from sklearn.utils._array_api import get_namespace
 
         xp, _ = get_namespace(scores)
+        scores = scores / self.temperature
         scores = xp.exp(scores - xp.max(scores, axis=1, keepdims=True))
         return scores / xp.sum(scores, axis=1, keepdims=True)
 
@@ -389,3 +420,91 @@ class BaseZeroShotClassifier(
             return _dask.predict_dask(self, X, "predict")
         labels, _ = self.predict_top_k(X, 1)
         return labels[:, 0]
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy of :meth:`predict` on ``X`` against the true labels ``y``.
+
+        Labels of ``y`` that are not candidates can never be predicted: when
+        none of them is a candidate (for example the seen labels of a
+        training fold) this raises, and when some are not it warns
+        (:class:`~sk_conse.exceptions.NonCandidateLabelsWarning`), so that
+        an accuracy of 0.0 is never returned silently. To score seen labels,
+        use :meth:`with_candidates` or ``candidate_labels="all"``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self)
+        y_true = np.asarray(y, dtype=object)
+        candidates = set(self.classes_.tolist())
+        outside = [
+            lab for lab in dict.fromkeys(y_true.tolist()) if lab not in candidates
+        ]
+        if len(outside) == len(set(y_true.tolist())):
+            raise ValueError(
+                f"None of the true labels is a candidate label of this "
+                f"{type(self).__name__} ({name_some(outside)} are not in "
+                "classes_), so every prediction would be wrong. Score on "
+                "samples of candidate labels, or rank these labels too with "
+                "with_candidates(...) or candidate_labels='all'."
+            )
+        if outside:
+            warnings.warn(
+                f"{len(outside)} true label(s) are not candidate labels and can "
+                f"never be predicted: {name_some(outside)}. They count as "
+                "errors.",
+                NonCandidateLabelsWarning,
+                stacklevel=2,
+            )
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def with_candidates(self, candidate_labels, *, label_embeddings=None):
+        """A copy of this fitted model that ranks other candidate labels.
+
+        Nothing is refitted: the copy shares the fitted model (for ConSE the
+        fitted base estimator) and only rebuilds the candidate side. Use it
+        to deploy a model tuned on class-disjoint folds on the labels to
+        predict, or to add labels later.
+
+        Parameters
+        ----------
+        candidate_labels : {"unseen", "all"} or array-like
+            As the ``candidate_labels`` parameter.
+        label_embeddings : mapping, Series, DataFrame or KeyedVectors, \
+default=None
+            New label vectors, holding every seen label and the candidates;
+            ``None`` keeps the current ones. They must live in the same
+            vector space as those the model was fitted with.
+
+        Returns
+        -------
+        estimator : object
+            A fitted estimator of the same class, with the new
+            ``candidate_labels`` (and ``label_embeddings``) as parameters, so
+            ``get_params``, ``clone`` and pickling work as usual.
+        """
+        check_is_fitted(self)
+        new = copy.copy(self)
+        new.candidate_labels = candidate_labels
+        if label_embeddings is not None:
+            new.label_embeddings = label_embeddings
+        new._validate_params()
+        with new._fitting():
+            table = check_label_embeddings(new.label_embeddings)
+            seen_rows = table.rows_of(new.seen_classes_, role="seen")
+            new.classes_, new.candidate_embeddings_ = new._candidates(table, seen_rows)
+            new._update_candidates(table, seen_rows)
+        return new
+
+    def _update_candidates(self, table: LabelEmbeddings, seen_rows) -> None:
+        """Subclass hook: refresh what depends on the candidates or vectors."""

@@ -97,6 +97,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
         scores favour seen labels, whose vectors f(x) is built from; a
         positive penalty counters that. Tune it with ``GridSearchCV``.
 
+    temperature : float, default=1.0
+        :meth:`predict_proba` is ``softmax(decision_function / temperature)``.
+        Cosine scores lie in [-1, 1], so with the default the probabilities
+        are nearly uniform over many candidates; a smaller temperature
+        sharpens them. Tune it with ``GridSearchCV`` and
+        ``scoring="neg_log_loss"`` on class-disjoint folds. Rankings do not
+        depend on it.
+
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where the top-T weighting and the cosine search run: ``"cuda"`` uses
         CuPy on a CUDA device, ``"cpu"`` NumPy, ``"auto"`` the GPU when CuPy
@@ -226,6 +234,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         *,
         candidate_labels="unseen",
         seen_penalty=0.0,
+        temperature=1.0,
         device="auto",
         algorithm="auto",
         batch_size=1024,
@@ -237,6 +246,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         self.T = T
         self.candidate_labels = candidate_labels
         self.seen_penalty = seen_penalty
+        self.temperature = temperature
         self.device = device
         self.algorithm = algorithm
         self.batch_size = batch_size
@@ -307,16 +317,18 @@ class ConSEClassifier(BaseZeroShotClassifier):
         # Everything fitted is known: assign it at once.
         self.base_estimator_ = base
         self.seen_classes_ = seen_classes
-        self.seen_embeddings_ = table.vectors[seen_rows]
         self.classes_, self.candidate_embeddings_ = self._candidates(table, seen_rows)
         self.T_ = n_seen if self.T is None else min(int(self.T), n_seen)
         self.device_ = resolve_device(self.device)
-        self.algorithm_ = self._resolve_algorithm()
         # Ties in p(y|x) go to the smaller label in sorted order, whatever the
         # base's column order: columns are permuted to sorted order when they
         # are not already.
-        order = _sorted_order(seen_classes)
-        self._seen_order = None if order is None else order
+        self._seen_order = _sorted_order(seen_classes)
+        self._update_candidates(table, seen_rows)
+
+    def _update_candidates(self, table, seen_rows) -> None:
+        self.seen_embeddings_ = table.vectors[seen_rows]
+        self.algorithm_ = self._resolve_algorithm()
         if len(self.classes_):
             # Build the default search now, so that what fails, fails in fit.
             self._search_for(backend_for(None, self.device_, follow_input=False))

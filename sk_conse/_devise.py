@@ -74,6 +74,10 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         folds that hold out some seen labels, see
         :class:`sk_conse.gzsl.PseudoUnseenSplit`.
 
+    temperature : float, default=1.0
+        :meth:`predict_proba` is ``softmax(decision_function / temperature)``;
+        rankings do not depend on it. Tune it with ``scoring="neg_log_loss"``.
+
     margin : float, default=0.1
         The margin of the hinge rank loss (0.1 in the paper).
 
@@ -235,6 +239,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         *,
         candidate_labels="unseen",
         seen_penalty=0.0,
+        temperature=1.0,
         margin=0.1,
         alpha=0.0,
         fit_intercept=True,
@@ -253,6 +258,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         self.label_embeddings = label_embeddings
         self.candidate_labels = candidate_labels
         self.seen_penalty = seen_penalty
+        self.temperature = temperature
         self.margin = margin
         self.alpha = alpha
         self.fit_intercept = fit_intercept

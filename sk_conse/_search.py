@@ -99,6 +99,8 @@ class ConSEBatch(SearchBatch):
 
     idx: Any = None
     weights: Any = None
+    # Rows whose f(x) nearly cancels (set while scoring).
+    suspect: Any = None
 
 
 class CosineSearch:
@@ -281,10 +283,12 @@ class ConSESearch(CosineSearch):
         F = batch.embedding
         norms = xp.sqrt(xp.sum(F * F, axis=1))
         reference = xp.sum(batch.weights * self.seen_norms[batch.idx], axis=1)
-        suspect = norms <= 64 * self._eps * reference
+        suspect = norms <= max(64, self.T + 1) * self._eps * reference
         degenerate = norms == 0
+        batch.suspect = None
         if bool(xp.any(suspect)):
             rows = xp.nonzero(suspect)[0]
+            batch.suspect = rows
             A = self.backend.weighted_rows(
                 batch.idx[rows], batch.weights[rows], self.abs_seen
             )
@@ -298,3 +302,10 @@ class ConSESearch(CosineSearch):
             return
         w = batch.weights * inv[:, None]
         self.backend.weighted_rows(batch.idx, w, self.gram, out=out)
+        if batch.suspect is not None:
+            # Rows of f(x) that nearly cancel: G's own rounding, divided by a
+            # tiny ||f(x)||, would swamp them. The direct route keeps them
+            # exact to the rounding of f(x) itself.
+            rows = batch.suspect
+            F = batch.embedding[rows] * inv[rows][:, None]
+            out[rows] = self.backend.matmul(F, self.unit.T)

@@ -35,6 +35,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
+from sk_conse.exceptions import NoCandidateLabelsWarning
 from sk_conse._backend import cuda_available
 
 SEEN = ["a", "b", "c"]
@@ -373,7 +374,8 @@ def test_malformed_candidate_labels_raise(candidates, error, match):
 def test_no_unseen_label_left_raises_at_predict():
     X, y = _data()
     embeddings = {k: v for k, v in _embeddings().items() if k in SEEN}
-    estimator = _estimator(embeddings).fit(X, y)
+    with pytest.warns(NoCandidateLabelsWarning, match="candidate_labels='all'"):
+        estimator = _estimator(embeddings).fit(X, y)
     assert estimator.transform(X).shape == (60, N_DIMS)  # f(x) needs no candidate
     with pytest.raises(ValueError, match="There are no candidate labels to rank"):
         estimator.predict(X)
@@ -722,7 +724,8 @@ def test_near_cancellation_above_rounding_keeps_its_direction():
     emb["v"] = [1.0, 0.0]
     P = np.tile([0.5, 0.5, 0.0], (60, 1))
     estimator, X = _scripted(lambda X: P, embeddings=emb, candidate_labels=["u", "v"])
-    np.testing.assert_allclose(estimator.decision_function(X), [[1.0, 0.0]] * 60)
+    # Two candidates: decision_function is score(v) - score(u) = 0 - 1.
+    np.testing.assert_allclose(estimator.decision_function(X), [-1.0] * 60)
     np.testing.assert_array_equal(estimator.predict(X), ["u"] * 60)
 
 
@@ -731,7 +734,8 @@ def test_exact_cancellation_has_no_direction():
     emb["v"] = [1.0, 0.0]
     P = np.tile([0.5, 0.5, 0.0], (60, 1))
     estimator, X = _scripted(lambda X: P, embeddings=emb, candidate_labels=["u", "v"])
-    np.testing.assert_array_equal(estimator.decision_function(X), np.zeros((60, 2)))
+    np.testing.assert_array_equal(estimator.predict_proba(X), np.full((60, 2), 0.5))
+    np.testing.assert_array_equal(estimator.decision_function(X), np.zeros(60))
 
 
 malformed_outputs = st.one_of(

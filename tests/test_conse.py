@@ -23,6 +23,7 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
+from sk_conse.exceptions import NoCandidateLabelsWarning
 from sk_conse._backend import cuda_available
 from sk_conse._backend import GROUP as _GROUP
 from sk_conse._backend import NumpyBackend
@@ -33,6 +34,7 @@ def top_t_weights(P, T):
     """The search's top-T weights of ``P`` (candidates play no part)."""
     search = ConSESearch(NumpyBackend(), np.eye(2), np.eye(P.shape[1], 2), T)
     return search.weights(np.asarray(P))
+
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -469,7 +471,8 @@ def test_invalid_T(T):
 def test_empty_candidate_set_fits_but_cannot_rank():
     X_fit, y_fit, X, P, emb = make_problem()
     seen_only = {label: emb[label] for label in SEEN}
-    clf = ConSEClassifier(FixedProba(P), seen_only, T=2).fit(X_fit, y_fit)
+    with pytest.warns(NoCandidateLabelsWarning, match="with_candidates"):
+        clf = ConSEClassifier(FixedProba(P), seen_only, T=2).fit(X_fit, y_fit)
     assert clf.classes_.shape == (0,)
     assert clf.transform(X).shape == (len(X), 24)
     for method in ("predict", "decision_function", "predict_proba"):
@@ -700,7 +703,10 @@ def test_frozen_prefitted_base_estimator_is_not_refitted():
     np.testing.assert_array_equal(clf.classes_, ["d", "e"])
     P = base.predict_proba(X_fit)
     expected = ref_scores(P, emb_rows(emb, "abc"), emb_rows(emb, "de"), 2)
-    np.testing.assert_allclose(clf.decision_function(X_fit), expected, atol=1e-12)
+    # Two candidates: a binary decision_function, score(e) - score(d).
+    np.testing.assert_allclose(
+        clf.decision_function(X_fit), expected[:, 1] - expected[:, 0], atol=1e-12
+    )
 
 
 @pytest.mark.parametrize("algorithm", ["direct", "factorised"])
@@ -745,5 +751,6 @@ def test_rounding_noise_of_a_cancellation_predicts_the_first_class():
     clf.fit(np.zeros((3, 1)), ["a", "b", "c"])
     X = np.zeros((1, 1))
     assert np.any(clf.transform(X) != 0)  # the premise: rounding noise is there
-    np.testing.assert_array_equal(clf.decision_function(X), [[0.0, 0.0]])
+    np.testing.assert_array_equal(clf.predict_proba(X), [[0.5, 0.5]])
+    np.testing.assert_array_equal(clf.decision_function(X), [0.0])
     assert clf.predict(X)[0] == "x"

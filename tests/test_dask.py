@@ -120,6 +120,9 @@ def fitted(problem):
 # ------------------------------------------------- joblib's Dask backend
 
 
+# The refit on all classes leaves no candidate (and warns so, tested in
+# test_sklearn_integration.py); here only the search's placement matters.
+@pytest.mark.filterwarnings("ignore::sk_conse.exceptions.NoCandidateLabelsWarning")
 def test_grid_search_on_cluster_matches_local(client, problem):
     X, y, embeddings = problem
     scoring = {"hit": make_hit_at_k_scorer(k=2), "pid": _pid_scorer()}

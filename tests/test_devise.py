@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_conse._devise import DeViSEClassifier
+from sk_conse.exceptions import NoCandidateLabelsWarning
 from sk_conse.gzsl import PseudoUnseenSplit, make_harmonic_mean_scorer
 from sk_conse.metrics import make_hit_at_k_scorer
 from sk_conse.model_selection import ClassDisjointKFold
@@ -190,7 +191,8 @@ def test_empty_and_duplicated_candidate_lists(data):
 def test_no_candidates_left_at_predict(data):
     embeddings, X, y, _, _ = data
     seen_only = {k: embeddings[k] for k in np.unique(y)}
-    clf = _devise(seen_only, max_iter=2, **QUICK).fit(X, y)
+    with pytest.warns(NoCandidateLabelsWarning, match="no candidate label"):
+        clf = _devise(seen_only, max_iter=2, **QUICK).fit(X, y)
     assert len(clf.classes_) == 0
     with pytest.raises(ValueError, match="There are no candidate labels to rank"):
         clf.predict(X)

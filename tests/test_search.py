@@ -394,10 +394,10 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
     S_np = backend.to_numpy(S)[0, :6]
     expected = ref_cosine_scores(np.array([0.0, 1.0]), _NEAR_CANDIDATES)
     np.testing.assert_array_equal(S_np[:3], [0.0, 1.0, -1.0])
-    # The factorised route adds rows of G = S0 S1ᵀ that cancel to ~1e-14, so
-    # its mixed scores carry the rounding of G scaled by 1 / ||f|| ~ 2e14.
-    tol = 1e-12 if route == "direct" else 0.05
-    np.testing.assert_allclose(S_np, expected, atol=tol)
+    # The factorised route would add rows of G = S0 S1ᵀ that cancel to
+    # ~1e-14 (their rounding scaled by 1 / ||f|| ~ 2e14): such rows are
+    # scored by the direct route instead, so both routes are exact.
+    np.testing.assert_allclose(S_np, expected, atol=1e-12)
     idx, _ = search.top_k(S, 2)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[1, 4]])
 
@@ -428,19 +428,7 @@ def _half_and_half(T, y):
     "T",
     [
         40,
-        pytest.param(
-            100,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "BUG: ConSESearch._inverse_norms only computes the bound "
-                    "(T + 1) eps ||A|| for rows with ||f|| <= 64 eps "
-                    "sum_t w_t ||s_t||; for T >= 64 the bound exceeds that "
-                    "pre-filter, so a row with ||f|| between the two keeps its "
-                    "direction although below the bound"
-                ),
-            ),
-        ),
+        100,
     ],
 )
 @pytest.mark.parametrize("route", ROUTES)

@@ -14,6 +14,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sk_conse import ConSEClassifier
 from sk_conse.metrics import make_hit_at_k_scorer
+from sk_conse.exceptions import NoCandidateLabelsWarning
 from sk_conse.model_selection import ClassDisjointKFold
 
 
@@ -53,21 +54,30 @@ def test_pipeline_predicts_like_the_bare_estimator_on_scaled_input():
 
 
 def test_grid_search_over_T_and_base_C_with_class_disjoint_folds():
-    X, y, emb = _problem(n_classes=9, n_unseen=0)
+    # The user guide's recipe: vectors for the seen labels of the search
+    # only, then the tuned model is given the labels to predict.
+    X, y, emb = _problem(n_classes=9, n_unseen=3)
+    seen = {label: emb[label] for label in np.unique(y)}
     search = GridSearchCV(
-        ConSEClassifier(LogisticRegression(max_iter=500), emb),
+        ConSEClassifier(LogisticRegression(max_iter=500), seen),
         {"T": [1, 3, 9], "base_estimator__C": [0.1, 1.0]},
         cv=ClassDisjointKFold(3),
         scoring=make_hit_at_k_scorer(1),
-    ).fit(X, y)
-    assert search.best_params_["T"] in {1, 3, 9}
-    assert search.best_params_["base_estimator__C"] in {0.1, 1.0}
-    scores = search.cv_results_["mean_test_score"]
-    assert np.all((scores >= 0) & (scores <= 1))
+    )
+    # The refit on all data has no unseen label left: it warns, naming the fix.
+    with pytest.warns(NoCandidateLabelsWarning, match="with_candidates"):
+        search.fit(X, y)
     # Every zero-shot fold does better than chance (3 test classes per fold).
     assert search.best_score_ > 1 / 3
-    # The refit on all data has no unseen label left: it must still succeed.
     assert len(search.best_estimator_.classes_) == 0
+    deployed = search.best_estimator_.with_candidates("unseen", label_embeddings=emb)
+    np.testing.assert_array_equal(deployed.classes_, ["c10", "c11", "c9"])
+    assert deployed.get_params()["T"] == search.best_params_["T"]
+    assert deployed.base_estimator_ is search.best_estimator_.base_estimator_
+    # It predicts the unseen classes of new samples of them.
+    X_new, y_new, _ = _problem(n_classes=12, n_unseen=0)
+    unseen = np.isin(y_new, deployed.classes_)
+    assert deployed.score(X_new[unseen], y_new[unseen]) > 0.5
 
 
 def test_grid_search_over_T_in_the_generalized_setting():
