@@ -35,8 +35,8 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
-from sk_conse.exceptions import NoCandidateLabelsWarning
 from sk_conse._backend import cuda_available
+from sk_conse.exceptions import NoCandidateLabelsWarning
 
 SEEN = ["a", "b", "c"]
 UNSEEN = ["d", "e", "f"]

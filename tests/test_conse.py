@@ -23,11 +23,10 @@ from sklearn.svm import SVC
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
-from sk_conse.exceptions import NoCandidateLabelsWarning
-from sk_conse._backend import cuda_available
 from sk_conse._backend import GROUP as _GROUP
-from sk_conse._backend import NumpyBackend
+from sk_conse._backend import NumpyBackend, cuda_available
 from sk_conse._search import ConSESearch
+from sk_conse.exceptions import NoCandidateLabelsWarning
 
 
 def top_t_weights(P, T):

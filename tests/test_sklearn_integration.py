@@ -13,8 +13,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_conse import ConSEClassifier
-from sk_conse.metrics import make_hit_at_k_scorer
 from sk_conse.exceptions import NoCandidateLabelsWarning
+from sk_conse.metrics import make_hit_at_k_scorer
 from sk_conse.model_selection import ClassDisjointKFold
 
 
