@@ -20,14 +20,14 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _num_samples, validate_data
 
 from ._backend import Backend, backend_for, backend_of, resolve_device, to_numpy
 from ._base import BaseZeroShotClassifier
 from ._label_embeddings import _py, check_label_embeddings, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
-from ._utils import name_some
+from ._utils import check_k, name_some
 
 __all__ = ["ConSEClassifier"]
 
@@ -444,6 +444,102 @@ class ConSEClassifier(BaseZeroShotClassifier):
         if own.name != backend.name:
             P = own.to_numpy(P)
         return backend.asarray(P, self._dtype)
+
+    def explain(self, X, k=5):
+        """Why each input got its ranking: seen labels, weights, contributions.
+
+        For each input: the top-T seen labels with their ConSE weights
+        ``w_t = p(y_t|x) / Z``, the ``k`` best candidates with their scores,
+        and how much each of those seen labels adds to each score. Since
+        ``cos(f(x), s(y')) = sum_t w_t s(y_t)·ŝ(y') / ||f(x)||``, the
+        contribution of seen label ``t`` to candidate ``c`` is
+        ``w_t s(y_t)·ŝ(c) / ||f(x)||``; the contributions of a candidate sum
+        to its cosine, and ``scores = contributions.sum(axis=2) - penalty``
+        equals :meth:`decision_function` (up to float rounding).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+        k : int, default=5
+            How many candidates to explain per sample.
+
+        Returns
+        -------
+        explanation : :class:`~sklearn.utils.Bunch`
+            With NumPy arrays:
+
+            - ``seen_labels`` (n_samples, T_): the top-T seen labels, by
+              decreasing weight (ties: the smaller sorted label first);
+            - ``seen_weights`` (n_samples, T_): their weights, rows summing
+              to 1;
+            - ``candidates`` (n_samples, k): the best candidates, best first;
+            - ``scores`` (n_samples, k): their :meth:`decision_function`
+              scores (cosine minus ``seen_penalty`` for seen candidates);
+            - ``contributions`` (n_samples, k, T_): each seen label's part of
+              each candidate's cosine;
+            - ``penalty`` (n_samples, k): ``seen_penalty`` where it applied.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sk_conse import ConSEClassifier
+        >>> vectors = {"cat": [1.0, 0.1], "dog": [0.9, 0.4], "car": [0.0, 1.0],
+        ...            "lion": [1.0, 0.0], "truck": [0.1, 1.0]}
+        >>> rng = np.random.RandomState(0)
+        >>> y = np.repeat(["cat", "dog", "car"], 20)
+        >>> centres = {"cat": [0, 0], "dog": [0, 3], "car": [3, 3]}
+        >>> X = np.array([centres[label] for label in y]) + rng.randn(60, 2) / 2
+        >>> clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)
+        >>> why = clf.explain([[0, 0]], k=2)
+        >>> why.seen_labels
+        array([['cat', 'dog']], dtype='<U3')
+        >>> why.candidates
+        array([['lion', 'truck']], dtype='<U5')
+        >>> bool(np.allclose(why.contributions.sum(axis=2) - why.penalty,
+        ...                  why.scores))
+        True
+        """
+        from sklearn.utils import Bunch
+
+        X, _, search, _ = self._start(X)
+        nx = search.backend
+        k = check_k(k, n=len(self.classes_))
+        seen = self.seen_classes_
+        if self._seen_order is not None:
+            seen = seen[self._seen_order]
+        n = _num_samples(X)
+        T = search.T
+        parts = {
+            "seen_labels": np.empty((n, T), dtype=seen.dtype),
+            "seen_weights": np.empty((n, T), dtype=self._dtype),
+            "candidates": np.empty((n, k), dtype=self.classes_.dtype),
+            "scores": np.empty((n, k), dtype=self._dtype),
+            "contributions": np.empty((n, k, T), dtype=self._dtype),
+            "penalty": np.zeros((n, k), dtype=self._dtype),
+        }
+        offset = self._candidate_offset()
+        unit = nx.to_numpy(search.unit)
+        S0 = nx.to_numpy(search.seen)
+        for rows, batch in self._batches(X, nx, search):
+            S = search.scores(batch)
+            cand, vals = (nx.to_numpy(a) for a in search.top_k(S, k))
+            idx, w = nx.to_numpy(batch.idx), nx.to_numpy(batch.weights)
+            inv = nx.to_numpy(search._inverse_norms(batch))
+            # Seen labels by decreasing weight (stable: ties keep sorted order).
+            order = np.argsort(-w, axis=1, kind="stable")
+            idx = np.take_along_axis(idx, order, axis=1)
+            w = np.take_along_axis(w, order, axis=1)
+            dots = np.einsum("itq,ikq->ikt", S0[idx], unit[cand])
+            parts["seen_labels"][rows] = seen[idx]
+            parts["seen_weights"][rows] = w
+            parts["candidates"][rows] = self.classes_[cand]
+            parts["scores"][rows] = vals
+            parts["contributions"][rows] = dots * (w * inv[:, None])[:, None, :]
+            if offset is not None:
+                parts["penalty"][rows] = offset[cand]
+        return Bunch(**parts)
 
     def _validate_X(self, X, *, reset: bool):
         return validate_data(

@@ -473,6 +473,35 @@ def _final_step_with_top_k(estimator: Any) -> tuple[Any, Any] | None:
     return head, final
 
 
+def _generalized_for_seen_labels(estimator: Any, y: Any) -> Any:
+    """The estimator, or a copy ranking its seen labels too, for ``y``.
+
+    A class-disjoint training fold holds seen labels only, and they are never
+    zero-shot candidates, so its zero-shot score would be 0 by construction.
+    When every true label is a candidate or a seen label of a zero-shot model
+    (one with ``with_candidates``), and some are not candidates, the fold is
+    scored in the generalized setting: seen labels and candidates ranked
+    together (with ``seen_penalty`` applied as in predict).
+    """
+    pipeline = _final_step_with_top_k(estimator)
+    final = pipeline[1] if pipeline is not None else estimator
+    if not (hasattr(final, "with_candidates") and hasattr(final, "seen_classes_")):
+        return estimator
+    classes = list(dict.fromkeys(np.asarray(final.classes_, dtype=object).tolist()))
+    labels = set(np.asarray(y, dtype=object).tolist())
+    if labels <= set(classes):
+        return estimator
+    seen = np.asarray(final.seen_classes_, dtype=object).tolist()
+    if not labels <= set(classes) | set(seen):
+        return estimator  # the usual error names the labels
+    wider = final.with_candidates(list(dict.fromkeys(classes + seen)))
+    if pipeline is None:
+        return wider
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([*estimator.steps[:-1], (estimator.steps[-1][0], wider)])
+
+
 class _TopKScorer:
     """Base of the scorers: gets each sample's k best labels from an estimator."""
 
@@ -481,6 +510,7 @@ class _TopKScorer:
         self._metadata_request = MetadataRequest(owner=self)
 
     def _top_k(self, estimator: Any, X: Any, y: Any) -> tuple:
+        estimator = _generalized_for_seen_labels(estimator, y)
         classes = getattr(estimator, "classes_", None)
         if classes is None:
             raise AttributeError(
@@ -625,6 +655,14 @@ def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
     so no full score matrix is built; otherwise from ``predict_proba`` (then
     ``decision_function``), which scores a plain classifier such as
     :class:`~sklearn.linear_model.LogisticRegression` the same way.
+
+    **Training folds.** With ``return_train_score=True``, a class-disjoint
+    search also scores the training fold, whose labels are the seen ones and
+    never zero-shot candidates. Such a fold is scored in the *generalized*
+    setting: the model ranks its seen labels together with its candidates
+    (through ``with_candidates``, nothing refitted, ``seen_penalty``
+    applied), so a train score says how well the fitted model recognises
+    what it was trained on among everything it could answer.
 
     Parameters
     ----------

@@ -138,3 +138,163 @@ def test_one_item_per_sample_input_goes_to_a_text_pipeline():
     base = make_pipeline(TfidfVectorizer(), LogisticRegression())
     clf = ConSEClassifier(base, emb, T=1).fit(texts, y)
     np.testing.assert_array_equal(clf.predict(["my cat", "the dog"]), ["lion", "wolf"])
+
+
+# ------------------------------------------------- binary, as sklearn expects
+
+
+def _two_candidates():
+    X, y, emb = _problem(n_classes=6, n_unseen=2)
+    clf = ConSEClassifier(LogisticRegression(max_iter=500), emb, T=2).fit(X, y)
+    X_new, y_new, _ = _problem(n_classes=8, n_unseen=0, seed=0)
+    unseen = np.isin(y_new, clf.classes_)
+    return clf, X_new[unseen], y_new[unseen]
+
+
+def test_two_candidates_decision_function_is_binary():
+    clf, X, _ = _two_candidates()
+    assert clf.classes_.shape == (2,)
+    scores = clf._scores(X)
+    decision = clf.decision_function(X)
+    assert decision.shape == (len(X),)
+    np.testing.assert_allclose(decision, scores[:, 1] - scores[:, 0])
+    assert clf.predict_proba(X).shape == (len(X), 2)
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[(decision > 0) * 1])
+    labels, top = clf.predict_top_k(X, 2)
+    assert labels.shape == top.shape == (len(X), 2)
+
+
+def test_two_candidates_work_with_sklearn_binary_scorers():
+    from sklearn.metrics import get_scorer, make_scorer, top_k_accuracy_score
+
+    clf, X, y = _two_candidates()
+    assert get_scorer("roc_auc")(clf, X, y) > 0.8
+    top_1 = make_scorer(
+        top_k_accuracy_score,
+        response_method=("decision_function", "predict_proba"),
+        k=1,
+        labels=clf.classes_,
+    )
+    assert top_1(clf, X, y) == pytest.approx(np.mean(clf.predict(X) == y))
+
+
+@pytest.mark.parametrize("display", ["RocCurveDisplay", "DetCurveDisplay"])
+def test_two_candidates_work_with_curve_displays(display):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import sklearn.metrics
+
+    clf, X, y = _two_candidates()
+    shown = getattr(sklearn.metrics, display).from_estimator(clf, X, y)
+    # The curve runs over the binary decision_function, classes_[1] positive.
+    decision = clf.decision_function(X)
+    if display == "RocCurveDisplay":
+        from sklearn.metrics import roc_auc_score
+
+        expected = roc_auc_score(y == clf.classes_[1], decision)
+        assert shown.roc_auc == pytest.approx(expected)
+    else:
+        from sklearn.metrics import det_curve
+
+        fpr, fnr, _ = det_curve(y, decision, pos_label=clf.classes_[1])
+        # The display clips rates away from 0 for its normal-deviate axes.
+        np.testing.assert_allclose(shown.fpr, fpr, atol=1e-15)
+        np.testing.assert_allclose(shown.fnr, fnr, atol=1e-15)
+    plt.close("all")
+
+
+# --------------------------------------- class-disjoint searches, train scores
+
+
+@pytest.mark.parametrize("search", ["grid", "halving"])
+def test_class_disjoint_searches_with_train_scores(search):
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV
+
+    X, y, emb = _problem(n_classes=9, n_unseen=3)
+    kind = GridSearchCV if search == "grid" else HalvingGridSearchCV
+    extra = {"return_train_score": True}
+    if search == "grid":
+        extra["error_score"] = "raise"
+    found = kind(
+        ConSEClassifier(LogisticRegression(max_iter=500), emb, seen_penalty=0.1),
+        {"T": [1, 2, 3, 9]},
+        cv=ClassDisjointKFold(3),
+        scoring=make_hit_at_k_scorer(1),
+        **extra,
+    ).fit(X, y)  # pytest turns any warning into an error
+    train = found.cv_results_["mean_train_score"]
+    assert np.isfinite(train).all()
+    # Seen labels, scored among seen and unseen: the classifier knows them.
+    assert train.max() > 0.8
+
+
+def test_cross_validate_train_scores_are_generalized_hits():
+    from sklearn.model_selection import cross_validate
+
+    X, y, emb = _problem(n_classes=9, n_unseen=3)
+    estimator = ConSEClassifier(LogisticRegression(max_iter=500), emb, T=2)
+    result = cross_validate(
+        estimator,
+        X,
+        y,
+        cv=ClassDisjointKFold(3),
+        scoring=make_hit_at_k_scorer(1),
+        return_train_score=True,
+        return_estimator=True,
+    )
+    # The train score of fold 0 is hit@1 over the fold's seen labels and its
+    # candidates, ranked together.
+    (train, _) = next(ClassDisjointKFold(3).split(X, y))
+    fitted = result["estimator"][0]
+    wide = fitted.with_candidates([*fitted.classes_, *fitted.seen_classes_])
+    expected = np.mean(wide.predict(X[train]) == y[train])
+    assert result["train_score"][0] == pytest.approx(expected)
+
+
+def test_score_on_labels_that_are_not_candidates():
+    from sk_conse.exceptions import NonCandidateLabelsWarning
+
+    clf, X, y = _two_candidates()
+    X_seen, y_seen, _ = _problem(n_classes=6, n_unseen=2)
+    with pytest.raises(ValueError, match="None of the true labels is a candidate"):
+        clf.score(X_seen, y_seen)
+    mixed_X = np.vstack([X, X_seen[:10]])
+    mixed_y = np.concatenate([y, y_seen[:10]])
+    with pytest.warns(NonCandidateLabelsWarning, match="1 true label"):
+        mixed = clf.score(mixed_X, mixed_y)
+    assert mixed == pytest.approx(np.mean(clf.predict(mixed_X) == mixed_y))
+
+
+# ------------------------------------------------------------- temperature
+
+
+def test_temperature_divides_the_scores_before_the_softmax():
+    X, y, emb = _problem()
+    clf = ConSEClassifier(LogisticRegression(max_iter=500), emb, T=2).fit(X, y)
+    scores = clf.decision_function(X)
+    for temperature in (0.05, 1.0, 3.0):
+        clf.set_params(temperature=temperature)
+        z = np.exp(scores / temperature - (scores / temperature).max(1, keepdims=True))
+        np.testing.assert_allclose(
+            clf.predict_proba(X), z / z.sum(1, keepdims=True), rtol=1e-10
+        )
+
+
+def test_temperature_is_tuned_by_log_loss_on_class_disjoint_folds():
+    X, y, emb = _problem(n_classes=9, n_unseen=0)
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(max_iter=500), emb, T=2),
+        {"temperature": [0.01, 0.05, 0.2, 1.0, 5.0]},
+        cv=ClassDisjointKFold(3),
+        scoring="neg_log_loss",
+        refit=False,
+    ).fit(X, y)
+    losses = -search.cv_results_["mean_test_score"]
+    # Every fold scored (no NaN from a failed fit or score), and the loss
+    # depends on the temperature: too sharp (0.01) is heavily penalised.
+    assert np.isfinite(losses).all()
+    assert losses[0] > 2 * losses.min()
