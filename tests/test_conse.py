@@ -14,7 +14,7 @@ import pytest
 import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -753,3 +753,91 @@ def test_rounding_noise_of_a_cancellation_predicts_the_first_class():
     np.testing.assert_array_equal(clf.predict_proba(X), [[0.5, 0.5]])
     np.testing.assert_array_equal(clf.decision_function(X), [0.0])
     assert clf.predict(X)[0] == "x"
+
+
+# ------------------------------------------------------------------ explain
+
+
+@pytest.mark.parametrize("algorithm", ["direct", "factorised"])
+@pytest.mark.parametrize("T", [1, 3, N_SEEN])
+def test_explanation_rebuilds_decision_function(algorithm, T):
+    X_fit, y_fit, X, P, emb = make_problem()
+    clf = ConSEClassifier(
+        FixedProba(P),
+        emb,
+        T=T,
+        algorithm=algorithm,
+        candidate_labels="all",
+        seen_penalty=0.07,
+        batch_size=5,
+    ).fit(X_fit, y_fit)
+    why = clf.explain(X, k=4)
+    n = len(X)
+    assert why.seen_labels.shape == why.seen_weights.shape == (n, T)
+    assert why.contributions.shape == (n, 4, T)
+    np.testing.assert_allclose(why.seen_weights.sum(axis=1), 1.0)
+    assert np.all(np.diff(why.seen_weights, axis=1) <= 0)  # by decreasing weight
+    rebuilt = why.contributions.sum(axis=2) - why.penalty
+    np.testing.assert_allclose(rebuilt, why.scores, atol=1e-12)
+    full = clf.decision_function(X)
+    columns = np.searchsorted(clf.classes_, why.candidates)
+    np.testing.assert_allclose(
+        np.take_along_axis(full, columns, axis=1), rebuilt, atol=1e-12
+    )
+    labels, _ = clf.predict_top_k(X, 4)
+    np.testing.assert_array_equal(why.candidates, labels)
+    # The penalty applies exactly to seen candidates.
+    seen = np.isin(why.candidates, SEEN)
+    np.testing.assert_array_equal(why.penalty, np.where(seen, 0.07, 0.0))
+    # The weights are the reference's p / Z over the stable top-T.
+    ref_idx = np.argsort(-P, axis=1, kind="stable")[:, :T]
+    ref_w = np.take_along_axis(P, ref_idx, 1)
+    ref_w /= ref_w.sum(1, keepdims=True)
+    np.testing.assert_allclose(np.sort(why.seen_weights, 1), np.sort(ref_w, 1))
+
+
+# --------------------------------------------------------- with_candidates
+
+
+def test_with_candidates_ranks_new_labels_without_refitting():
+    X_fit, y_fit, X, P, emb = make_problem()
+    clf = ConSEClassifier(FixedProba(P), emb, T=3).fit(X_fit, y_fit)
+    n_fits = clf.base_estimator_.n_fits_
+    some = ["u3", "u7", "s2"]
+    narrow = clf.with_candidates(some)
+    assert narrow is not clf
+    assert narrow.base_estimator_ is clf.base_estimator_
+    assert clf.base_estimator_.n_fits_ == n_fits
+    np.testing.assert_array_equal(narrow.classes_, sorted(some))
+    np.testing.assert_array_equal(clf.classes_, sorted(UNSEEN))  # untouched
+    expected = ref_scores(P, stack(emb, SEEN), stack(emb, sorted(some)), 3)
+    np.testing.assert_allclose(narrow.decision_function(X), expected, atol=1e-12)
+    # The same as fitting with those candidates from the start.
+    direct = ConSEClassifier(FixedProba(P), emb, T=3, candidate_labels=some)
+    np.testing.assert_array_equal(
+        narrow.predict(X), direct.fit(X_fit, y_fit).predict(X)
+    )
+    # A scikit-learn citizen: parameters, clone and pickle.
+    assert narrow.get_params()["candidate_labels"] == some
+    assert clone(narrow).get_params()["candidate_labels"] == some
+    loaded = pickle.loads(pickle.dumps(narrow))
+    np.testing.assert_array_equal(loaded.predict(X), narrow.predict(X))
+
+
+def test_with_candidates_takes_new_vectors_and_checks_them():
+    X_fit, y_fit, X, P, emb = make_problem()
+    seen_only = {label: emb[label] for label in SEEN}
+    with pytest.warns(NoCandidateLabelsWarning):
+        clf = ConSEClassifier(FixedProba(P), seen_only, T=2).fit(X_fit, y_fit)
+    deployed = clf.with_candidates("unseen", label_embeddings=emb)
+    np.testing.assert_array_equal(deployed.classes_, sorted(UNSEEN))
+    expected = ref_scores(P, stack(emb, SEEN), stack(emb, sorted(UNSEEN)), 2)
+    np.testing.assert_allclose(deployed.decision_function(X), expected, atol=1e-12)
+    with pytest.raises(ValueError, match="6 seen label\\(s\\) have no vector"):
+        clf.with_candidates("unseen", label_embeddings={"u1": emb["u1"]})
+    with pytest.raises(ValueError, match="have no vector"):
+        clf.with_candidates(["nope"], label_embeddings=emb)
+    with pytest.raises(InvalidParameterError, match="candidate_labels"):
+        clf.with_candidates("everything")
+    with pytest.raises(NotFittedError):
+        ConSEClassifier(FixedProba(P), emb).with_candidates("all")
