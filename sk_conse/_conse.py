@@ -162,7 +162,10 @@ class ConSEClassifier(BaseZeroShotClassifier):
         The device resolved from ``device`` at fit time.
 
     algorithm_ : {"direct", "factorised"}
-        The route resolved from ``algorithm`` at fit time.
+        The route resolved from ``algorithm`` at fit time, for the fitted
+        ``device_``. With ``algorithm="auto"``, a call computed elsewhere (a
+        torch tensor on a GPU under array API dispatch) routes for its own
+        backend.
 
     n_features_in_ : int
         Number of features seen during :term:`fit`.
@@ -333,12 +336,15 @@ class ConSEClassifier(BaseZeroShotClassifier):
             # Build the default search now, so that what fails, fails in fit.
             self._search_for(backend_for(None, self.device_, follow_input=False))
 
-    def _resolve_algorithm(self) -> str:
+    def _resolve_algorithm(self, backend: Backend | None = None) -> str:
+        """The route on ``backend`` (default: the fitted device's)."""
         if self.algorithm != "auto":
             return self.algorithm
+        if backend is None:
+            backend = backend_for(None, self.device_, follow_input=False)
         n_seen, q = self.seen_embeddings_.shape
         return choose_route(
-            backend_for(None, self.device_, follow_input=False),
+            backend,
             T=self.T_,
             n_seen=n_seen,
             q=q,
@@ -391,7 +397,9 @@ class ConSEClassifier(BaseZeroShotClassifier):
             seen,
             self.T_,
             offset=self._candidate_offset(),
-            route=self.algorithm_,
+            # The route rule knows the backend: a torch CUDA call may route
+            # differently from the CPU default recorded in algorithm_.
+            route=self._resolve_algorithm(backend),
         )
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
