@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._utils import _MAX_NAMED, is_nan, name_some
+from ._utils import MAX_NAMED, is_nan, name_some
 
 __all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
 
@@ -197,8 +197,8 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
             ]
             raise ValueError(
                 "label_embeddings vectors have different lengths: most have "
-                f"{common}, but {', '.join(odd[:_MAX_NAMED])}"
-                f"{' and more' if len(odd) > _MAX_NAMED else ''}. All label "
+                f"{common}, but {', '.join(odd[:MAX_NAMED])}"
+                f"{' and more' if len(odd) > MAX_NAMED else ''}. All label "
                 "vectors must live in the same space."
             )
         non_numeric = [

@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 __all__ = ["check_k", "import_torch", "is_nan", "name_some", "progress"]
 
 #: How many labels an error message names before "and N more".
-_MAX_NAMED = 10
+MAX_NAMED = 10
 
 _TORCH_HINT = (
     "pip install torch==2.13.0 (pick the CPU build on machines without a GPU), "
@@ -219,7 +219,7 @@ def is_nan(value: Any) -> bool:
         return False
 
 
-def name_some(labels: Iterable[Any], limit: int = _MAX_NAMED) -> str:
+def name_some(labels: Iterable[Any], limit: int = MAX_NAMED) -> str:
     """The first ``limit`` labels as a comma-separated list, for messages.
 
     NumPy scalars are shown as plain Python values; when there are more than
