@@ -186,9 +186,24 @@ class ConSEClassifier(BaseZeroShotClassifier):
     calibrated probabilities. Rank with them; do not read them as
     confidences.
 
-    When the top-T vectors of an input cancel out exactly, f(x) has no
-    direction: every candidate scores 0 and the smallest-index candidate is
-    predicted.
+    **Ties.** Seen labels tied in p(y|x) at the T-th place go to the smaller
+    label in sorted order, whatever the base estimator's column order;
+    candidates tied in score go to the one earlier in ``classes_`` (sorted),
+    so :meth:`predict` is the top-1 of :meth:`predict_top_k`.
+
+    **No direction.** f(x) is a sum of T weighted vectors; rounding leaves an
+    error of at most about ``(T + 1) eps ||sum_t w_t |s(y_t)| ||``. When the
+    norm of f(x) is at or below that bound (the top-T vectors cancel out),
+    f(x) has no direction: every candidate scores 0 (minus its
+    ``seen_penalty``) and the first candidate of ``classes_`` is predicted.
+    A small f(x) above the bound keeps its direction, however small.
+
+    **Scale.** Only the ratios within a row of p(y|x) matter: rows are
+    divided by their maximum before anything else, so any finite nonnegative
+    output of the base estimator gives the same answer as its normalised
+    form. What it returns is checked first: one row per sample, one column
+    per label of its ``classes_`` (1-D and unique), numeric, finite,
+    nonnegative and positive somewhere in each row.
 
     Computation happens in the dtype of the label vectors: float32 vectors
     give float32 embeddings and scores.
