@@ -23,7 +23,9 @@ class FrozenProba(ClassifierMixin, BaseEstimator):
     """A base estimator whose ``predict_proba`` returns precomputed rows.
 
     ``X[:, 0]`` holds row ids into ``P``: ConSE's own cost is then measured
-    without the base classifier's.
+    without the base classifier's. For a torch or CuPy ``X`` (array API
+    dispatch) the rows of the host ``P`` are copied to ``X``'s device, as a
+    base model on the host would hand them over.
     """
 
     def __init__(self, P=None):
@@ -34,6 +36,16 @@ class FrozenProba(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X):
+        library = type(X).__module__.split(".")[0]
+        if library == "torch":  # under array_api_dispatch: rows go to X's device
+            import torch
+
+            ids = X[:, 0].detach().cpu().numpy().astype(np.intp)
+            return torch.as_tensor(self.P[ids], device=X.device)
+        if library == "cupy":
+            import cupy
+
+            return cupy.asarray(self.P[X[:, 0].get().astype(np.intp)])
         return self.P[np.asarray(X[:, 0], dtype=np.intp)]
 
 
