@@ -548,7 +548,8 @@ class ConSEClassifier(BaseZeroShotClassifier):
         for rows, batch in self._batches(X, nx, search):
             S = search.scores(batch)
             cand, vals = (nx.to_numpy(a) for a in search.top_k(S, k))
-            idx, w = nx.to_numpy(batch.idx), nx.to_numpy(batch.weights)
+            idx = nx.to_numpy(search.top_t_indices(batch))
+            w = nx.to_numpy(batch.weights)
             inv = nx.to_numpy(search._inverse_norms(batch))
             # Seen labels by decreasing weight (stable: ties keep sorted order).
             order = np.argsort(-w, axis=1, kind="stable")

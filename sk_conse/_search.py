@@ -101,6 +101,8 @@ class ConSEBatch(SearchBatch):
     weights: Any = None
     # Rows whose f(x) nearly cancels (set while scoring).
     suspect: Any = None
+    # Whether ``weights`` is the dense W (T covers every seen label).
+    dense: bool = False
 
 
 class CosineSearch:
@@ -240,7 +242,8 @@ class ConSESearch(CosineSearch):
         super().__init__(backend, candidates, offset)
         nx = backend
         seen = np.asarray(seen, dtype=self.dtype)
-        self.T = min(T, seen.shape[0])
+        self.n_seen = seen.shape[0]
+        self.T = min(T, self.n_seen)
         self.route = route
         self.seen = nx.asarray(seen)
         self.abs_seen = nx.asarray(np.abs(seen))
@@ -257,7 +260,17 @@ class ConSESearch(CosineSearch):
         (ascending within each row; ties in probability go to the smaller
         column) and ``w = p / Z``, rows summing to 1.
         """
+        idx, w = self._weights(P)
+        if idx is None:
+            idx = self._every_index(w.shape[0])
+        return idx, w
+
+    def _weights(self, P: Any) -> tuple[Any, Any]:
+        """:meth:`weights`, with ``idx = None`` when ``T`` covers every seen
+        label (all of them, in order): no selection, no gather."""
         nx = self.backend
+        if self.T >= self.n_seen:
+            return None, P / nx.xp.sum(P, axis=1, keepdims=True)
         idx = nx.select_top_k(P, self.T)
         w = nx.take_rows(P, idx)
         w = w / nx.xp.sum(w, axis=1, keepdims=True)
@@ -265,9 +278,31 @@ class ConSESearch(CosineSearch):
 
     def embed(self, P: Any) -> ConSEBatch:
         """f(x) = sum_t w_t s(y_t) of a batch of p(y|x)."""
-        idx, w = self.weights(P)
+        idx, w = self._weights(P)
+        if idx is None:
+            # T = all: W is w itself, f(x) one dense product.
+            F = self.backend.matmul(w, self.seen)
+            return ConSEBatch(F, self._every_index(w.shape[0]), w, dense=True)
         F = self.backend.weighted_rows(idx, w, self.seen)
         return ConSEBatch(F, idx, w)
+
+    def _every_index(self, m: int) -> Any:
+        """Every seen label's index on each of ``m`` rows (a broadcast view)."""
+        xp = self.backend.xp
+        cols = xp.arange(self.n_seen, device=self.backend.device)
+        return xp.broadcast_to(cols[None, :], (m, self.n_seen))
+
+    def top_t_indices(self, batch: ConSEBatch) -> Any:
+        """The batch's top-T seen-label indices, ascending within each row."""
+        return batch.idx
+
+    def _weighted(self, batch: ConSEBatch, M: Any, rows: Any = None) -> Any:
+        """``W @ M`` for the batch's top-T weights (some ``rows`` only)."""
+        w = batch.weights if rows is None else batch.weights[rows]
+        if batch.dense:
+            return self.backend.matmul(w, M)
+        idx = batch.idx if rows is None else batch.idx[rows]
+        return self.backend.weighted_rows(idx, w, M)
 
     def _inverse_norms(self, batch: ConSEBatch) -> Any:
         """1 / ||f(x)||, and 0 where f(x) has no direction above rounding.
@@ -282,16 +317,14 @@ class ConSESearch(CosineSearch):
         xp = self.backend.xp
         F = batch.embedding
         norms = xp.sqrt(xp.sum(F * F, axis=1))
-        reference = xp.sum(batch.weights * self.seen_norms[batch.idx], axis=1)
+        reference = self._weighted(batch, self.seen_norms[:, None])[:, 0]
         suspect = norms <= max(64, self.T + 1) * self._eps * reference
         degenerate = norms == 0
         batch.suspect = None
         if bool(xp.any(suspect)):
             rows = xp.nonzero(suspect)[0]
             batch.suspect = rows
-            A = self.backend.weighted_rows(
-                batch.idx[rows], batch.weights[rows], self.abs_seen
-            )
+            A = self._weighted(batch, self.abs_seen, rows)
             bound = (self.T + 1) * self._eps * xp.sqrt(xp.sum(A * A, axis=1))
             degenerate[rows] = norms[rows] <= bound
         return self._invert(norms, degenerate)
@@ -301,7 +334,8 @@ class ConSESearch(CosineSearch):
             super()._products(batch, inv, out)
             return
         w = batch.weights * inv[:, None]
-        self.backend.weighted_rows(batch.idx, w, self.gram, out=out)
+        idx = self.top_t_indices(batch)
+        self.backend.weighted_rows(idx, w, self.gram, out=out)
         if batch.suspect is not None:
             # Rows of f(x) that nearly cancel: G's own rounding, divided by a
             # tiny ||f(x)||, would swamp them. The direct route keeps them
