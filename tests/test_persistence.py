@@ -1,8 +1,10 @@
-"""Saving and loading a fitted ConSEClassifier.
+"""Saving and loading fitted models: pickle, joblib and deepcopy.
 
-Pickles hold NumPy arrays only: the device arrays and the search index are
-caches that ``__getstate__`` drops and ``__setstate__`` rebuilds, on the CPU
-when the loading machine has no GPU.
+Pickles of ConSEClassifier hold NumPy arrays only: the device arrays and the
+search index are caches that ``__getstate__`` drops and ``__setstate__``
+rebuilds, on the CPU when the loading machine has no GPU. Every pickling test
+of the package lives here (DeViSEClassifier, scorers, models from
+``with_candidates`` and without candidates included).
 """
 
 import copy
@@ -18,6 +20,8 @@ from sklearn.linear_model import LogisticRegression
 
 from sk_conse import ConSEClassifier
 from sk_conse._backend import cuda_available, resolve_device
+from sk_conse.exceptions import NoCandidateLabelsWarning
+from sk_conse.metrics import make_hierarchical_precision_scorer
 
 _CACHES = ("_searches",)
 _NO_CUDA = "CuPy with a CUDA device is not available"
@@ -48,12 +52,16 @@ def _fitted(algorithm="auto", device="cpu", **params):
     return estimator.fit(X, y), X
 
 
-def _assert_same_predictions(loaded, original, X):
+def _assert_same_predictions(loaded, original, X, rtol=1e-6):
     labels, scores = loaded.predict_top_k(X, k=5)
     expected_labels, expected_scores = original.predict_top_k(X, k=5)
     np.testing.assert_array_equal(labels, expected_labels)
-    np.testing.assert_allclose(scores, expected_scores, rtol=1e-6)
-    np.testing.assert_allclose(loaded.transform(X), original.transform(X), rtol=1e-6)
+    np.testing.assert_allclose(scores, expected_scores, rtol=rtol)
+    np.testing.assert_allclose(loaded.transform(X), original.transform(X), rtol=rtol)
+    np.testing.assert_allclose(
+        loaded.decision_function(X), original.decision_function(X), rtol=rtol
+    )
+    np.testing.assert_array_equal(loaded.predict(X), original.predict(X))
 
 
 def _arrays_in(obj, seen=None):
@@ -143,7 +151,8 @@ def test_pickle_and_deepcopy_rebuild_the_caches(algorithm):
     estimator, X = _fitted(algorithm=algorithm, seen_penalty=0.05)
     for loaded in (pickle.loads(pickle.dumps(estimator)), copy.deepcopy(estimator)):
         assert "_searches" not in loaded.__dict__
-        _assert_same_predictions(loaded, estimator, X)
+        assert loaded.algorithm_ == algorithm
+        _assert_same_predictions(loaded, estimator, X, rtol=0)  # bit for bit
         (search,) = loaded._searches.values()
         assert search is not next(iter(estimator._searches.values()))
         assert search.route == algorithm
@@ -197,3 +206,67 @@ def test_cuda_fit_pickles_to_numpy(algorithm):
     loaded = pickle.loads(payload)
     cpu, _ = _fitted(algorithm=algorithm, device="cpu")
     _assert_same_predictions(loaded, cpu, X)
+
+
+def test_model_without_candidates_round_trips():
+    X, y, embeddings = _make_problem()
+    seen = {label: embeddings[label] for label in np.unique(y)}
+    with pytest.warns(NoCandidateLabelsWarning):
+        estimator = ConSEClassifier(
+            LogisticRegression(solver="newton-cholesky"), seen, T=2
+        ).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(estimator))
+    assert loaded.classes_.shape == (0,)
+    np.testing.assert_array_equal(loaded.transform(X), estimator.transform(X))
+    with pytest.raises(ValueError, match="There are no candidate labels to rank"):
+        loaded.predict(X)
+    # The loaded model still takes candidates without refitting.
+    deployed = loaded.with_candidates("unseen", label_embeddings=embeddings)
+    assert len(deployed.classes_) == 40
+
+
+def test_model_from_with_candidates_round_trips():
+    estimator, X = _fitted()
+    narrow = estimator.with_candidates(["u3", "u7", "c2"])
+    loaded = pickle.loads(pickle.dumps(narrow))
+    assert loaded.get_params()["candidate_labels"] == ["u3", "u7", "c2"]
+    np.testing.assert_array_equal(loaded.classes_, ["c2", "u3", "u7"])
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), narrow.decision_function(X)
+    )
+
+
+def test_devise_round_trips():
+    pytest.importorskip("torch")
+    from sk_conse import DeViSEClassifier
+
+    X, y, embeddings = _make_problem()
+    estimator = DeViSEClassifier(
+        embeddings, max_iter=20, tol=1.0, n_iter_no_change=1, random_state=0
+    ).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(loaded.coef_, estimator.coef_)
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), estimator.decision_function(X)
+    )
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+
+
+class _TopK:
+    """A fitted ranker: ``predict_top_k`` gives its fixed label order."""
+
+    classes_ = np.array(["cat", "dog", "fox"])
+
+    def predict_top_k(self, X, k):
+        labels = np.tile(["fox", "dog", "cat"], (len(X), 1))[:, :k]
+        return labels, np.tile([3.0, 2.0, 1.0], (len(X), 1))[:, :k]
+
+
+def test_hierarchical_precision_scorer_round_trips():
+    hierarchy = {"cat": "feline", "dog": "canine", "fox": "canine"}
+    scorer = make_hierarchical_precision_scorer(2, hierarchy)
+    loaded = pickle.loads(pickle.dumps(scorer))
+    assert repr(loaded) == repr(scorer)
+    # Top 2 is (fox, dog): hit for dog, and fox shares its parent.
+    expected = scorer(_TopK(), [[0.0], [0.0]], ["dog", "cat"])
+    assert loaded(_TopK(), [[0.0], [0.0]], ["dog", "cat"]) == expected == 0.5
