@@ -428,6 +428,5 @@ def test_user_guide_examples_run(tmp_path, monkeypatch):
     namespace = {"__name__": "parallel_rst"}
     for block in blocks:
         exec(compile(block, str(page), "exec"), namespace)
-    assert namespace["search"].best_params_["T"] in (1, 2, 5, None)
     assert namespace["top_labels"].shape == (300, 3)
     assert (tmp_path / "conse.joblib").exists()
