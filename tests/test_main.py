@@ -46,6 +46,16 @@ def test_main_job_prints_table_and_writes_plot(tmp_path, capsys):
     assert "unseen = {Sneaker, Shirt}" in out
     assert "unseen = {Sandal, T-shirt/top, Bag}" in out
     assert len(re.findall(r"^\s+T\s+ZSL hit@1", out, flags=re.MULTILINE)) == 2
+    assert (
+        len(
+            re.findall(
+                r"\|\s+H p=0\s+penalty\s+acc seen\s+acc unseen\s+H tuned$",
+                out,
+                flags=re.MULTILINE,
+            )
+        )
+        == 2
+    )
     assert "ZSL hit@2" in out  # only for the three-class split
     assert "+seen hit@5" in out
     assert "chance" in out
@@ -61,9 +71,17 @@ def test_main_job_prints_table_and_writes_plot(tmp_path, capsys):
         rows = list(csv.DictReader(f))
     assert len(rows) == 4  # 2 splits x 2 values of T
     assert {row["n_test"] for row in rows} == {"500"}
+    # The generalized test set: the 500 unseen images and every seen one.
+    assert {row["n_gzsl_test"] for row in rows} == {"8500", "7500"}
     # Zero-shot on {Sneaker, Shirt} is well above chance (0.5) with GloVe.
     first = next(r for r in rows if r["unseen"] == "Sneaker|Shirt")
     assert float(first["zsl_hit@1"]) > 0.7
+    # Untuned, seen labels win nearly every generalized prediction: H is low.
+    # The penalty tuned on pseudo-unseen folds of the seen images lifts it.
+    for row in rows:
+        assert float(row["penalty"]) > 0
+        assert float(row["h_after"]) > float(row["h_before"]) + 0.2
+        assert float(row["acc_u_after"]) > float(row["acc_u_before"])
 
 
 def test_main_rejects_unknown_class(tmp_path):
@@ -154,15 +172,50 @@ def _tiny_split(capsys):
     vectors = {name: rng.normal(size=8) for name in names}
     args = argparse.Namespace(seed=0, n_train=300, n_test=None)
     log = _main._Log(io.StringIO())
-    _main._evaluate_split(["Sneaker", "Shirt"], data, vectors, [1, 2], args, log)
-    return capsys.readouterr().err
+    result = _main._evaluate_split(
+        ["Sneaker", "Shirt"], data, vectors, [1, 2], args, log
+    )
+    return capsys.readouterr().err, result
+
+
+def test_split_reports_H_before_and_after_tuning(capsys):
+    _, result = _tiny_split(capsys)
+    assert [row["T"] for row in result["rows"]] == [1, 2]
+    assert result["n_gzsl_test"] == 60
+    for row in result["rows"]:
+        assert row["penalty"] in _main.SEEN_PENALTIES
+        for when in ("before", "after"):
+            acc_s, acc_u = row[f"acc_s_{when}"], row[f"acc_u_{when}"]
+            expected = (
+                0.0 if acc_s + acc_u == 0 else 2 * acc_s * acc_u / (acc_s + acc_u)
+            )
+            assert row[f"h_{when}"] == pytest.approx(expected)
+    table = _main._format_table(result)
+    assert "H tuned" in table
+    assert f"{result['rows'][0]['penalty']:.2f}" in table.splitlines()[1]
+
+
+def test_best_penalty_per_T_takes_the_first_best():
+    search = argparse.Namespace(
+        cv_results_={
+            "params": [
+                {"T": 1, "seen_penalty": 0.0},
+                {"T": 1, "seen_penalty": 0.1},
+                {"T": 1, "seen_penalty": 0.2},
+                {"T": 2, "seen_penalty": 0.0},
+                {"T": 2, "seen_penalty": 0.1},
+            ],
+            "mean_test_score": np.array([0.1, 0.5, 0.5, 0.3, 0.2]),
+        }
+    )
+    assert _main._best_penalty_per_T(search) == {1: (0.1, 0.5), 2: (0.0, 0.3)}
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
     # Piped output (a CI log, `> results.txt`) gets no bar redraws.
-    assert _tiny_split(capsys) == ""
+    assert _tiny_split(capsys)[0] == ""
 
 
 def test_progress_bar_on_a_terminal(capsys, monkeypatch):
     monkeypatch.setattr("sk_conse._utils._stderr_is_terminal", lambda: True)
-    assert "T: " in _tiny_split(capsys)
+    assert "T: " in _tiny_split(capsys)[0]

@@ -1,0 +1,519 @@
+"""ConSEClassifierCV: ConSE with ``T`` and ``seen_penalty`` chosen by
+cross-validation, from one base fit per fold."""
+
+from __future__ import annotations
+
+import inspect
+import numbers
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import joblib
+import numpy as np
+from scipy.stats import rankdata
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import check_scoring
+from sklearn.model_selection import ParameterGrid, check_cv
+from sklearn.utils import _safe_indexing, indexable
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import _check_method_params, check_is_fitted
+
+from ._conse import ConSEClassifier
+from .metrics import make_hit_at_k_scorer
+from .model_selection import ClassDisjointKFold
+
+__all__ = ["ConSEClassifierCV"]
+
+
+def _takes_sample_weight(scorer: Callable) -> bool:
+    if hasattr(scorer, "_accept_sample_weight"):
+        return bool(scorer._accept_sample_weight())
+    return "sample_weight" in inspect.signature(scorer).parameters
+
+
+def _has_temperature() -> bool:
+    return "temperature" in ConSEClassifier().get_params()
+
+
+class _MemoizedProba(ClassifierMixin, BaseEstimator):
+    """A fitted classifier whose ``predict_proba`` answers repeated inputs
+    from memory.
+
+    ConSE calls ``predict_proba`` batch by batch; every grid point scored on a
+    fold sends the same batches. The first call on a batch runs the fitted
+    estimator, exactly as a ConSEClassifier fitted in
+    :class:`~sklearn.model_selection.GridSearchCV` would, and the later calls
+    on equal batches (same :func:`joblib.hash`) get the same array back.
+    """
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X=None, y=None):  # pragma: no cover - always frozen
+        raise NotImplementedError("_MemoizedProba wraps a fitted estimator.")
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True
+
+    @property
+    def classes_(self):
+        return self.estimator.classes_
+
+    def predict_proba(self, X):
+        cache = self.__dict__.setdefault("_cache", {})
+        key = joblib.hash(X)
+        if key not in cache:
+            P = self.estimator.predict_proba(X)
+            if isinstance(P, np.ndarray):
+                P.setflags(write=False)
+            cache[key] = P
+        return cache[key]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.estimator is not None:
+            from sklearn.utils import get_tags
+
+            base = get_tags(self.estimator)
+            tags.input_tags = base.input_tags
+        return tags
+
+
+def _fit_and_score_fold(
+    cv_estimator: ConSEClassifierCV,
+    X: Any,
+    y: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    fit_params: dict,
+    score_params: dict,
+    grid: list[dict],
+    scorer: Callable,
+) -> list[float]:
+    """One base fit on ``train``, then every grid point scored on ``test``."""
+    X_train, y_train = _safe_indexing(X, train), y[train]
+    X_test, y_test = _safe_indexing(X, test), y[test]
+    fold_params = _check_method_params(X, params=fit_params, indices=train)
+    test_params = _check_method_params(X, params=score_params, indices=test)
+    base = clone(cv_estimator.base_estimator).fit(X_train, y_train, **fold_params)
+    frozen = FrozenEstimator(_MemoizedProba(base))
+    scores = []
+    for params in grid:
+        conse = cv_estimator._conse(frozen, **params).fit(X_train, y_train)
+        scores.append(scorer(conse, X_test, y_test, **test_params))
+    return scores
+
+
+class ConSEClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """ConSE with ``T`` and ``seen_penalty`` tuned by cross-validation.
+
+    Like :class:`~sklearn.linear_model.LogisticRegressionCV` for ``C``: each
+    fold fits the base estimator **once**, and every grid point (``T`` x
+    ``seen_penalty``, x ``temperature`` when given) is scored on the fold's
+    test data from that fit. The base estimator's ``predict_proba`` runs once
+    per batch of test rows and fold, and is reused by every grid point. The
+    best grid point, by mean test score, is then refitted on all the data.
+
+    The choice is that of :class:`~sklearn.model_selection.GridSearchCV`
+    over ``{"T": Ts, "seen_penalty": seen_penalties}`` on the same folds and
+    scorer: the same fold scores, the same ``mean_test_score`` and the same
+    first-best grid point, for ``(n_Ts x n_penalties) / 1`` fewer base fits.
+
+    Parameters
+    ----------
+    base_estimator : estimator object
+        A classifier with ``predict_proba``, as for
+        :class:`~sk_conse.ConSEClassifier`.
+
+    label_embeddings : mapping, pandas Series or DataFrame, or KeyedVectors
+        The semantic vector of every label, as for
+        :class:`~sk_conse.ConSEClassifier`.
+
+    Ts : array-like of int or None, default=(1, 2, 5, 10)
+        The values of ``T`` tried.
+
+    seen_penalties : array-like of float, default=(0.0,)
+        The values of ``seen_penalty`` tried. Only candidates that are seen
+        labels are penalised, so with ``candidate_labels="unseen"`` the
+        penalty changes nothing: tune it with ``candidate_labels="all"`` and
+        :class:`sk_conse.gzsl.PseudoUnseenSplit` folds.
+
+    temperatures : array-like of float or None, default=None
+        The values of ``temperature`` tried, when
+        :class:`~sk_conse.ConSEClassifier` has that parameter. It changes only
+        :meth:`predict_proba`, not the ranking: tune it only with a scorer
+        that reads probabilities (log loss, say). ``None`` leaves it at its
+        default.
+
+    cv : int, cross-validation generator or iterable, default=None
+        The folds. ``None`` is ``ClassDisjointKFold(n_splits=5)``, an int
+        ``ClassDisjointKFold(n_splits=cv)``: each test fold holds classes
+        unseen in its training fold. For generalized zero-shot tuning pass
+        :class:`sk_conse.gzsl.PseudoUnseenSplit`.
+
+    scoring : str or callable, default=None
+        How a fold is scored, as ``scoring=`` of ``GridSearchCV`` (one
+        metric). ``None`` is hit@1 (:func:`sk_conse.make_hit_at_k_scorer`).
+
+    candidate_labels : {"unseen", "all"} or array-like, default="unseen"
+        As for :class:`~sk_conse.ConSEClassifier`, in the folds and the
+        refit.
+
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        As for :class:`~sk_conse.ConSEClassifier`.
+
+    algorithm : {"auto", "direct", "factorised"}, default="auto"
+        As for :class:`~sk_conse.ConSEClassifier`.
+
+    batch_size : int, default=1024
+        As for :class:`~sk_conse.ConSEClassifier`.
+
+    n_jobs : int, default=None
+        Folds fitted in parallel (joblib). ``None`` means 1 unless in a
+        :func:`joblib.parallel_config` context.
+
+    verbose : int, default=0
+        As for :class:`~sk_conse.ConSEClassifier` (the refitted estimator).
+
+    Attributes
+    ----------
+    best_estimator_ : ConSEClassifier
+        The ConSE classifier with the best parameters, fitted on all the
+        data. Prediction methods delegate to it.
+
+    best_params_ : dict
+        The best grid point: ``{"T": ..., "seen_penalty": ...}`` (and
+        ``"temperature"`` when tuned).
+
+    best_score_ : float
+        Its mean test score over the folds.
+
+    best_index_ : int
+        Its row in ``cv_results_``.
+
+    cv_results_ : dict of ndarrays
+        As :class:`~sklearn.model_selection.GridSearchCV` has it, for the
+        test scores: ``params``, ``param_T``, ``param_seen_penalty`` (and
+        ``param_temperature``), ``split{i}_test_score``, ``mean_test_score``,
+        ``std_test_score``, ``rank_test_score``.
+
+    n_splits_ : int
+        The number of folds.
+
+    scorer_ : callable
+        The scorer used.
+
+    classes_ : ndarray of shape (n_candidates,)
+        The candidate labels of ``best_estimator_``.
+
+    seen_classes_ : ndarray of shape (n_seen,)
+        The seen labels of ``best_estimator_``.
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`, when the base estimator
+        takes a feature matrix.
+
+    See Also
+    --------
+    sk_conse.ConSEClassifier : The estimator tuned.
+    sklearn.model_selection.GridSearchCV : The general search; with
+        ``ConSEClassifier(memory=...)`` it too fits the base once per fold.
+
+    Notes
+    -----
+    A fold whose fit or scoring fails raises (``GridSearchCV`` would record
+    ``error_score``). Repeated ``predict_proba`` inputs are recognised by
+    :func:`joblib.hash` of each batch, so the base estimator must be
+    deterministic at prediction time, as ``GridSearchCV`` comparisons
+    require anyway.
+
+    References
+    ----------
+    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
+       Semantic Embeddings", ICLR 2014.
+
+    .. [2] W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
+       and Analysis of Generalized Zero-Shot Learning for Object Recognition
+       in the Wild", ECCV 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse._conse_cv import ConSEClassifierCV
+    >>> rng = np.random.RandomState(0)
+    >>> labels = [f"c{i}" for i in range(10)]
+    >>> vectors = dict(zip(labels, rng.randn(10, 4)))
+    >>> y = np.repeat(labels[:8], 15)  # c8 and c9 stay unseen
+    >>> X = np.array([vectors[label] for label in y]) + rng.randn(120, 4) / 4
+    >>> clf = ConSEClassifierCV(LogisticRegression(), vectors, Ts=[1, 3], cv=4)
+    >>> clf = clf.fit(X, y)
+    >>> clf.best_params_
+    {'T': 3, 'seen_penalty': 0.0}
+    >>> clf.cv_results_["mean_test_score"].round(2)
+    array([0.51, 0.63])
+    >>> clf.classes_
+    array(['c8', 'c9'], dtype='<U2')
+    """
+
+    _parameter_constraints: ClassVar[dict] = {
+        "base_estimator": [HasMethods(["fit", "predict_proba"])],
+        "label_embeddings": "no_validation",
+        "Ts": ["array-like"],
+        "seen_penalties": ["array-like"],
+        "temperatures": ["array-like", None],
+        "cv": ["cv_object"],
+        "scoring": [str, callable, None],
+        "candidate_labels": [StrOptions({"unseen", "all"}), "array-like"],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "algorithm": [StrOptions({"auto", "direct", "factorised"})],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        base_estimator=None,
+        label_embeddings=None,
+        *,
+        Ts=(1, 2, 5, 10),
+        seen_penalties=(0.0,),
+        temperatures=None,
+        cv=None,
+        scoring=None,
+        candidate_labels="unseen",
+        device="auto",
+        algorithm="auto",
+        batch_size=1024,
+        n_jobs=None,
+        verbose=0,
+    ):
+        self.base_estimator = base_estimator
+        self.label_embeddings = label_embeddings
+        self.Ts = Ts
+        self.seen_penalties = seen_penalties
+        self.temperatures = temperatures
+        self.cv = cv
+        self.scoring = scoring
+        self.candidate_labels = candidate_labels
+        self.device = device
+        self.algorithm = algorithm
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    def _conse(self, base, **params) -> ConSEClassifier:
+        return ConSEClassifier(
+            base,
+            self.label_embeddings,
+            candidate_labels=self.candidate_labels,
+            device=self.device,
+            algorithm=self.algorithm,
+            batch_size=self.batch_size,
+            verbose=self.verbose,
+            **params,
+        )
+
+    def _grid(self) -> dict[str, list]:
+        grid = {"T": list(self.Ts), "seen_penalty": list(self.seen_penalties)}
+        if self.temperatures is not None:
+            if not _has_temperature():
+                raise ValueError(
+                    "temperatures was given, but this version of "
+                    "ConSEClassifier has no temperature parameter."
+                )
+            grid["temperature"] = list(self.temperatures)
+        for name, values in grid.items():
+            if not values:
+                raise ValueError(f"The grid of {name} is empty: give it a value.")
+        # The parameters are checked by ConSEClassifier itself, before any fit.
+        for params in ParameterGrid(grid):
+            self._conse(None, **params)._validate_params()
+        return grid
+
+    def _scorer(self) -> Callable:
+        if self.scoring is None:
+            return make_hit_at_k_scorer(k=1)
+        return check_scoring(self._conse(self.base_estimator), scoring=self.scoring)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, groups=None, **fit_params):
+        """Tune on the folds of ``X, y``, then refit the best on all of it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data, in whatever form the base estimator accepts.
+
+        y : array-like of shape (n_samples,)
+            Seen labels; each needs a vector in ``label_embeddings``.
+
+        groups : array-like of shape (n_samples,), default=None
+            Passed to the splitter's ``split``.
+
+        **fit_params : dict
+            Passed to the base estimator's ``fit``, restricted to the training
+            rows of each fold (for example ``sample_weight``). As in
+            ``GridSearchCV``, ``sample_weight`` also weighs the test scores
+            when the scorer accepts it.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        X, y, groups = indexable(X, y, groups)
+        y = np.asarray(y)
+        check_classification_targets(y)
+        grid = list(ParameterGrid(self._grid()))
+        scorer = self._scorer()
+        cv = ClassDisjointKFold(5) if self.cv is None else self.cv
+        if isinstance(cv, numbers.Integral):
+            cv = ClassDisjointKFold(int(cv))
+        cv = check_cv(cv, y, classifier=True)
+        splits = list(cv.split(X, y, groups))
+        # As GridSearchCV does: sample_weight also weighs the test scores
+        # when the scorer takes it.
+        score_params = {}
+        if fit_params.get("sample_weight") is not None and _takes_sample_weight(scorer):
+            score_params["sample_weight"] = fit_params["sample_weight"]
+
+        fold_scores = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_and_score_fold)(
+                self, X, y, train, test, fit_params, score_params, grid, scorer
+            )
+            for train, test in splits
+        )
+        # GridSearchCV's arithmetic, so that ties break alike.
+        scores = np.asarray(fold_scores, dtype=np.float64).T  # (n_grid, n_splits)
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(
+                f"The scorer {scorer!r} returned non-finite scores: "
+                f"{scores[~np.isfinite(scores)][:3]}."
+            )
+        means = np.average(scores, axis=1)
+        stds = np.sqrt(np.average((scores - means[:, np.newaxis]) ** 2, axis=1))
+        ranks = rankdata(-means, method="min").astype(np.int32, copy=False)
+        best_index = int(ranks.argmin())
+        best_params = grid[best_index]
+
+        results: dict[str, Any] = {"params": grid}
+        for name in grid[0]:
+            results[f"param_{name}"] = np.ma.MaskedArray(
+                [params[name] for params in grid], mask=False, dtype=object
+            )
+        for i in range(len(splits)):
+            results[f"split{i}_test_score"] = scores[:, i]
+        results["mean_test_score"] = means
+        results["std_test_score"] = stds
+        results["rank_test_score"] = ranks
+
+        best = self._conse(clone(self.base_estimator), **best_params)
+        best.fit(X, y, **fit_params)
+
+        self.best_estimator_ = best
+        self.best_params_ = best_params
+        self.best_index_ = best_index
+        self.best_score_ = float(means[best_index])
+        self.cv_results_ = results
+        self.n_splits_ = len(splits)
+        self.scorer_ = scorer
+        self.classes_ = best.classes_
+        self.seen_classes_ = best.seen_classes_
+        if hasattr(best, "n_features_in_"):
+            self.n_features_in_ = best.n_features_in_
+        if hasattr(best, "feature_names_in_"):
+            self.feature_names_in_ = best.feature_names_in_
+        return self
+
+    def decision_function(self, X):
+        """Cosine scores of the best estimator; see
+        :meth:`ConSEClassifier.decision_function`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples, n_candidates)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.decision_function(X)
+
+    def predict_proba(self, X):
+        """Softmax of the best estimator's scores; see
+        :meth:`ConSEClassifier.predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_candidates)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict_proba(X)
+
+    def predict_top_k(self, X, k=5):
+        """The ``k`` best candidate labels and their scores; see
+        :meth:`ConSEClassifier.predict_top_k`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+        k : int, default=5
+            How many labels per sample.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples, k)
+        scores : ndarray of shape (n_samples, k)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict_top_k(X, k)
+
+    def predict(self, X):
+        """The best candidate label of each sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X)
+
+    def transform(self, X):
+        """Each sample's point f(x) under the best estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples, n_dims)
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.transform(X)

@@ -1,0 +1,218 @@
+"""ConSEClassifierCV: GridSearchCV's choice from one base fit per fold."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_conse import ClassDisjointKFold, ConSEClassifier, make_hit_at_k_scorer
+from sk_conse._conse_cv import ConSEClassifierCV
+from sk_conse.gzsl import PseudoUnseenSplit, make_harmonic_mean_scorer
+
+HAS_TEMPERATURE = "temperature" in ConSEClassifier().get_params()
+
+
+class CountingLogisticRegression(ClassifierMixin, BaseEstimator):
+    """LogisticRegression counting its fits and predict_proba calls in a file."""
+
+    def __init__(self, C=1.0, log=None):
+        self.C = C
+        self.log = log
+
+    def _note(self, what):
+        with open(self.log, "a") as f:
+            f.write(what + "\n")
+
+    def fit(self, X, y, sample_weight=None):
+        self._note("fit")
+        self.lr_ = LogisticRegression(C=self.C).fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.lr_.classes_
+        return self
+
+    def predict_proba(self, X):
+        self._note("predict_proba")
+        return self.lr_.predict_proba(X)
+
+
+def _count(log, what):
+    return log.read_text().splitlines().count(what) if log.exists() else 0
+
+
+@pytest.fixture(scope="module")
+def problem():
+    rng = np.random.RandomState(1)
+    labels = [f"c{i:02d}" for i in range(15)]
+    vectors = rng.randn(15, 6)
+    y = np.repeat(labels[:12], 12)
+    X = vectors[np.repeat(np.arange(12), 12)] @ rng.randn(6, 8)
+    X += 0.7 * rng.randn(*X.shape)
+    return X, y, dict(zip(labels, vectors))
+
+
+@pytest.fixture
+def log(tmp_path):
+    return tmp_path / "calls.log"
+
+
+def _same_choice(cv_est, search):
+    assert cv_est.best_params_ == search.best_params_
+    assert cv_est.best_index_ == search.best_index_
+    assert cv_est.best_score_ == search.best_score_
+    assert cv_est.cv_results_["params"] == search.cv_results_["params"]
+    for key, value in cv_est.cv_results_.items():
+        if key.endswith("_test_score"):
+            np.testing.assert_array_equal(value, search.cv_results_[key], key)
+        elif key.startswith("param_"):
+            assert list(value) == list(search.cv_results_[key]), key
+
+
+def test_zero_shot_choice_equals_grid_search(problem, log):
+    X, y, embeddings = problem
+    base = CountingLogisticRegression(log=str(log))
+    cv = ClassDisjointKFold(n_splits=4)
+    scorer = make_hit_at_k_scorer(k=2)
+    Ts = [1, 2, 3, 5, None]
+    cv_est = ConSEClassifierCV(base, embeddings, Ts=Ts, cv=cv, scoring=scorer)
+    cv_est.fit(X, y)
+    assert _count(log, "fit") == 4 + 1
+    # One predict_proba per fold (one batch each) and none in the refit.
+    assert _count(log, "predict_proba") == 4
+
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(), embeddings),
+        {"T": Ts, "seen_penalty": [0.0]},
+        cv=cv,
+        scoring=scorer,
+    ).fit(X, y)
+    _same_choice(cv_est, search)
+    # Hit@2 differs between grid points: the test can see a wrong choice.
+    assert len(set(cv_est.cv_results_["mean_test_score"])) > 1
+    np.testing.assert_array_equal(
+        cv_est.decision_function(X), search.best_estimator_.decision_function(X)
+    )
+    np.testing.assert_array_equal(cv_est.predict(X), search.predict(X))
+    np.testing.assert_array_equal(cv_est.classes_, search.best_estimator_.classes_)
+
+
+def test_generalized_choice_equals_grid_search(problem, log):
+    X, y, embeddings = problem
+    grid = {"T": [1, 3, None], "seen_penalty": [0.0, 0.1, 0.2, 0.4]}
+    cv = PseudoUnseenSplit(n_splits=3, n_unseen=3, random_state=0)
+    scorer = make_harmonic_mean_scorer()
+    cv_est = ConSEClassifierCV(
+        CountingLogisticRegression(log=str(log)),
+        embeddings,
+        Ts=grid["T"],
+        seen_penalties=grid["seen_penalty"],
+        candidate_labels="all",
+        cv=cv,
+        scoring=scorer,
+        batch_size=16,  # several batches per fold, each predicted once
+    ).fit(X, y)
+    assert _count(log, "fit") == 3 + 1
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(), embeddings, candidate_labels="all"),
+        grid,
+        cv=cv,
+        scoring=scorer,
+    ).fit(X, y)
+    _same_choice(cv_est, search)
+    assert cv_est.best_params_["seen_penalty"] > 0  # the penalty matters here
+    assert cv_est.best_estimator_.seen_penalty == cv_est.best_params_["seen_penalty"]
+
+
+def _mean_log_proba(estimator, X, y):
+    """Log likelihood of the true labels among the candidates: it depends on
+    the temperature, which hit@k does not."""
+    proba = estimator.predict_proba(X)
+    columns = np.searchsorted(estimator.classes_, y)
+    return float(np.mean(np.log(proba[np.arange(len(y)), columns])))
+
+
+@pytest.mark.skipif(not HAS_TEMPERATURE, reason="ConSEClassifier has no temperature")
+def test_temperature_is_tuned_when_given(problem):
+    X, y, embeddings = problem
+    cv = ClassDisjointKFold(n_splits=3)
+    grid = {"T": [1, 3], "seen_penalty": [0.0], "temperature": [0.05, 1.0, 5.0]}
+    cv_est = ConSEClassifierCV(
+        LogisticRegression(),
+        embeddings,
+        Ts=grid["T"],
+        temperatures=grid["temperature"],
+        cv=cv,
+        scoring=_mean_log_proba,
+    ).fit(X, y)
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(), embeddings),
+        grid,
+        cv=cv,
+        scoring=_mean_log_proba,
+    ).fit(X, y)
+    _same_choice(cv_est, search)
+    assert cv_est.best_params_["temperature"] != 5.0
+    assert len(set(cv_est.cv_results_["mean_test_score"])) == 6
+
+
+@pytest.mark.skipif(HAS_TEMPERATURE, reason="ConSEClassifier has a temperature")
+def test_temperatures_need_the_parameter(problem):
+    X, y, embeddings = problem
+    cv_est = ConSEClassifierCV(LogisticRegression(), embeddings, temperatures=[1.0])
+    with pytest.raises(ValueError, match="no temperature parameter"):
+        cv_est.fit(X, y)
+
+
+def test_int_cv_means_class_disjoint_folds(problem):
+    X, y, embeddings = problem
+    a = ConSEClassifierCV(LogisticRegression(), embeddings, Ts=[1, 4], cv=3)
+    b = ConSEClassifierCV(
+        LogisticRegression(), embeddings, Ts=[1, 4], cv=ClassDisjointKFold(3)
+    )
+    a.fit(X, y)
+    b.fit(X, y)
+    assert a.n_splits_ == 3
+    np.testing.assert_array_equal(
+        a.cv_results_["mean_test_score"], b.cv_results_["mean_test_score"]
+    )
+
+
+def test_sample_weight_reaches_each_fold(problem, log):
+    X, y, embeddings = problem
+    weights = np.where(np.arange(len(y)) % 2, 1.0, 3.0)
+    est = ConSEClassifierCV(LogisticRegression(), embeddings, Ts=[2], cv=3)
+    weighted = est.fit(X, y, sample_weight=weights).cv_results_["mean_test_score"]
+    unweighted = est.fit(X, y).cv_results_["mean_test_score"]
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(), embeddings, T=2),
+        {"T": [2], "seen_penalty": [0.0]},
+        cv=ClassDisjointKFold(3),
+        scoring=make_hit_at_k_scorer(1),
+    ).fit(X, y, sample_weight=weights)
+    np.testing.assert_array_equal(weighted, search.cv_results_["mean_test_score"])
+    assert not np.array_equal(weighted, unweighted)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"Ts": [0, 2]}, InvalidParameterError, "'T' parameter"),
+        ({"seen_penalties": ["a"]}, InvalidParameterError, "'seen_penalty'"),
+        ({"Ts": []}, ValueError, "grid of T is empty"),
+        ({"n_jobs": "two"}, InvalidParameterError, "'n_jobs' parameter"),
+        ({"base_estimator": object()}, InvalidParameterError, "'base_estimator'"),
+    ],
+)
+def test_bad_parameters_fail_before_any_fit(problem, log, params, error, match):
+    X, y, embeddings = problem
+    kwargs = {"base_estimator": CountingLogisticRegression(log=str(log)), **params}
+    with pytest.raises(error, match=match):
+        ConSEClassifierCV(label_embeddings=embeddings, **kwargs).fit(X, y)
+    assert _count(log, "fit") == 0
+
+
+def test_unfitted_raises(problem):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        ConSEClassifierCV(LogisticRegression(), problem[2]).predict(problem[0])

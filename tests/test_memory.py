@@ -1,0 +1,315 @@
+"""ConSEClassifier(memory=...): the fitted base estimator cached by joblib.Memory.
+
+Base fits are counted in a file (one line per fit), since joblib, Dask and the
+searches copy the estimator: a counter on the instance would count nothing.
+"""
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingGridSearchCV,
+    cross_validate,
+)
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sk_conse import ClassDisjointKFold, ConSEClassifier, make_hit_at_k_scorer
+from sk_conse._memory import fit_base
+
+N_SPLITS = 4
+
+
+class CountingLogisticRegression(ClassifierMixin, BaseEstimator):
+    """LogisticRegression that appends a line to ``log`` on every fit."""
+
+    def __init__(self, C=1.0, log=None):
+        self.C = C
+        self.log = log
+
+    def fit(self, X, y, sample_weight=None):
+        with open(self.log, "a") as f:
+            f.write("fit\n")
+        self.lr_ = LogisticRegression(C=self.C).fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.lr_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.lr_.predict_proba(X)
+
+
+def _n_fits(log):
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+@pytest.fixture
+def log(tmp_path):
+    return tmp_path / "fits.log"
+
+
+@pytest.fixture(scope="module")
+def problem():
+    """12 seen classes, inputs a noisy linear image of their vectors; 3 more
+    labels are embedded and never seen, so a refit on all data has candidates."""
+    rng = np.random.RandomState(0)
+    labels = [f"c{i:02d}" for i in range(15)]
+    vectors = rng.randn(15, 6)
+    y = np.repeat(labels[:12], 12)
+    X = vectors[np.repeat(np.arange(12), 12)] @ rng.randn(6, 8)
+    X += 0.7 * rng.randn(*X.shape)
+    return X, y, dict(zip(labels, vectors))
+
+
+def _conse(log, embeddings, memory=None, **params):
+    return ConSEClassifier(
+        CountingLogisticRegression(log=str(log)), embeddings, memory=memory, **params
+    )
+
+
+def _search_grid():
+    """Parameters that only change the search, not the base fit."""
+    grid = {"T": [1, 3, None], "seen_penalty": [0.0, 0.1]}
+    if "temperature" in ConSEClassifier().get_params():
+        grid["temperature"] = [0.5, 1.0]
+    return grid
+
+
+def _grid_search(estimator, grid=None, **kwargs):
+    return GridSearchCV(
+        estimator,
+        _search_grid() if grid is None else grid,
+        cv=ClassDisjointKFold(n_splits=N_SPLITS),
+        scoring=make_hit_at_k_scorer(k=2),
+        **kwargs,
+    )
+
+
+def _assert_same_test_scores(results, expected):
+    assert list(results["params"]) == list(expected["params"])
+    for key in expected:
+        if "test_score" in key:
+            np.testing.assert_array_equal(results[key], expected[key], err_msg=key)
+
+
+def _n_candidates(grid):
+    return int(np.prod([len(v) for v in grid.values()]))
+
+
+@pytest.fixture(scope="module")
+def plain(problem, tmp_path_factory):
+    """The search over ``_search_grid()`` without memory, and its base fits."""
+    X, y, embeddings = problem
+    log = tmp_path_factory.mktemp("plain") / "fits.log"
+    search = _grid_search(_conse(log, embeddings)).fit(X, y)
+    return search, _n_fits(log)
+
+
+def test_without_memory_every_candidate_fits_the_base(plain):
+    search, n_fits = plain
+    assert n_fits == _n_candidates(_search_grid()) * N_SPLITS + 1
+    assert search.best_estimator_.memory is None
+
+
+# ------------------------------------------------------------ GridSearchCV
+
+
+@pytest.mark.parametrize("memory_kind", ["str", "joblib.Memory"])
+def test_grid_search_fits_base_once_per_fold(
+    problem, plain, log, tmp_path, memory_kind
+):
+    X, y, embeddings = problem
+    plain = plain[0]
+    cache = tmp_path / "cache"
+    memory = str(cache) if memory_kind == "str" else joblib.Memory(cache, verbose=0)
+
+    cached = _grid_search(_conse(log, embeddings, memory=memory)).fit(X, y)
+    assert _n_fits(log) == N_SPLITS + 1  # one per fold, one for the refit
+    _assert_same_test_scores(cached.cv_results_, plain.cv_results_)
+    assert cached.best_params_ == plain.best_params_
+    assert cached.best_index_ == plain.best_index_
+    np.testing.assert_array_equal(
+        cached.best_estimator_.decision_function(X),
+        plain.best_estimator_.decision_function(X),
+    )
+    assert any(cache.iterdir())
+
+
+def test_candidate_labels_in_the_grid_reuse_the_base(problem, log, tmp_path):
+    X, y, embeddings = problem
+    grid = {
+        "T": [1, 3],
+        "candidate_labels": ["unseen", "all", sorted(embeddings)],
+    }
+    plain = _grid_search(_conse(log, embeddings), grid).fit(X, y)
+    log.unlink()
+    cached = _grid_search(_conse(log, embeddings, memory=str(tmp_path)), grid)
+    cached.fit(X, y)
+    assert _n_fits(log) == N_SPLITS + 1
+    _assert_same_test_scores(cached.cv_results_, plain.cv_results_)
+
+
+def test_rerun_with_a_warm_cache_fits_nothing(problem, plain, log, tmp_path):
+    X, y, embeddings = problem
+    _grid_search(_conse(log, embeddings, memory=str(tmp_path))).fit(X, y)
+    log.unlink()
+    again = _grid_search(_conse(log, embeddings, memory=str(tmp_path))).fit(X, y)
+    assert _n_fits(log) == 0
+    _assert_same_test_scores(again.cv_results_, plain[0].cv_results_)
+
+
+def test_a_base_parameter_misses_the_cache(problem, log, tmp_path):
+    X, y, embeddings = problem
+    grid = {"base_estimator__C": [0.01, 1.0], "T": [1, 3]}
+    cached = _grid_search(_conse(log, embeddings, memory=str(tmp_path)), grid)
+    cached.fit(X, y)
+    # One fit per (C, fold), one refit: C is part of the key, T is not.
+    assert _n_fits(log) == 2 * N_SPLITS + 1
+    # Different C values really gave different base estimators.
+    scores = cached.cv_results_["split0_test_score"]
+    assert not np.array_equal(scores[:2], scores[2:])
+
+
+def test_other_data_or_fit_params_miss_the_cache(problem, log, tmp_path):
+    X, y, embeddings = problem
+    clf = _conse(log, embeddings, memory=str(tmp_path), T=2)
+    clf.fit(X, y)
+    clf.fit(X, y)
+    assert _n_fits(log) == 1
+    proba = clf.base_estimator_.predict_proba(X)
+
+    clf.fit(X + 1e-3, y)
+    assert _n_fits(log) == 2
+    assert not np.array_equal(clf.base_estimator_.predict_proba(X), proba)
+
+    clf.fit(X, y[::-1])
+    assert _n_fits(log) == 3
+
+    weights = np.linspace(0.5, 1.5, len(y))
+    clf.fit(X, y, sample_weight=weights)
+    assert _n_fits(log) == 4
+    clf.fit(X, y, sample_weight=weights)
+    assert _n_fits(log) == 4
+
+
+def test_search_only_parameters_hit_the_cache(problem, log, tmp_path):
+    X, y, embeddings = problem
+    clf = _conse(log, embeddings, memory=str(tmp_path), T=2).fit(X, y)
+    for params in [{"T": 5}, {"seen_penalty": 0.2}, {"candidate_labels": "all"}]:
+        clf.set_params(**params).fit(X, y)
+    assert _n_fits(log) == 1
+
+
+def test_cached_fit_equals_uncached(problem, log, tmp_path):
+    X, y, embeddings = problem
+    plain = _conse(log, embeddings, T=3).fit(X, y)
+    cached = _conse(log, embeddings, memory=str(tmp_path), T=3).fit(X, y)
+    reloaded = _conse(log, embeddings, memory=str(tmp_path), T=3).fit(X, y)
+    assert _n_fits(log) == 2
+    for clf in (cached, reloaded):
+        np.testing.assert_array_equal(
+            clf.decision_function(X), plain.decision_function(X)
+        )
+
+
+@pytest.mark.parametrize("memory", [5, 1.5, object(), ["dir"]])
+def test_bad_memory_raises(problem, log, memory):
+    X, y, embeddings = problem
+    with pytest.raises(InvalidParameterError, match="'memory' parameter"):
+        _conse(log, embeddings, memory=memory).fit(X, y)
+    assert _n_fits(log) == 0
+
+
+def test_fit_base_without_memory_fits_a_clone(problem, log):
+    X, y, _ = problem
+    base = CountingLogisticRegression(log=str(log))
+    fitted = fit_base(None, base, X, y, {})
+    assert fitted is not base
+    assert not hasattr(base, "classes_")
+    np.testing.assert_array_equal(fitted.classes_, np.unique(y))
+    assert _n_fits(log) == 1
+
+
+# ---------------------------------------------------- other search tools
+
+
+def test_cross_validate_reuses_the_cache(problem, log, tmp_path):
+    X, y, embeddings = problem
+    cv = ClassDisjointKFold(n_splits=N_SPLITS)
+    scoring = make_hit_at_k_scorer(k=2)
+    plain = cross_validate(_conse(log, embeddings, T=2), X, y, cv=cv, scoring=scoring)
+    log.unlink()
+
+    scores = {}
+    for T in (2, 5):  # another T: the same base fits
+        clf = _conse(log, embeddings, memory=str(tmp_path), T=T)
+        scores[T] = cross_validate(clf, X, y, cv=cv, scoring=scoring)["test_score"]
+    assert _n_fits(log) == N_SPLITS
+    np.testing.assert_array_equal(scores[2], plain["test_score"])
+    assert not np.array_equal(scores[2], scores[5])
+
+
+def test_halving_grid_search(problem, log, tmp_path):
+    X, y, embeddings = problem
+
+    def search(memory):
+        return HalvingGridSearchCV(
+            _conse(log, embeddings, memory=memory),
+            {"T": [1, 2, 3, None]},
+            cv=ClassDisjointKFold(n_splits=N_SPLITS),
+            scoring=make_hit_at_k_scorer(k=2),
+            factor=2,
+            min_resources=72,
+            random_state=0,
+        )
+
+    plain = search(None).fit(X, y)
+    n_plain = _n_fits(log)
+    assert plain.n_iterations_ >= 2
+    assert n_plain == sum(plain.n_candidates_) * N_SPLITS + 1
+    log.unlink()
+
+    cached = search(str(tmp_path)).fit(X, y)
+    # Each iteration draws its own subsample: one base fit per fold of each.
+    assert _n_fits(log) == cached.n_iterations_ * N_SPLITS + 1
+    assert cached.n_candidates_ == plain.n_candidates_
+    _assert_same_test_scores(cached.cv_results_, plain.cv_results_)
+    assert cached.best_params_ == plain.best_params_
+
+
+def test_dask_backend_shares_the_cache_directory(problem, plain, log, tmp_path):
+    pytest.importorskip("dask")
+    distributed = pytest.importorskip("distributed")
+    X, y, embeddings = problem
+    plain = plain[0]
+    memory = str(tmp_path / "shared")
+
+    # Two single-threaded workers in this process (in-process transport), no
+    # dashboard; the scheduler's few HTTP routes on a free loopback port.
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        distributed.get_task_stream(client) as tasks,
+        joblib.parallel_config(backend="dask"),
+    ):
+        remote = _grid_search(_conse(log, embeddings, memory=memory), n_jobs=-1)
+        remote.fit(X, y)
+    assert tasks.data  # the fits ran on the cluster (joblib batches them)
+    # Two workers may fit the same fold at once before either has stored it
+    # (joblib.Memory does not lock), so at most two fits per fold.
+    assert N_SPLITS + 1 <= _n_fits(log) <= 2 * N_SPLITS + 1
+    _assert_same_test_scores(remote.cv_results_, plain.cv_results_)
+    assert remote.best_params_ == plain.best_params_
+
+    log.unlink()
+    again = _grid_search(_conse(log, embeddings, memory=memory)).fit(X, y)
+    assert _n_fits(log) == 0  # every fold and the refit are in the directory
+    _assert_same_test_scores(again.cv_results_, plain.cv_results_)
