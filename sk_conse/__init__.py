@@ -17,6 +17,7 @@ gensim) import them only when used.
 """
 
 from ._conse import ConSEClassifier
+from ._conse_cv import ConSEClassifierCV
 from ._devise import DeViSEClassifier
 from .embeddings import sentence_embeddings, word_vector_embeddings
 from .hierarchy import Hierarchy, WordNet
@@ -34,6 +35,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ClassDisjointKFold",
     "ConSEClassifier",
+    "ConSEClassifierCV",
     "DeViSEClassifier",
     "EfficientNetLite0Classifier",
     "Hierarchy",

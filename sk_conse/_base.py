@@ -191,10 +191,13 @@ class BaseZeroShotClassifier(
     def _search_for(self, backend: Backend) -> Any:
         """The search on ``backend``, built once and kept (not pickled)."""
         searches = self.__dict__.setdefault("_searches", {})
-        search = searches.get(backend.key)
+        # seen_penalty is read at prediction time (set_params after fit
+        # applies): a search is kept per backend and penalty.
+        key = (*backend.key, float(self.seen_penalty))
+        search = searches.get(key)
         if search is None:
             search = self._build_search(backend)
-            searches[backend.key] = search
+            searches[key] = search
         # The stored search keeps its arrays; this call's thread budget rides
         # on the backend it is given.
         return search.on(backend)

@@ -886,3 +886,16 @@ def test_devise_overflowing_projection_raises():
     X = np.full((4, N_FEATURES), 1e308)  # whose sum overflows float64
     with pytest.raises(ValueError, match="projection M x \\+ b overflows for rows"):
         estimator.predict(X)
+
+
+def test_seen_penalty_set_after_fit_applies_at_predict():
+    X, y = _data()
+    estimator = _estimator(candidate_labels="all").fit(X, y)
+    before = estimator.decision_function(X)
+    estimator.set_params(seen_penalty=0.5)
+    after = estimator.decision_function(X)
+    seen = np.isin(estimator.classes_, SEEN)
+    np.testing.assert_allclose(after[:, seen], before[:, seen] - 0.5, atol=1e-12)
+    np.testing.assert_array_equal(after[:, ~seen], before[:, ~seen])
+    estimator.set_params(seen_penalty=0.0)
+    np.testing.assert_array_equal(estimator.decision_function(X), before)
