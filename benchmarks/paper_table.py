@@ -43,6 +43,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
@@ -55,6 +57,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 from sk_conse import ConSEClassifier, DeViSEClassifier
+from sk_conse.embeddings import SYNSET_SPACES
 from sk_conse.gzsl import (
     PseudoUnseenSplit,
     make_harmonic_mean_scorer,
@@ -119,25 +122,40 @@ class PrecomputedProba(ClassifierMixin, BaseEstimator):
 # ----------------------------------------------------------------- helpers
 
 
-def label_vectors(wnids, wn, embedding, names=None):
-    """wnid -> unit vector from lemma names (GloVe) or the first lemma (MiniLM)."""
-    names = dict(names or {})
-    lemma = {w: wn.lemma_names(w) for w in wnids}
-    phrase = {w: names.get(w, lemma[w][0].replace("_", " ")) for w in wnids}
-    if embedding == "minilm":
-        from sk_conse.embeddings import load_minilm, sentence_embeddings
+def label_vectors(wnids, wn, space, names=None):
+    """wnid -> unit vector in one of the label spaces of sk_conse.embeddings.
 
-        return sentence_embeddings(list(wnids), load_minilm(), names=phrase)
-    from sk_conse.embeddings import load_glove_6b_50d, word_vector_embeddings
-
-    fallback = {w: [x.replace("_", " ") for x in lemma[w]] for w in wnids}
-    return word_vector_embeddings(
-        list(wnids),
-        load_glove_6b_50d(),
-        names=phrase,
-        fallback=fallback,
-        on_missing="skip",
+    ``names`` (wnid -> class name) replaces the lemma names of those synsets
+    in the "glove" and "minilm-lemmas" spaces (the Fashion-MNIST class names).
+    """
+    from sk_conse.embeddings import (
+        load_glove_6b_50d,
+        load_minilm,
+        sentence_embeddings,
+        synset_embeddings,
+        synset_texts,
+        word_vector_embeddings,
     )
+
+    names = dict(names or {})
+    if not names or space.endswith("+hyponyms"):
+        # the "+hyponyms" spaces read WordNet's names, not the class names
+        return synset_embeddings(list(wnids), space, wordnet=wn, on_missing="skip")
+    if space == "glove":
+        lemma = {w: wn.lemma_names(w) for w in wnids}
+        phrase = {w: names.get(w, lemma[w][0].replace("_", " ")) for w in wnids}
+        fallback = {w: [x.replace("_", " ") for x in lemma[w]] for w in wnids}
+        return word_vector_embeddings(
+            list(wnids),
+            load_glove_6b_50d(),
+            names=phrase,
+            fallback=fallback,
+            on_missing="skip",
+        )
+    texts = synset_texts(wnids, space.split("-", 1)[1], wordnet=wn)
+    if space == "minilm-lemmas":
+        texts.update({w: n for w, n in names.items() if w in texts})
+    return sentence_embeddings(list(wnids), load_minilm(), names=texts)
 
 
 def top_scores(labels_top, classes):
@@ -199,8 +217,93 @@ def read_label_map(path):
     return mapping
 
 
+def entropy_bits(P):
+    """Shannon entropy (bits) of each row of a probability matrix."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(P > 0, P * np.log2(P), 0.0)
+    return -terms.sum(axis=1)
+
+
+def true_ranks(model, X, y):
+    """1-based rank of the true label among the candidates (ties: optimistic)."""
+    scores = model.decision_function(X)
+    col = np.searchsorted(model.classes_, y)
+    true = scores[np.arange(len(y)), col]
+    return 1 + (scores > true[:, None]).sum(axis=1)
+
+
+def t_diagnostic(P, ranks, space, pool):
+    """Where T=10 wins and where T=all wins, by entropy quartile of p(y|x)."""
+    H = entropy_bits(P)
+    top10 = -np.sort(-P, axis=1)[:, :10].sum(axis=1)
+    edges = np.quantile(H, [0.25, 0.5, 0.75])
+    quartile = np.searchsorted(edges, H, side="right")
+    out = []
+    for q in range(4):
+        m = quartile == q
+        r10, rall = ranks["10"][m], ranks["all"][m]
+        out.append(
+            {
+                "space": space,
+                "candidates": pool,
+                "entropy quartile": f"Q{q + 1}",
+                "n": int(m.sum()),
+                "H(p) bits": float(np.median(H[m])),
+                "top-10 mass": float(np.median(top10[m])),
+                "median rank T=10": float(np.median(r10)),
+                "median rank T=all": float(np.median(rall)),
+                "T=all ranks higher": float(np.mean(rall < r10)),
+                "T=10 ranks higher": float(np.mean(r10 < rall)),
+                "hit@20 T=10": float(np.mean(r10 <= 20)),
+                "hit@20 T=all": float(np.mean(rall <= 20)),
+            }
+        )
+    return out
+
+
+def class_diagnostic(P, seen, y, ranks, wn, space, pool):
+    """Per true class: how p(y|x) spreads over the class's seen descendants.
+
+    ConSE(T) keeps the T most likely seen labels. A test class that is a
+    general synset ("dog") has many seen descendants (the breeds); the CNN
+    spreads its probability over them, and the top 10 hold only part of it.
+    """
+    out = []
+    position = {label: i for i, label in enumerate(seen.tolist())}
+    order = np.argsort(-P, axis=1)
+    for wnid in sorted(set(y.tolist())):
+        below, stack = set(), [wnid]
+        while stack:
+            for child in wn.hyponyms(stack.pop()):
+                if child not in below:
+                    below.add(child)
+                    stack.append(child)
+        cols = np.array(sorted(position[w] for w in below if w in position), int)
+        m = y == wnid
+        mass = P[m][:, cols].sum(axis=1) if len(cols) else np.zeros(m.sum())
+        in_top10 = np.isin(order[m][:, :10], cols).sum(axis=1)
+        r10, rall = ranks["10"][m], ranks["all"][m]
+        out.append(
+            {
+                "space": space,
+                "candidates": pool,
+                "class": wn.lemma_names(wnid)[0],
+                "n": int(m.sum()),
+                "seen descendants": len(cols),
+                "p mass on them": float(mass.mean()),
+                "of them in top 10": float(in_top10.mean()),
+                "hit@20 T=10": float(np.mean(r10 <= 20)),
+                "hit@20 T=all": float(np.mean(rall <= 20)),
+                "median rank T=10": float(np.median(r10)),
+                "median rank T=all": float(np.median(rall)),
+            }
+        )
+    return out
+
+
 def run_imagenet(args, wn):
     from sk_conse.datasets import load_image_folder
+    from sk_conse.embeddings import imagenet_embeddings
     from sk_conse.imagenet import candidate_wnids, imagenet_1k_wnids
     from sk_conse.torch_models import EfficientNetLite0Classifier
 
@@ -221,80 +324,106 @@ def run_imagenet(args, wn):
     seen_all = np.asarray(cnn.classes_)
     print(f"CNN forward pass: {time.perf_counter() - t0:.1f} s")
 
-    sets = {s: candidate_wnids(s, wordnet=wn) for s in args.candidate_sets}
-    everything = sorted(set().union(*sets.values()) | set(seen_all) | set(y_wnid))
-    t0 = time.perf_counter()
-    vectors = label_vectors(everything, wn, args.embedding)
-    print(
-        f"label vectors ({args.embedding}): {len(vectors)} of {len(everything)} "
-        f"synsets, {time.perf_counter() - t0:.1f} s"
-    )
-    has_vec = np.isin(seen_all, list(vectors))
-    seen = seen_all[has_vec]
-    P = proba[:, has_vec]
-    P = P / P.sum(axis=1, keepdims=True)
-    print(f"seen labels with a vector: {len(seen)} of 1000")
-    base = FrozenEstimator(PrecomputedProba(seen).fit(None))
-
-    rows, sweep = [], []
-    for name, cands in sets.items():
-        cands = [c for c in cands if c in vectors]
-        keep = np.isin(y_wnid, cands)
-        X, y = P[keep], y_wnid[keep]
-        lost = sorted(set(y_wnid[~keep]))
-        print(f"\n[{name}] {len(cands)} candidates; {keep.sum()} test images", end="")
-        print(f" (dropped classes not in the set: {lost})" if lost else "")
+    which = {"2-hop": "2-hop", "3-hop": "3-hop", "all": "all", "21k": "all"}
+    sets = {s: candidate_wnids(which[s], wordnet=wn) for s in args.candidate_sets}
+    rows, sweep, diagnostics, per_class = [], [], [], []
+    for i_space, space in enumerate(args.embedding):
         t0 = time.perf_counter()
-        hierarchy = wn.hierarchy_for(sorted(set(cands) | set(seen)))
-        common = {"setting": "imagenet", "candidates": name, "n_images": len(y)}
-        for label_set, candidate_labels in (
-            ("zero-shot", cands),
-            ("+seen", sorted(set(cands) | set(seen))),
-        ):
-            for T, model in (("1", 1), ("10", 10), ("all", None)):
-                conse = ConSEClassifier(
-                    base, vectors, T=model, candidate_labels=candidate_labels
-                ).fit(X, seen[X.argmax(axis=1)])
+        vectors = imagenet_embeddings("21k", space, wordnet=wn)
+        extra = sorted(set(y_wnid) - set(vectors))
+        if extra:
+            vectors.update(label_vectors(extra, wn, space))
+        print(
+            f"\n=== label space {space}: {len(vectors)} synset vectors, "
+            f"{time.perf_counter() - t0:.1f} s"
+        )
+        has_vec = np.isin(seen_all, list(vectors))
+        seen = seen_all[has_vec]
+        P = proba[:, has_vec]
+        P = P / P.sum(axis=1, keepdims=True)
+        print(f"seen labels with a vector: {len(seen)} of 1000")
+        base = FrozenEstimator(PrecomputedProba(seen).fit(None))
+        primary = i_space == 0  # the "+seen" rows and the sweep: first space only
+
+        for name, all_cands in sets.items():
+            cands = [c for c in all_cands if c in vectors]
+            keep = np.isin(y_wnid, cands)
+            X, y = P[keep], y_wnid[keep]
+            lost = sorted(set(y_wnid[~keep]))
+            print(
+                f"[{space} | {name}] {len(cands)} candidates; {keep.sum()} images",
+                end="",
+            )
+            print(f" (dropped classes not in the set: {lost})" if lost else "")
+            t0 = time.perf_counter()
+            hierarchy = wn.hierarchy_for(sorted(set(cands) | set(seen)))
+            common = {
+                "setting": "imagenet",
+                "space": space,
+                "candidates": name,
+                "n_candidates": len(cands),
+                "n_images": len(y),
+            }
+            label_sets = [("zero-shot", cands)]
+            if primary:
+                label_sets.append(("+seen", sorted(set(cands) | set(seen))))
+            for label_set, candidate_labels in label_sets:
+                ranks = {}
+                for T, model in (("1", 1), ("10", 10), ("all", None)):
+                    conse = ConSEClassifier(
+                        base, vectors, T=model, candidate_labels=candidate_labels
+                    ).fit(X, seen[X.argmax(axis=1)])
+                    rows += records(
+                        model_metrics(conse, X, y, hierarchy),
+                        **common,
+                        label_set=label_set,
+                        model=f"ConSE({T})",
+                    )
+                    if label_set == "zero-shot":
+                        ranks[T] = true_ranks(conse, X, y)
+                if label_set == "zero-shot":
+                    diagnostics += t_diagnostic(X, ranks, space, name)
+                    if name == "2-hop":
+                        per_class += class_diagnostic(
+                            X, seen, y, ranks, wn, space, name
+                        )
                 rows += records(
-                    model_metrics(conse, X, y, hierarchy),
+                    {(m, k): np.nan for m in ("hit", "hp") for k in KS},
                     **common,
                     label_set=label_set,
-                    model=f"ConSE({T})",
+                    model="DeViSE",
                 )
+            if not primary:
+                print(f"  evaluated in {time.perf_counter() - t0:.1f} s")
+                continue
             rows += records(
-                {(m, k): np.nan for m in ("hit", "hp") for k in KS},
+                softmax_metrics(X, seen, cands, y, hierarchy),
                 **common,
-                label_set=label_set,
-                model="DeViSE",
+                label_set="+seen",
+                model="softmax baseline",
             )
-        rows += records(
-            softmax_metrics(X, seen, cands, y, hierarchy),
-            **common,
-            label_set="+seen",
-            model="softmax baseline",
-        )
-        # Diagnostic only: no seen-label test images here, so the penalty
-        # cannot be tuned (that needs acc_seen); see the fashion setting.
-        for penalty in PENALTIES:
-            conse = ConSEClassifier(
-                base,
-                vectors,
-                T=10,
-                candidate_labels=sorted(set(cands) | set(seen)),
-                seen_penalty=penalty,
-            ).fit(X, seen[X.argmax(axis=1)])
-            pred = conse.predict(X)
-            sweep.append(
-                {
-                    "setting": "imagenet",
-                    "candidates": name,
-                    "seen_penalty": penalty,
-                    "hit@1 (unseen images)": float(np.mean(pred == y)),
-                    "share predicted seen": float(np.isin(pred, seen).mean()),
-                }
-            )
-        print(f"  evaluated in {time.perf_counter() - t0:.1f} s")
-    return rows, sweep
+            # Diagnostic only: no seen-label test images here, so the penalty
+            # cannot be tuned (that needs acc_seen); see the fashion setting.
+            for penalty in PENALTIES:
+                conse = ConSEClassifier(
+                    base,
+                    vectors,
+                    T=10,
+                    candidate_labels=sorted(set(cands) | set(seen)),
+                    seen_penalty=penalty,
+                ).fit(X, seen[X.argmax(axis=1)])
+                pred = conse.predict(X)
+                sweep.append(
+                    {
+                        "setting": "imagenet",
+                        "candidates": name,
+                        "seen_penalty": penalty,
+                        "hit@1 (unseen images)": float(np.mean(pred == y)),
+                        "share predicted seen": float(np.isin(pred, seen).mean()),
+                    }
+                )
+            print(f"  evaluated in {time.perf_counter() - t0:.1f} s")
+    return rows, sweep, (diagnostics, per_class)
 
 
 # ------------------------------------------------------------ Fashion-MNIST
@@ -315,7 +444,7 @@ def run_fashion(args, wn):
     class_wnid = np.asarray([FASHION_WNIDS[n] for n in names])
     near = wn.wnids_within_hops(class_wnid, 2)
     vectors = label_vectors(
-        near, wn, args.embedding, names=dict(zip(class_wnid, names))
+        near, wn, args.embedding[0], names=dict(zip(class_wnid, names))
     )
     missing = [n for n, w in zip(names, class_wnid) if w not in vectors]
     if missing:
@@ -347,6 +476,7 @@ def run_fashion(args, wn):
         candidate_sets = {"10 classes": sorted(class_wnid), "2-hop": pool}
         common = {
             "setting": "fashion",
+            "space": args.embedding[0],
             "split": split,
             "unseen": "+".join(names[i] for i in unseen_idx),
             "n_images": int(is_unseen.sum()),
@@ -460,10 +590,10 @@ MODELS = ["DeViSE", "ConSE(1)", "ConSE(10)", "ConSE(all)", "softmax baseline"]
 def paper_tables(df):
     """One markdown table per (setting, candidate set, label set)."""
     out = []
-    group = ["setting", "candidates", "label_set", "model", "metric", "k"]
+    group = ["setting", "space", "candidates", "label_set", "model", "metric", "k"]
     mean = df.groupby(group, sort=False)["value"].mean().reset_index()
-    for (setting, cands, label_set), block in mean.groupby(
-        ["setting", "candidates", "label_set"], sort=False
+    for (setting, space, cands, label_set), block in mean.groupby(
+        ["setting", "space", "candidates", "label_set"], sort=False
     ):
         table = block.pivot_table(
             index="model", columns=["metric", "k"], values="value", dropna=False
@@ -473,9 +603,35 @@ def paper_tables(df):
         cols = [f"hit@{k}" for k in KS] + [f"hp@{k}" for k in KS]
         table = table[[c for c in cols if c in table.columns]]
         n = int(df[(df.setting == setting) & (df.candidates == cands)].n_images.max())
-        title = f"{setting} | candidates: {cands} | label set: {label_set}"
+        title = f"{setting} | {space} | candidates: {cands} | label set: {label_set}"
         out.append((title + f" | {n} test images", table))
     return out
+
+
+#: Norouzi et al. (2014), Table 1, ImageNet 2011 2-hop, ConSE(10), flat hit@k (%).
+PAPER_2HOP_CONSE10 = {1: 9.4, 2: 15.1, 5: 24.7, 10: 32.7, 20: 41.8}
+
+
+def space_comparison(df):
+    """Zero-shot ImageNet rows side by side: label space x pool x T."""
+    sub = df[(df.setting == "imagenet") & (df.label_set == "zero-shot")]
+    sub = sub[sub.model.str.startswith("ConSE")]
+    if sub.empty:
+        return None
+    table = sub.pivot_table(
+        index=["space", "candidates", "model"],
+        columns=["metric", "k"],
+        values="value",
+        sort=False,
+    )
+    table.columns = [f"{m}@{k}" for m, k in table.columns]
+    cols = [f"hit@{k}" for k in KS] + [f"hp@{k}" for k in KS[1:]]
+    table = table[[c for c in cols if c in table.columns]]
+    table.index = [f"{sp} / {c} / {m}" for sp, c, m in table.index]
+    paper = {f"hit@{k}": v / 100 for k, v in PAPER_2HOP_CONSE10.items()}
+    table.loc["paper (ImageNet 2011 2-hop, ConSE(10), Table 1)"] = pd.Series(paper)
+    table.index.name = "label space / pool / model"
+    return table
 
 
 def markdown(table, floatfmt="{:.3f}"):
@@ -494,17 +650,18 @@ def markdown(table, floatfmt="{:.3f}"):
 def findings(df, gzsl):
     """Statements about the paper's claims, computed from the numbers."""
     lines = []
-    mean = df.groupby(["setting", "candidates", "label_set", "model", "metric", "k"])[
-        "value"
-    ].mean()
+    mean = df.groupby(
+        ["setting", "space", "candidates", "label_set", "model", "metric", "k"]
+    )["value"].mean()
 
-    def get(*key):
-        return mean.get(key, np.nan)
-
-    for setting, cands in (
-        df[["setting", "candidates"]].drop_duplicates().itertuples(index=False)
+    for setting, space, cands in (
+        df[["setting", "space", "candidates"]].drop_duplicates().itertuples(index=False)
     ):
-        where = f"{setting}/{cands}"
+
+        def get(setting, cands, *key, space=space):
+            return mean.get((setting, space, cands, *key), np.nan)
+
+        where = f"{setting}/{space}/{cands}"
         for metric in ("hit", "hp"):
             c10 = np.array(
                 [get(setting, cands, "zero-shot", "ConSE(10)", metric, k) for k in KS]
@@ -632,7 +789,13 @@ def main(argv=None):
     parser.add_argument(
         "--candidate-sets", default="2-hop,3-hop,all", help="comma-separated subset"
     )
-    parser.add_argument("--embedding", choices=["glove", "minilm"], default="glove")
+    parser.add_argument(
+        "--embedding",
+        default=SYNSET_SPACES[0],
+        help="label space(s), comma-separated, or 'all': "
+        f"{', '.join(SYNSET_SPACES)} (default {SYNSET_SPACES[0]}, the best measured); "
+        "the first one also gets the '+seen' rows, the sweep and the plot",
+    )
     parser.add_argument("--fashion-splits", type=int, default=5, choices=range(1, 6))
     parser.add_argument("--train-per-class", type=int, default=1000)
     parser.add_argument("--pca", type=int, default=64)
@@ -640,26 +803,75 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     args.candidate_sets = [s.strip() for s in args.candidate_sets.split(",")]
+    if args.embedding == "all":
+        args.embedding = ",".join(SYNSET_SPACES)
+    args.embedding = [s.strip() for s in args.embedding.split(",")]
+    for space in args.embedding:
+        if space not in SYNSET_SPACES:
+            parser.error(f"unknown label space {space!r}; choose from {SYNSET_SPACES}")
+    command = "python " + " ".join(
+        shlex.quote(a) for a in [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
+    )
+    print(f"command: {command}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
 
     start = time.perf_counter()
     wn = WordNet()
-    rows, gzsl_rows, sweep = [], [], []
+    rows, gzsl_rows, sweep, diagnostics = [], [], [], []
     if args.setting in ("imagenet", "both"):
         if not Path(args.images).is_dir():
             print(f"no image folder {args.images}: skipping the imagenet setting")
         else:
-            r, sweep = run_imagenet(args, wn)
+            r, sweep, diagnostics = run_imagenet(args, wn)
             rows += r
     if args.setting in ("fashion", "both"):
         r, gzsl_rows = run_fashion(args, wn)
         rows += r
     df = pd.DataFrame(rows)
+    if df.empty:
+        raise SystemExit("nothing was measured")
     gzsl = pd.DataFrame(gzsl_rows) if gzsl_rows else None
     df.to_csv(out / "paper_table.csv", index=False)
 
-    parts = [f"# ConSE paper comparison ({args.embedding} label vectors)\n"]
+    parts = [
+        f"# ConSE paper comparison ({', '.join(args.embedding)} label vectors)\n",
+        f"Command: `{command}` (seed {args.seed})\n",
+    ]
+    comparison = space_comparison(df)
+    if comparison is not None:
+        comparison.to_csv(out / "imagenet_label_spaces.csv")
+        parts.append(
+            "## imagenet | zero-shot, every label space, pool and T "
+            f"(command: `{command}`)\n\n" + markdown(comparison) + "\n"
+        )
+    diagnostics, per_class = diagnostics or ([], [])
+    if per_class:
+        pc = pd.DataFrame(per_class)
+        pc.to_csv(out / "imagenet_T_per_class.csv", index=False)
+        pc.index = [f"{r.space} / {r['class']}" for _, r in pc.iterrows()]
+        pc = pc.drop(columns=["space", "candidates", "class"])
+        parts.append(
+            "## imagenet | 2-hop, zero-shot: per test class, the seen descendants "
+            "of the class, the probability mass p(y|x) puts on them (mean), how "
+            "many of them are in the top 10, and hit@20 / median rank of the "
+            f"true label for T=10 and T=all (command: `{command}`)\n\n"
+            + markdown(pc, floatfmt="{:.3g}")
+            + "\n"
+        )
+    if diagnostics:
+        diag = pd.DataFrame(diagnostics)
+        diag.to_csv(out / "imagenet_T_diagnostic.csv", index=False)
+        diag.index = [
+            f"{r.space} / {r.candidates} / {r['entropy quartile']}"
+            for _, r in diag.iterrows()
+        ]
+        diag = diag.drop(columns=["space", "candidates", "entropy quartile"])
+        parts.append(
+            "## imagenet | why T=all beats T=10: images by quartile of the "
+            "entropy H of p(y|x) over the seen labels (medians; ranks of the true "
+            f"candidate; command: `{command}`)\n\n" + markdown(diag) + "\n"
+        )
     for title, table in paper_tables(df):
         parts.append(f"## {title}\n\n{markdown(table)}\n")
     if gzsl is not None:
@@ -702,7 +914,7 @@ def main(argv=None):
     )
     text = "\n".join(parts)
     (out / "paper_table.md").write_text(text + "\n")
-    plot(df, gzsl, out / "paper_table.png")
+    plot(df[df.space == args.embedding[0]], gzsl, out / "paper_table.png")
     print("\n" + text)
     seconds = time.perf_counter() - start
     print(f"\nwrote {out}/paper_table.{{csv,md,png}} in {seconds:.0f} s")

