@@ -15,6 +15,7 @@ from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
     MetaEstimatorMixin,
+    TransformerMixin,
     _fit_context,
     clone,
 )
@@ -113,7 +114,9 @@ def _fit_and_score_fold(
     return scores
 
 
-class ConSEClassifierCV(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class ConSEClassifierCV(
+    MetaEstimatorMixin, ClassifierMixin, TransformerMixin, BaseEstimator
+):
     """ConSE with ``T`` and ``seen_penalty`` tuned by cross-validation.
 
     Like :class:`~sklearn.linear_model.LogisticRegressionCV` for ``C``: each
