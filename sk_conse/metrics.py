@@ -20,6 +20,7 @@ from ._utils import check_k, is_nan, name_some
 from .hierarchy import Hierarchy, _is_graph
 
 __all__ = [
+    "expected_calibration_error",
     "hierarchical_precision_at_k_score",
     "hit_at_k_score",
     "make_hierarchical_precision_scorer",
@@ -452,6 +453,167 @@ def hierarchical_precision_at_k_score(
     return _hierarchical_precision_from_top_k(
         y_idx, top, labels, index, hierarchy, sample_weight
     )
+
+
+def _check_y_prob(y_prob: Any, n_samples: int) -> np.ndarray:
+    """Probabilities of shape (n_samples, n_labels): finite, in [0, 1], rows
+    summing to 1."""
+    raw = np.asarray(y_prob)
+    if raw.dtype.kind not in "biuf":
+        raise ValueError(
+            "y_prob must be a numeric array of shape (n_samples, n_labels), got "
+            f"dtype {raw.dtype}."
+        )
+    if raw.ndim != 2:
+        raise ValueError(
+            "y_prob must be a 2-D array of shape (n_samples, n_labels), the "
+            f"output of predict_proba; got shape {raw.shape}. For the "
+            "probabilities p of the positive class of a binary problem, pass "
+            "np.column_stack([1 - p, p])."
+        )
+    if raw.shape[0] != n_samples:
+        raise ValueError(
+            f"y_true and y_prob have different numbers of samples: "
+            f"{n_samples} != {raw.shape[0]}."
+        )
+    if raw.shape[1] == 0:
+        raise ValueError("y_prob has no columns: at least one label is needed.")
+    # Rows must sum to 1 up to the rounding of the input's own dtype.
+    dtype = raw.dtype if raw.dtype.kind == "f" else np.float64
+    y_prob = raw.astype(np.float64)
+    bad = ~np.isfinite(y_prob).all(axis=1) | (y_prob < 0).any(axis=1)
+    bad |= (y_prob > 1).any(axis=1)
+    if bad.any():
+        raise ValueError(
+            f"y_prob must hold probabilities in [0, 1]; {int(bad.sum())} of "
+            f"{n_samples} rows do not (first at row {int(np.flatnonzero(bad)[0])}). "
+            "Pass predict_proba, not decision_function."
+        )
+    sums = y_prob.sum(axis=1)
+    off = ~np.isclose(sums, 1.0, rtol=0.0, atol=np.sqrt(np.finfo(dtype).eps))
+    if off.any():
+        first = int(np.flatnonzero(off)[0])
+        raise ValueError(
+            f"The rows of y_prob must sum to 1; {int(off.sum())} of {n_samples} "
+            f"do not (row {first} sums to {float(sums[first]):.6g}). Pass "
+            "predict_proba, one column per label."
+        )
+    return y_prob
+
+
+def expected_calibration_error(
+    y_true: Any,
+    y_prob: Any,
+    *,
+    labels: Any = None,
+    n_bins: int = 15,
+) -> float:
+    """Top-label expected calibration error (ECE) of predicted probabilities.
+
+    Each sample's *confidence* is its largest probability, and its prediction
+    the label of that column. The confidences are put in ``n_bins``
+    equal-width bins over [0, 1]; in each bin, the gap between the accuracy
+    of the predictions and the mean confidence is weighted by the fraction of
+    samples in the bin:
+
+    .. math::
+
+        \\mathrm{ECE} = \\sum_{m=1}^{M} \\frac{|B_m|}{n}
+        \\left| \\mathrm{acc}(B_m) - \\mathrm{conf}(B_m) \\right|.
+
+    0 is perfectly calibrated: among the samples predicted with confidence
+    0.8, 80 % are right. It measures calibration only, not accuracy: a
+    model predicting the uniform distribution for every sample of a balanced
+    problem has an ECE of 0.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+    y_prob : array-like of shape (n_samples, n_labels)
+        Predicted probabilities, as returned by ``predict_proba``: in [0, 1],
+        each row summing to 1. Column ``j`` is ``labels[j]``.
+    labels : array-like of shape (n_labels,), default=None
+        The label of each column of ``y_prob`` (for a classifier, its
+        ``classes_``). ``y_true`` may hold only some of them. If None, the
+        sorted distinct values of ``y_true`` are used, and there must be
+        exactly ``n_labels`` of them.
+    n_bins : int, default=15
+        Number of equal-width confidence bins; bin ``m`` is the interval
+        ``((m - 1) / n_bins, m / n_bins]`` (the first one includes 0). Empty
+        bins count for nothing. 15 is the value of Guo et al. (2017).
+
+    Returns
+    -------
+    ece : float
+        In [0, 1]; smaller is better.
+
+    Raises
+    ------
+    ValueError
+        If ``y_prob`` is not a 2-D array of probabilities with rows summing
+        to 1 (up to the rounding of its dtype), the shapes disagree,
+        ``y_true`` holds a label not in ``labels``, or labels contain NaN.
+    InvalidParameterError
+        If ``n_bins`` is not an integer >= 1.
+
+    See Also
+    --------
+    sklearn.calibration.calibration_curve : The per-bin accuracies and
+        confidences of a reliability diagram: given whether each prediction
+        is right and its confidence, its ``strategy="uniform"`` bins are
+        these equal-width bins.
+    sklearn.metrics.log_loss : A proper scoring rule, sensitive to both
+        calibration and accuracy; the score to tune ``temperature`` with.
+
+    Notes
+    -----
+    Ties between the largest probabilities of a row go to the first column,
+    as ``np.argmax`` and a scikit-learn classifier's ``predict`` do. ECE
+    depends on ``n_bins``: compare values computed with the same bins.
+
+    References
+    ----------
+    .. [1] M. P. Naeini, G. F. Cooper and M. Hauskrecht. "Obtaining Well
+       Calibrated Probabilities Using Bayesian Binning". AAAI 2015.
+    .. [2] C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger. "On Calibration of
+       Modern Neural Networks". ICML 2017.
+
+    Examples
+    --------
+    >>> from sk_conse.metrics import expected_calibration_error
+    >>> y_true = ["cat", "dog", "dog", "cat"]
+    >>> y_prob = [[0.9, 0.1],
+    ...           [0.2, 0.8],
+    ...           [0.6, 0.4],
+    ...           [0.7, 0.3]]
+    >>> ece = expected_calibration_error(y_true, y_prob, labels=["cat", "dog"],
+    ...                                  n_bins=5)
+    >>> round(ece, 6)
+    0.3
+
+    The predictions are cat (0.9, right), dog (0.8, right), cat (0.6,
+    wrong) and cat (0.7, right). Bin (0.8, 1] holds the first: accuracy 1,
+    confidence 0.9; bin (0.6, 0.8] the second and fourth: accuracy 1, mean
+    confidence 0.75; bin (0.4, 0.6] the third: accuracy 0, confidence 0.6.
+    ECE = 1/4 x 0.1 + 2/4 x 0.25 + 1/4 x 0.6 = 0.3.
+    """
+    n_bins = check_k(n_bins, name="n_bins")
+    y_true = _check_y_true(y_true)
+    y_prob = _check_y_prob(y_prob, y_true.shape[0])
+    _, _, y_idx = _resolve_labels(y_true, labels, y_prob.shape[1])
+    predicted = np.argmax(y_prob, axis=1)
+    confidence = y_prob[np.arange(y_prob.shape[0]), predicted]
+    correct = (predicted == y_idx).astype(np.float64)
+    # Right-closed bins ((m - 1) / M, m / M]; the inner edges m / M are
+    # computed as divisions so that a confidence of exactly m / M (0.6 for
+    # M = 5) falls in the bin it closes.
+    inner_edges = np.arange(1, n_bins) / n_bins
+    bins = np.searchsorted(inner_edges, confidence, side="left")
+    # sum over bins of |sum of (correct - confidence)| / n is
+    # sum of |B_m| / n x |acc(B_m) - conf(B_m)|.
+    gap = np.bincount(bins, weights=correct - confidence, minlength=n_bins)
+    return float(np.abs(gap).sum() / y_true.shape[0])
 
 
 # ---------------------------------------------------------------------------

@@ -716,3 +716,175 @@ def test_nan_labels_are_refused(y_true, labels, name, where):
 def test_nan_in_classes_is_refused_by_scorers():
     with pytest.raises(ValueError, match=r"^estimator\.classes_ contains NaN"):
         make_hit_at_k_scorer(1)(TopKOnly([0.0, np.nan]), [[0.0]], [0.0])
+
+
+# ---------------------------------------------------------------------------
+# expected_calibration_error
+# ---------------------------------------------------------------------------
+
+
+def _ece_by_hand(y_true, y_prob, labels, n_bins):
+    """Top-label ECE written out bin by bin, (lo, hi] intervals."""
+    y_prob = np.asarray(y_prob, dtype=float)
+    n = len(y_true)
+    total = 0.0
+    for m in range(n_bins):
+        lo, hi = m / n_bins, (m + 1) / n_bins
+        members = []
+        for i in range(n):
+            confidence = y_prob[i].max()
+            if (lo < confidence <= hi) or (m == 0 and confidence == 0):
+                right = labels[int(np.argmax(y_prob[i]))] == y_true[i]
+                members.append((confidence, right))
+        if members:
+            accuracy = np.mean([right for _, right in members])
+            confidence = np.mean([c for c, _ in members])
+            total += len(members) / n * abs(accuracy - confidence)
+    return total
+
+
+def test_ece_matches_a_hand_computation():
+    # 3 labels, 6 samples, 4 bins: (0, .25], (.25, .5], (.5, .75], (.75, 1].
+    labels = ["a", "b", "c"]
+    y_prob = [
+        [0.9, 0.05, 0.05],  # a, 0.9 -> bin 4, right
+        [0.1, 0.8, 0.1],  # b, 0.8 -> bin 4, wrong (true c)
+        [0.3, 0.3, 0.4],  # c, 0.4 -> bin 2, right
+        [0.45, 0.35, 0.2],  # a, 0.45 -> bin 2, wrong (true b)
+        [0.2, 0.6, 0.2],  # b, 0.6 -> bin 3, right
+        [0.5, 0.25, 0.25],  # a, 0.5 -> bin 2 (right-closed), right
+    ]
+    y_true = ["a", "c", "c", "b", "b", "a"]
+    # bin 4: acc 1/2, conf 0.85 -> 2/6 * 0.35
+    # bin 2: acc 2/3, conf 0.45 -> 3/6 * (2/3 - 0.45)
+    # bin 3: acc 1, conf 0.6 -> 1/6 * 0.4
+    expected = 2 / 6 * 0.35 + 3 / 6 * (2 / 3 - 0.45) + 1 / 6 * 0.4
+    ece = metrics.expected_calibration_error(y_true, y_prob, labels=labels, n_bins=4)
+    assert ece == pytest.approx(expected, abs=1e-12)
+    assert ece == pytest.approx(_ece_by_hand(y_true, y_prob, labels, 4), abs=1e-12)
+
+
+@pytest.mark.parametrize("n_bins", [1, 2, 5, 10, 15, 100])
+def test_ece_matches_the_loop_on_random_probabilities(n_bins):
+    rng = np.random.RandomState(n_bins)
+    labels = np.array([3, 1, 2, 7])  # column order need not be sorted
+    y_prob = rng.dirichlet(np.ones(4) * 0.5, size=200)
+    y_true = labels[rng.randint(4, size=200)]
+    ece = metrics.expected_calibration_error(
+        y_true, y_prob, labels=labels, n_bins=n_bins
+    )
+    assert ece == pytest.approx(
+        _ece_by_hand(y_true, y_prob, labels.tolist(), n_bins), abs=1e-12
+    )
+
+
+def test_ece_confidence_on_a_bin_edge_falls_in_the_bin_it_closes():
+    # 0.6 closes the bin (0.4, 0.6] with 5 bins, although 3 * 0.2 > 0.6.
+    y_prob = [[0.6, 0.4], [0.5, 0.5]]
+    ece = metrics.expected_calibration_error(
+        ["x", "y"], y_prob, labels=["x", "y"], n_bins=5
+    )
+    # one bin, accuracy 1/2, mean confidence 0.55
+    assert ece == pytest.approx(0.05, abs=1e-12)
+
+
+def test_ece_of_perfect_and_of_uniform_predictions():
+    y_true = np.array([0, 1, 2, 0, 1, 2])
+    one_hot = np.eye(3)[y_true]
+    assert metrics.expected_calibration_error(y_true, one_hot) == 0.0
+    # uniform on a balanced problem: confidence 1/3, accuracy 1/3
+    uniform = np.full((6, 3), 1 / 3)
+    assert metrics.expected_calibration_error(y_true, uniform) == pytest.approx(0.0)
+    # confidently wrong everywhere: the worst
+    wrong = np.eye(3)[(y_true + 1) % 3]
+    assert metrics.expected_calibration_error(y_true, wrong) == 1.0
+
+
+def test_ece_ties_go_to_the_first_column():
+    # argmax ties: the prediction is labels[0], right for "a", wrong for "b".
+    y_prob = [[0.5, 0.5], [0.5, 0.5]]
+    assert metrics.expected_calibration_error(
+        ["a", "a"], y_prob, labels=["a", "b"]
+    ) == (pytest.approx(0.5))
+    assert metrics.expected_calibration_error(
+        ["b", "b"], y_prob, labels=["a", "b"]
+    ) == (pytest.approx(0.5))
+
+
+def test_ece_labels_default_to_the_sorted_classes_of_y_true():
+    y_prob = [[0.8, 0.2], [0.3, 0.7]]
+    default = metrics.expected_calibration_error(["cat", "dog"], y_prob)
+    explicit = metrics.expected_calibration_error(
+        ["cat", "dog"], y_prob, labels=["cat", "dog"]
+    )
+    assert default == explicit == pytest.approx(0.25)
+    with pytest.raises(ValueError, match=r"2 distinct labels but y_score has 3"):
+        metrics.expected_calibration_error(["a", "b"], [[0.5, 0.3, 0.2]] * 2)
+
+
+def test_ece_of_float32_predict_proba_of_conse():
+    # Rows of a float32 predict_proba sum to 1 up to float32 rounding only.
+    rng = np.random.RandomState(0)
+    vectors = {
+        "cat": np.array([1.0, 0.1], np.float32),
+        "dog": np.array([0.9, 0.4], np.float32),
+        "car": np.array([0.0, 1.0], np.float32),
+        "lion": np.array([1.0, 0.0], np.float32),
+        "truck": np.array([0.1, 1.0], np.float32),
+        "fox": np.array([0.7, 0.7], np.float32),
+    }
+    y = np.repeat(["cat", "dog", "car"], 20)
+    centres = {"cat": [0, 0], "dog": [0, 3], "car": [3, 3]}
+    X = np.array([centres[label] for label in y]) + rng.randn(60, 2) / 2
+    clf = ConSEClassifier(LogisticRegression(), vectors, T=2, temperature=0.1)
+    proba = clf.fit(X, y).predict_proba(X)
+    assert proba.dtype == np.float32
+    y_true = np.where(y == "car", "truck", "lion")
+    ece = metrics.expected_calibration_error(y_true, proba, labels=clf.classes_)
+    assert 0.0 <= ece <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("y_prob", "message"),
+    [
+        ([0.2, 0.8], r"2-D array .* got shape \(2,\).*np.column_stack"),
+        ([[0.2, 0.8]], r"different numbers of samples: 2 != 1"),
+        (np.empty((2, 0)), r"y_prob has no columns"),
+        ([["a", "b"], ["c", "d"]], r"numeric array"),
+        (
+            [[0.2, 0.8], [1.2, -0.2]],
+            r"in \[0, 1\]; 1 of 2 rows do not \(first at row 1",
+        ),
+        ([[0.2, 0.8], [np.nan, 0.5]], r"in \[0, 1\]; 1 of 2 rows"),
+        ([[0.2, 0.8], [0.3, 0.3]], r"sum to 1; 1 of 2 do not \(row 1 sums to 0.6"),
+    ],
+)
+def test_ece_refuses_what_is_not_predict_proba(y_prob, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.expected_calibration_error(["a", "b"], y_prob, labels=["a", "b"])
+
+
+def test_ece_row_sums_tolerance_follows_the_dtype():
+    off = 1e-5  # within float32 rounding tolerance, not float64's
+    y_prob = np.array([[0.5 + off, 0.5], [0.5, 0.5]])
+    metrics.expected_calibration_error(
+        ["a", "b"], y_prob.astype(np.float32), labels=["a", "b"]
+    )
+    with pytest.raises(ValueError, match=r"sum to 1"):
+        metrics.expected_calibration_error(["a", "b"], y_prob, labels=["a", "b"])
+
+
+def test_ece_refuses_unknown_and_nan_labels():
+    y_prob = [[0.2, 0.8], [0.5, 0.5]]
+    with pytest.raises(ValueError, match=r"y_true contains 1 label\(s\) not in labels"):
+        metrics.expected_calibration_error(["a", "z"], y_prob, labels=["a", "b"])
+    with pytest.raises(ValueError, match=r"y_true contains NaN"):
+        metrics.expected_calibration_error([1.0, np.nan], y_prob, labels=[1.0, 2.0])
+
+
+@pytest.mark.parametrize("n_bins", [0, -1, 2.5, True, "10"])
+def test_ece_bad_n_bins(n_bins):
+    with pytest.raises(InvalidParameterError, match=r"n_bins"):
+        metrics.expected_calibration_error(
+            ["a", "b"], [[0.2, 0.8], [0.5, 0.5]], n_bins=n_bins
+        )
