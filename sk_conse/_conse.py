@@ -184,7 +184,8 @@ class ConSEClassifier(BaseZeroShotClassifier):
     :meth:`predict_proba` is a softmax of the cosine scores: rows sum to 1 and
     the ranking is that of :meth:`decision_function`, but the values are not
     calibrated probabilities. Rank with them; do not read them as
-    confidences.
+    confidences unless ``temperature`` was tuned (and check the calibration
+    on held-out classes: see the temperature example).
 
     **Ties.** Seen labels tied in p(y|x) at the T-th place go to the smaller
     label in sorted order, whatever the base estimator's column order;
@@ -492,14 +493,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
         explanation : :class:`~sklearn.utils.Bunch`
             With NumPy arrays:
 
-            - ``seen_labels`` (n_samples, T_): the top-T seen labels, by
+            - ``seen_labels`` (n_samples, ``T_``): the top-T seen labels, by
               decreasing weight (ties: the smaller sorted label first);
-            - ``seen_weights`` (n_samples, T_): their weights, rows summing
+            - ``seen_weights`` (n_samples, ``T_``): their weights, rows summing
               to 1;
             - ``candidates`` (n_samples, k): the best candidates, best first;
             - ``scores`` (n_samples, k): their :meth:`decision_function`
               scores (cosine minus ``seen_penalty`` for seen candidates);
-            - ``contributions`` (n_samples, k, T_): each seen label's part of
+            - ``contributions`` (n_samples, k, ``T_``): each seen label's part of
               each candidate's cosine;
             - ``penalty`` (n_samples, k): ``seen_penalty`` where it applied.
 

@@ -6,6 +6,8 @@ import os
 _ORDER = [
     "plot_zero_shot_fashion_mnist.py",
     "plot_tune_T_grid_search.py",
+    "plot_explain_predictions.py",
+    "plot_temperature_calibration.py",
     "plot_cnn_features_images.py",
     "plot_imagenet_wordnet.py",
     "plot_paper_comparison.py",
