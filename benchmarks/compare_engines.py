@@ -93,11 +93,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args(argv)
+    import numpy  # noqa: F401 - loads NumPy's OpenBLAS for threadpoolctl
     from threadpoolctl import threadpool_info
 
-    kernels = {
-        i.get("architecture") for i in threadpool_info() if i["user_api"] == "blas"
-    }
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    kernels = {i.get("architecture") for i in blas}
     print(f"# OpenBLAS kernel(s): {sorted(map(str, kernels))}; n = {args.n}")
     print("| checkout | GEMM (s) | T=1 (s) | T=10 (s) | T=all (s) |")
     print("|---|---|---|---|---|")
