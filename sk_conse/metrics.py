@@ -67,7 +67,14 @@ def _check_y_true(y_true: Any) -> np.ndarray:
     return y_true
 
 
-def _check_y_score(y_score: Any, n_samples: int) -> np.ndarray:
+def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarray:
+    """``y_score`` as (n_samples, n_labels) floats.
+
+    A 1-D ``y_score`` with two ``labels`` is a binary decision function, as
+    scikit-learn's binary classifiers (and sk_conse's estimators with two
+    candidates) return it: the score of ``labels[1]`` minus that of
+    ``labels[0]``.
+    """
     try:
         y_score = np.asarray(y_score, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -75,11 +82,13 @@ def _check_y_score(y_score: Any, n_samples: int) -> np.ndarray:
             f"y_score must be a numeric array of shape (n_samples, n_labels); "
             f"it could not be converted to float: {exc}"
         ) from exc
+    if y_score.ndim == 1 and labels is not None and len(labels) == 2:
+        y_score = np.column_stack([-y_score, y_score])
     if y_score.ndim != 2:
         raise ValueError(
             f"y_score must be a 2-D array of shape (n_samples, n_labels), got "
-            f"shape {y_score.shape}. For binary decision scores, pass "
-            f"np.column_stack([-scores, scores])."
+            f"shape {y_score.shape}. A 1-D binary decision function needs "
+            f"labels= with its two labels, the positive one second."
         )
     if y_score.shape[0] != n_samples:
         raise ValueError(
@@ -342,7 +351,7 @@ def hit_at_k_score(
     """
     k = check_k(k)
     y_true = _check_y_true(y_true)
-    y_score = _check_y_score(y_score, y_true.shape[0])
+    y_score = _check_y_score(y_score, y_true.shape[0], labels)
     sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
     _, _, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
     top_k = _top_k_columns(y_score, k)
@@ -445,7 +454,7 @@ def hierarchical_precision_at_k_score(
     """
     k = check_k(k)
     y_true = _check_y_true(y_true)
-    y_score = _check_y_score(y_score, y_true.shape[0])
+    y_score = _check_y_score(y_score, y_true.shape[0], labels)
     sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
     labels, index, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
     hierarchy = Hierarchy(hierarchy)

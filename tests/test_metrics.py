@@ -847,7 +847,7 @@ def test_ece_of_float32_predict_proba_of_conse():
 @pytest.mark.parametrize(
     ("y_prob", "message"),
     [
-        ([0.2, 0.8], r"2-D array .* got shape \(2,\).*np.column_stack"),
+        ([0.2, 0.8], r"2-D array .* got shape \(2,\)"),
         ([[0.2, 0.8]], r"different numbers of samples: 2 != 1"),
         (np.empty((2, 0)), r"y_prob has no columns"),
         ([["a", "b"], ["c", "d"]], r"numeric array"),
@@ -888,3 +888,18 @@ def test_ece_bad_n_bins(n_bins):
         metrics.expected_calibration_error(
             ["a", "b"], [[0.2, 0.8], [0.5, 0.5]], n_bins=n_bins
         )
+
+
+def test_binary_decision_function_scores_with_two_labels():
+    # A 1-D score is labels[1]'s score minus labels[0]'s, as sklearn's binary
+    # classifiers and sk_conse's two-candidate estimators return it.
+    y_true = ["a", "b", "b", "a"]
+    decision = np.array([-0.3, 0.2, -0.1, 0.4])
+    both = np.column_stack([-decision, decision])
+    for k in (1, 2):
+        assert metrics.hit_at_k_score(
+            y_true, decision, k=k, labels=["a", "b"]
+        ) == metrics.hit_at_k_score(y_true, both, k=k, labels=["a", "b"])
+    assert metrics.hit_at_k_score(y_true, decision, k=1, labels=["a", "b"]) == 0.5
+    with pytest.raises(ValueError, match="needs labels= with its two labels"):
+        metrics.hit_at_k_score(y_true, decision, k=1)
