@@ -45,7 +45,7 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from . import _dask, _parallel
 from ._backend import Backend, backend_for, resolve_device
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
-from ._utils import check_k, name_some, progress
+from ._utils import check_k, name_some, progress, repeated
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
 __all__ = ["BaseZeroShotClassifier"]
@@ -144,8 +144,7 @@ class BaseZeroShotClassifier(
                 "candidate_labels must hold labels (str, int, ...); got "
                 f"{unhashable[0]!r} of type {type(unhashable[0]).__name__}."
             )
-        seen: set = set()
-        dups = [k for k in keys if k in seen or seen.add(k)]
+        dups = repeated(keys)
         if dups:
             raise ValueError(
                 f"candidate_labels has duplicated labels: {name_some(dups)}."

@@ -27,7 +27,7 @@ from ._base import BaseZeroShotClassifier
 from ._label_embeddings import _py, check_label_embeddings, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
-from ._utils import check_k, name_some
+from ._utils import check_k, name_some, repeated
 
 __all__ = ["ConSEClassifier"]
 
@@ -549,9 +549,9 @@ class ConSEClassifier(BaseZeroShotClassifier):
         for rows, batch in self._batches(X, nx, search):
             S = search.scores(batch)
             cand, vals = (nx.to_numpy(a) for a in search.top_k(S, k))
-            idx = nx.to_numpy(search.top_t_indices(batch))
+            idx = nx.to_numpy(batch.idx)
             w = nx.to_numpy(batch.weights)
-            inv = nx.to_numpy(search._inverse_norms(batch))
+            inv = nx.to_numpy(batch.inverse_norms)
             # Seen labels by decreasing weight (stable: ties keep sorted order).
             order = np.argsort(-w, axis=1, kind="stable")
             idx = np.take_along_axis(idx, order, axis=1)
@@ -589,8 +589,7 @@ def _check_base_classes(base) -> np.ndarray:
         raise ValueError(
             f"{name} has unhashable labels in classes_: {unhashable[0]!r}."
         )
-    seen: set = set()
-    dups = [lab for lab in labels if lab in seen or seen.add(lab)]
+    dups = repeated(labels)
     if dups:
         raise ValueError(
             f"{name} has duplicated labels in classes_: {name_some(dups)}; "

@@ -451,7 +451,8 @@ class ConSEClassifierCV(
 
         Returns
         -------
-        scores : ndarray of shape (n_samples, n_candidates)
+        scores : ndarray of shape (n_samples, n_candidates) or (n_samples,)
+            1-D with two candidates, as for scikit-learn's binary classifiers.
         """
         check_is_fitted(self)
         return self.best_estimator_.decision_function(X)

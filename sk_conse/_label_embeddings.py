@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._utils import MAX_NAMED, is_nan, name_some
+from ._utils import MAX_NAMED, is_nan, name_some, repeated
 
 __all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
 
@@ -250,8 +250,7 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
     keys = [_py(label) for label in labels]
     index = {label: i for i, label in enumerate(keys)}
     if len(index) != len(keys):
-        seen: set = set()
-        dups = [k for k in keys if k in seen or seen.add(k)]
+        dups = repeated(keys)
         raise ValueError(f"label_embeddings has duplicated labels: {name_some(dups)}.")
     # A read-only *view*: ``matrix`` may be the caller's own array (gensim
     # KeyedVectors.vectors, a DataFrame's block), which must stay writeable.

@@ -91,6 +91,8 @@ class SearchBatch:
     """A batch of points f(x), ready to be scored."""
 
     embedding: Any
+    # 1 / ||f(x)|| (0 where f(x) has no direction), set while scoring.
+    inverse_norms: Any = dataclasses.field(default=None, kw_only=True)
 
 
 @dataclasses.dataclass
@@ -189,7 +191,8 @@ class CosineSearch:
         if out is None:
             out = self.backend.empty((m, self.n_padded), self.dtype)
         out = out[:m]
-        self._products(batch, self._inverse_norms(batch), out)
+        batch.inverse_norms = self._inverse_norms(batch)
+        self._products(batch, batch.inverse_norms, out)
         if self.offset is not None:
             out[:, : self.n_candidates] -= self.offset
         out[:, self.n_candidates :] = -float("inf")
@@ -292,10 +295,6 @@ class ConSESearch(CosineSearch):
         cols = xp.arange(self.n_seen, device=self.backend.device)
         return xp.broadcast_to(cols[None, :], (m, self.n_seen))
 
-    def top_t_indices(self, batch: ConSEBatch) -> Any:
-        """The batch's top-T seen-label indices, ascending within each row."""
-        return batch.idx
-
     def _weighted(self, batch: ConSEBatch, M: Any, rows: Any = None) -> Any:
         """``W @ M`` for the batch's top-T weights (some ``rows`` only)."""
         w = batch.weights if rows is None else batch.weights[rows]
@@ -334,8 +333,7 @@ class ConSESearch(CosineSearch):
             super()._products(batch, inv, out)
             return
         w = batch.weights * inv[:, None]
-        idx = self.top_t_indices(batch)
-        self.backend.weighted_rows(idx, w, self.gram, out=out)
+        self.backend.weighted_rows(batch.idx, w, self.gram, out=out)
         if batch.suspect is not None:
             # Rows of f(x) that nearly cancel: G's own rounding, divided by a
             # tiny ||f(x)||, would swamp them. The direct route keeps them

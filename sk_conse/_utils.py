@@ -219,6 +219,19 @@ def is_nan(value: Any) -> bool:
         return False
 
 
+def repeated(labels: Iterable[Any]) -> list:
+    """The labels that occur more than once, each repeat listed, in order.
+
+    Examples
+    --------
+    >>> from sk_conse._utils import repeated
+    >>> repeated(["a", "b", "a", "c", "b"])
+    ['a', 'b']
+    """
+    seen: set = set()
+    return [label for label in labels if label in seen or seen.add(label)]
+
+
 def name_some(labels: Iterable[Any], limit: int = MAX_NAMED) -> str:
     """The first ``limit`` labels as a comma-separated list, for messages.
 
