@@ -111,7 +111,20 @@ def _empty_outputs(estimator: Any, method: str, kwargs: dict) -> dict:
         return {
             "embedding": np.empty((0, estimator.candidate_embeddings_.shape[1]), dtype)
         }
+    if method == "decision_function" and _binary_decision(estimator):
+        return {"scores": np.empty((0,), dtype=dtype)}
     return {"scores": np.empty((0, len(estimator.classes_)), dtype=dtype)}
+
+
+def _binary_decision(estimator: Any) -> bool:
+    """Whether ``decision_function`` returns one column, 1-D (two candidates).
+
+    With two candidates, as scikit-learn's binary classifiers do, the
+    in-memory ``decision_function`` returns the score of ``classes_[1]`` minus
+    that of ``classes_[0]``, of shape (n_samples,); the lazy array must
+    declare the same shape as its blocks.
+    """
+    return len(estimator.classes_) == 2
 
 
 def _call_block(X_block: Any, estimator: Any, method: str, kwargs: dict) -> dict:
@@ -149,7 +162,8 @@ def predict_dask(estimator: Any, X: Any, method: str, **kwargs: Any) -> Any:
     -------
     result : dask.array.Array or tuple of dask.array.Array
         Chunked as ``X`` along rows, in one chunk along other axes;
-        ``predict_top_k`` gives ``(labels, scores)``.
+        ``predict_top_k`` gives ``(labels, scores)``; ``decision_function``
+        with two candidates is 1-D, as in memory.
     """
     import dask
     import dask.array as da
@@ -188,7 +202,9 @@ def predict_dask(estimator: Any, X: Any, method: str, **kwargs: Any) -> Any:
         "predict": [("labels", labels_dtype, None)],
         "predict_top_k": [("labels", labels_dtype, k), ("scores", dtype, k)],
         "transform": [("embedding", dtype, q)],
-        "decision_function": [("scores", dtype, n_cand)],
+        "decision_function": [
+            ("scores", dtype, None if _binary_decision(estimator) else n_cand)
+        ],
         "predict_proba": [("scores", dtype, n_cand)],
     }[method]
     outputs = []

@@ -277,6 +277,30 @@ def test_dask_empty_chunks_and_unknown_chunk_sizes(fitted, problem):
     )
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_dask_two_candidates_match_in_memory(problem, method):
+    """Two candidates: decision_function is 1-D (binary), blocks and all."""
+    X, y, embeddings = problem
+    seen = ~np.isin(y, ["c10", "c11"])
+    clf = _estimator(embeddings, T=3, batch_size=7).fit(X[seen], y[seen])
+    assert len(clf.classes_) == 2
+    Xd = da.from_array(X, chunks=(40, N_FEATURES))
+    expected = getattr(clf, method)(X)
+    lazy = getattr(clf, method)(Xd)
+    assert lazy.shape == expected.shape
+    got = lazy.compute(scheduler="synchronous")
+    assert got.shape == expected.shape
+    assert got.dtype == expected.dtype
+    if method == "predict":
+        np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # Empty chunks (unknown sizes) give the same shape on zero rows.
+    nothing = Xd[da.from_array(X[:, 0] > np.inf, chunks=40)]
+    empty = getattr(clf, method)(nothing).compute(scheduler="synchronous")
+    assert empty.shape == (0, *expected.shape[1:])
+
+
 def _tasks_holding(graph, obj):
     return [
         key
