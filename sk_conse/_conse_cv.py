@@ -24,6 +24,12 @@ from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
 from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import _check_method_params, check_is_fitted
@@ -350,6 +356,43 @@ class ConSEClassifierCV(
             return make_hit_at_k_scorer(k=1)
         return check_scoring(self._conse(self.base_estimator), scoring=self.scoring)
 
+    def _splitter(self) -> Any:
+        """``cv`` with ``None`` and ints as class-disjoint folds."""
+        if self.cv is None:
+            return ClassDisjointKFold(5)
+        if isinstance(self.cv, numbers.Integral):
+            return ClassDisjointKFold(int(self.cv))
+        return self.cv
+
+    def get_metadata_routing(self):
+        """Get metadata routing of this object.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            As :class:`~sklearn.model_selection.GridSearchCV`'s: ``fit``
+            metadata (such as ``sample_weight``) goes to the base estimator's
+            ``fit`` on every fold and in the refit, to the scorer's ``score``
+            and to the splitter's ``split``, wherever each requests it.
+        """
+        return (
+            MetadataRouter(owner=self)
+            .add(
+                base_estimator=self.base_estimator,
+                method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+            )
+            .add(
+                scorer=self._scorer(),
+                method_mapping=MethodMapping()
+                .add(caller="score", callee="score")
+                .add(caller="fit", callee="score"),
+            )
+            .add(
+                splitter=self._splitter(),
+                method_mapping=MethodMapping().add(caller="fit", callee="split"),
+            )
+        )
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None, **fit_params):
         """Tune on the folds of ``X, y``, then refit the best on all of it.
@@ -363,13 +406,18 @@ class ConSEClassifierCV(
             Seen labels; each needs a vector in ``label_embeddings``.
 
         groups : array-like of shape (n_samples,), default=None
-            Passed to the splitter's ``split``.
+            Passed to the splitter's ``split`` (with metadata routing
+            enabled, only when the splitter requests it).
 
         **fit_params : dict
             Passed to the base estimator's ``fit``, restricted to the training
-            rows of each fold (for example ``sample_weight``). As in
-            ``GridSearchCV``, ``sample_weight`` also weighs the test scores
-            when the scorer accepts it.
+            rows of each fold (for example ``sample_weight``), and in full to
+            the refit. As in ``GridSearchCV``, ``sample_weight`` also weighs
+            the test scores when the scorer accepts it. With metadata routing
+            enabled (``sklearn.set_config(enable_metadata_routing=True)``),
+            each goes where it is requested instead: the base estimator's
+            ``fit`` (``set_fit_request``), the scorer (``set_score_request``)
+            or the splitter.
 
         Returns
         -------
@@ -381,20 +429,42 @@ class ConSEClassifierCV(
         check_classification_targets(y)
         grid = list(ParameterGrid(self._grid()))
         scorer = self._scorer()
-        cv = ClassDisjointKFold(5) if self.cv is None else self.cv
-        if isinstance(cv, numbers.Integral):
-            cv = ClassDisjointKFold(int(cv))
-        cv = check_cv(cv, y, classifier=True)
-        splits = list(cv.split(X, y, groups))
-        # As GridSearchCV does: sample_weight also weighs the test scores
-        # when the scorer takes it.
-        score_params = {}
-        if fit_params.get("sample_weight") is not None and _takes_sample_weight(scorer):
-            score_params["sample_weight"] = fit_params["sample_weight"]
+        if _routing_enabled():
+            # As GridSearchCV does: each fit parameter goes where it is
+            # requested (base fit, scorer, splitter), under its alias.
+            given = fit_params if groups is None else {**fit_params, "groups": groups}
+            routed = process_routing(self, "fit", **given)
+            base_params = dict(routed.base_estimator["fit"])
+            score_params = dict(routed.scorer["score"])
+            split_params = dict(routed.splitter["split"])
+            # The refit is a ConSEClassifier, which routes to the same base
+            # estimator: it gets the caller's names that the base consumes.
+            consumed = self._conse(self.base_estimator).get_metadata_routing()
+            consumed = consumed.consumes("fit", fit_params)
+            refit_params = {k: v for k, v in fit_params.items() if k in consumed}
+        else:
+            base_params = refit_params = fit_params
+            split_params = {"groups": groups}
+            # As GridSearchCV does: sample_weight also weighs the test scores
+            # when the scorer takes it.
+            score_params = {}
+            if fit_params.get("sample_weight") is not None and _takes_sample_weight(
+                scorer
+            ):
+                score_params["sample_weight"] = fit_params["sample_weight"]
+        cv = check_cv(self._splitter(), y, classifier=True)
+        splits = list(cv.split(X, y, **split_params))
+        if not splits:
+            raise ValueError(
+                f"cv={self.cv!r} gave no train/test split: there is nothing to "
+                "score the grid on. Pass an int (the number of class-disjoint "
+                "folds), a splitter, or a non-empty iterable of (train, test) "
+                "index arrays."
+            )
 
         fold_scores = Parallel(n_jobs=self.n_jobs)(
             delayed(_fit_and_score_fold)(
-                self, X, y, train, test, fit_params, score_params, grid, scorer
+                self, X, y, train, test, base_params, score_params, grid, scorer
             )
             for train, test in splits
         )
@@ -423,7 +493,7 @@ class ConSEClassifierCV(
         results["rank_test_score"] = ranks
 
         best = self._conse(clone(self.base_estimator), **best_params)
-        best.fit(X, y, **fit_params)
+        best.fit(X, y, **refit_params)
 
         self.best_estimator_ = best
         self.best_params_ = best_params

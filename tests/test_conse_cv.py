@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
+import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
@@ -216,3 +218,83 @@ def test_unfitted_raises(problem):
 
     with pytest.raises(NotFittedError):
         ConSEClassifierCV(LogisticRegression(), problem[2]).predict(problem[0])
+
+
+def test_cv_without_splits_raises(problem, log):
+    X, y, embeddings = problem
+    base = CountingLogisticRegression(log=str(log))
+    with pytest.raises(ValueError, match=r"cv=\[\] gave no train/test split"):
+        ConSEClassifierCV(base, embeddings, cv=[]).fit(X, y)
+    assert _count(log, "fit") == 0
+
+
+class WeightRecordingLogisticRegression(CountingLogisticRegression):
+    """Notes the sample_weight each fit receives (one line of ints, or None)."""
+
+    def fit(self, X, y, sample_weight=None):
+        if sample_weight is None:
+            self._note("weights None")
+        else:
+            self._note("weights " + " ".join(str(int(w)) for w in sample_weight))
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _received_weights(log):
+    return [
+        line.split(" ", 1)[1]
+        for line in log.read_text().splitlines()
+        if line.startswith("weights ")
+    ]
+
+
+def _as_line(weights):
+    return " ".join(str(int(w)) for w in weights)
+
+
+@pytest.mark.parametrize("request_as", [True, "fold_weight"])
+def test_metadata_routing_sends_sample_weight_to_every_fold_and_refit(
+    problem, log, request_as
+):
+    X, y, embeddings = problem
+    weights = np.arange(1, len(y) + 1, dtype=np.float64)  # names the rows
+    name = "sample_weight" if request_as is True else request_as
+    cv = ClassDisjointKFold(3)
+    with sklearn.config_context(enable_metadata_routing=True):
+        base = WeightRecordingLogisticRegression(log=str(log)).set_fit_request(
+            sample_weight=request_as
+        )
+        est = ConSEClassifierCV(base, embeddings, Ts=[1, 2], cv=cv)
+        est.fit(X, y, **{name: weights})
+    expected = [_as_line(weights[train]) for train, _ in cv.split(X, y)]
+    expected.append(_as_line(weights))  # the refit, on all rows
+    assert _received_weights(log) == expected
+    assert est.best_estimator_.base_estimator_.lr_.coef_.shape[0] == 12
+
+
+def test_metadata_routing_matches_grid_search(problem):
+    X, y, embeddings = problem
+    weights = np.where(np.arange(len(y)) % 2, 1.0, 3.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        base = LogisticRegression().set_fit_request(sample_weight=True)
+        scorer = make_hit_at_k_scorer(1).set_score_request(sample_weight=True)
+        est = ConSEClassifierCV(
+            base, embeddings, Ts=[1, 2, 4], cv=3, scoring=scorer
+        ).fit(X, y, sample_weight=weights)
+        search = GridSearchCV(
+            ConSEClassifier(base, embeddings),
+            {"T": [1, 2, 4], "seen_penalty": [0.0]},
+            cv=ClassDisjointKFold(3),
+            scoring=scorer,
+        ).fit(X, y, sample_weight=weights)
+    _same_choice(est, search)
+
+
+def test_metadata_routing_unrequested_sample_weight_fails_before_any_fit(problem, log):
+    X, y, embeddings = problem
+    weights = np.ones(len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        base = WeightRecordingLogisticRegression(log=str(log))
+        est = ConSEClassifierCV(base, embeddings, Ts=[1], cv=3)
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            est.fit(X, y, sample_weight=weights)
+    assert _count(log, "fit") == 0
