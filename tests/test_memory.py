@@ -4,10 +4,14 @@ Base fits are counted in a file (one line per fit), since joblib, Dask and the
 searches copy the estimator: a counter on the instance would count nothing.
 """
 
+import os
+from pathlib import Path
+
 import joblib
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.dummy import DummyClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import (
@@ -313,3 +317,68 @@ def test_dask_backend_shares_the_cache_directory(problem, plain, log, tmp_path):
     again = _grid_search(_conse(log, embeddings, memory=memory)).fit(X, y)
     assert _n_fits(log) == 0  # every fold and the refit are in the directory
     _assert_same_test_scores(again.cv_results_, plain.cv_results_)
+
+
+class CountingFileReader(ClassifierMixin, BaseEstimator):
+    """Reads one number per file named in X; counts its fits in ``log``."""
+
+    def __init__(self, log=None):
+        self.log = log
+
+    @staticmethod
+    def _read(X):
+        return np.array([[float(Path(path).read_text())] for path in X])
+
+    def fit(self, X, y):
+        with open(self.log, "a") as f:
+            f.write("fit\n")
+        self.lr_ = LogisticRegression().fit(self._read(X), y)
+        self.classes_ = self.lr_.classes_
+        self.seen_values_ = self._read(X).ravel()
+        return self
+
+    def predict_proba(self, X):
+        return self.lr_.predict_proba(self._read(X))
+
+
+@pytest.mark.parametrize("as_path", [False, True])
+def test_changed_file_content_refits_the_base(problem, log, tmp_path, as_path):
+    """X as file paths: the key covers the files' content, not only the paths."""
+    embeddings = problem[2]
+    data = tmp_path / "data"
+    data.mkdir()
+    paths = []
+    for i, value in enumerate([0.0, 0.1, 0.2, 1.0, 1.1, 1.2]):
+        path = data / f"x{i}.txt"
+        path.write_text(f"{value:.1f}")
+        paths.append(path if as_path else str(path))
+    y = np.repeat(["c00", "c01"], 3)
+
+    def fit():
+        return ConSEClassifier(
+            CountingFileReader(log=str(log)),
+            embeddings,
+            memory=str(tmp_path / "cache"),
+        ).fit(paths, y)
+
+    first = fit()
+    assert _n_fits(log) == 1
+    assert fit().base_estimator_.seen_values_.tolist() == [0, 0.1, 0.2, 1, 1.1, 1.2]
+    assert _n_fits(log) == 1  # same files: from the cache
+
+    # Same size and same modification time, other content: a key on the
+    # paths (or on size and mtime) would hand back the stale base.
+    stat = (data / "x0.txt").stat()
+    (data / "x0.txt").write_text("0.5")
+    os.utime(data / "x0.txt", ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    second = fit()
+    assert _n_fits(log) == 2
+    assert second.base_estimator_.seen_values_[0] == 0.5
+    assert first.base_estimator_.seen_values_[0] == 0.0
+
+
+def test_fit_base_warns_about_directories_in_X(tmp_path):
+    (tmp_path / "images").mkdir()
+    X = np.array([str(tmp_path / "images"), "not a path"], dtype=object)
+    with pytest.warns(UserWarning, match=r"X names a directory: .*images"):
+        fit_base(str(tmp_path / "cache"), DummyClassifier(), X, np.array([0, 1]), {})
