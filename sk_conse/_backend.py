@@ -383,6 +383,11 @@ class CupyBackend(_NumpyLike):
         self.xp = xp_cupy
         self.device = "cuda"
 
+    @property
+    def key(self) -> tuple:
+        # Arrays live on the GPU that was current when they were made.
+        return (self.name, f"cuda:{self.module.cuda.Device().id}")
+
     def to_numpy(self, a: Any) -> np.ndarray:
         return a.get() if _library(a) == "cupy" else np.asarray(a)
 

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import numbers
+import threading
 import warnings
 from collections.abc import Hashable, Iterator
 from typing import Any, ClassVar
@@ -50,9 +52,25 @@ from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
 __all__ = ["BaseZeroShotClassifier"]
 
-# Parameters read at prediction time, validated there (they may have been set
-# with set_params after fit).
-_PREDICT_PARAMS = ("batch_size", "verbose", "seen_penalty", "temperature")
+# Searches are built under this lock, so that threads predicting at once
+# build each (a Gram matrix can take a GiB) once.
+_SEARCH_LOCK = threading.Lock()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Call:
+    """What one public call decided at its start, and uses throughout.
+
+    ``params`` is the snapshot of the prediction-time parameters, read once:
+    a ``set_params`` from another thread during the call changes nothing in
+    it.
+    """
+
+    X: Any
+    backend: Backend
+    search: Any
+    keep: bool
+    params: dict
 
 
 class BaseZeroShotClassifier(
@@ -74,6 +92,15 @@ class BaseZeroShotClassifier(
         "verbose": ["verbose"],
     }
 
+    # Parameters read at prediction time, validated there (they may have been
+    # set with set_params after fit) and snapshotted once per call.
+    _predict_params: ClassVar[tuple] = (
+        "batch_size",
+        "verbose",
+        "seen_penalty",
+        "temperature",
+    )
+
     # ----------------------------------------------------- subclass hooks
 
     @property
@@ -85,9 +112,14 @@ class BaseZeroShotClassifier(
         """Validate ``X`` as the estimator's ``fit`` does."""
         raise NotImplementedError
 
-    def _build_search(self, backend: Backend) -> Any:
-        """The estimator's search object on ``backend``."""
+    def _build_search(self, backend: Backend, params: dict) -> Any:
+        """The estimator's search object on ``backend`` for the snapshot
+        ``params``."""
         raise NotImplementedError
+
+    def _search_key(self, backend: Backend, params: dict) -> tuple:
+        """Everything a search's content depends on beyond the fitted state."""
+        return (*backend.key, float(params["seen_penalty"]))
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
         """What the search's ``embed`` takes for a batch of rows."""
@@ -167,9 +199,8 @@ class BaseZeroShotClassifier(
         rows = table.rows_of(classes, role="candidate")
         return classes, table.vectors[rows]
 
-    def _candidate_offset(self) -> np.ndarray | None:
-        """``seen_penalty`` on each seen candidate (calibrated stacking)."""
-        penalty = self.seen_penalty
+    def _candidate_offset(self, penalty: float) -> np.ndarray | None:
+        """``penalty`` on each seen candidate (calibrated stacking)."""
         if not penalty:
             return None
         dtype = self.candidate_embeddings_.dtype
@@ -187,16 +218,25 @@ class BaseZeroShotClassifier(
         )
         return (mask * penalty).astype(dtype)
 
-    def _search_for(self, backend: Backend) -> Any:
-        """The search on ``backend``, built once and kept (not pickled)."""
+    def _search_for(self, backend: Backend, params: dict | None = None) -> Any:
+        """The search on ``backend``, built once and kept (not pickled).
+
+        Keyed by everything its content depends on (:meth:`_search_key`: the
+        library, the device, ``seen_penalty`` and the route), each built from
+        the one snapshot ``params`` it is stored under, and built once under
+        a lock.
+        """
+        if params is None:
+            params = self._snapshot()
         searches = self.__dict__.setdefault("_searches", {})
-        # seen_penalty is read at prediction time (set_params after fit
-        # applies): a search is kept per backend and penalty.
-        key = (*backend.key, float(self.seen_penalty))
+        key = self._search_key(backend, params)
         search = searches.get(key)
         if search is None:
-            search = self._build_search(backend)
-            searches[key] = search
+            with _SEARCH_LOCK:
+                search = searches.get(key)
+                if search is None:
+                    search = self._build_search(backend, params)
+                    searches[key] = search
         # The stored search keeps its arrays; this call's thread budget rides
         # on the backend it is given.
         return search.on(backend)
@@ -224,23 +264,26 @@ class BaseZeroShotClassifier(
                 "or use candidate_labels='all'."
             )
 
-    def _check_predict_params(self) -> None:
+    def _snapshot(self) -> dict:
+        """The prediction-time parameters, read once and validated."""
+        params = {p: getattr(self, p) for p in self._predict_params}
         validate_parameter_constraints(
-            {p: self._parameter_constraints[p] for p in _PREDICT_PARAMS},
-            {p: getattr(self, p) for p in _PREDICT_PARAMS},
+            {p: self._parameter_constraints[p] for p in self._predict_params},
+            params,
             caller_name=type(self).__name__,
         )
+        return params
 
-    def _start(self, X, *, candidates: bool = True) -> tuple[Any, Backend, Any, bool]:
-        """Decided once per public call: ``X``, the backend, the search, and
-        whether outputs stay in the input's array library.
+    def _start(self, X, *, candidates: bool = True) -> _Call:
+        """Decided once per public call: ``X``, the backend, the search, whether
+        outputs stay in the input's array library, and the parameters.
 
         With scikit-learn's ``array_api_dispatch`` on, a torch or CuPy ``X``
         is computed on where it lives and results come back in its library;
         otherwise results are NumPy.
         """
         check_is_fitted(self)
-        self._check_predict_params()
+        params = self._snapshot()
         X = self._validate_X(X, reset=False)
         follow = bool(sklearn.get_config().get("array_api_dispatch", False))
         backend = backend_for(X, self.device_, follow_input=follow)
@@ -248,29 +291,33 @@ class BaseZeroShotClassifier(
         keep = follow and backend.owns(X)
         if candidates:
             self._require_candidates()
-        return X, backend, self._search_for(backend), keep
+        search = self._search_for(backend, params)
+        return _Call(X, backend, search, keep, params)
 
-    def _batches(self, X, backend: Backend, search: Any) -> Iterator[tuple]:
+    def _batches(self, call: _Call) -> Iterator[tuple]:
         """Yield ``(rows, batch)``: each batch of rows embedded by the search."""
-        n = _num_samples(X)
-        starts = range(0, n, self.batch_size)
-        if self.verbose and len(starts) > 1:
+        n = _num_samples(call.X)
+        size, verbose = call.params["batch_size"], call.params["verbose"]
+        starts = range(0, n, size)
+        if verbose and len(starts) > 1:
             starts = progress(
-                starts, f"{type(self).__name__}: batches", enabled=self.verbose
+                starts, f"{type(self).__name__}: batches", enabled=verbose
             )
         for start in starts:
-            rows = slice(start, min(start + self.batch_size, n))
+            rows = slice(start, min(start + size, n))
             n_rows = rows.stop - rows.start
-            inputs = self._search_input(X[rows], backend, n_rows)
-            yield rows, search.embed(inputs)
+            inputs = self._search_input(call.X[rows], call.backend, n_rows)
+            yield rows, call.search.embed(inputs)
 
-    def _score_batches(self, X, backend, search) -> Iterator[tuple]:
-        """Yield ``(rows, scores)`` per batch; the score buffer is reused."""
+    def _score_batches(self, call: _Call) -> Iterator[tuple]:
+        """Yield ``(rows, batch, scores)`` per batch, the best of each row
+        exact (:meth:`~sk_conse._search.CosineSearch.refine`); the score
+        buffer is reused."""
         buffer = None
-        for rows, batch in self._batches(X, backend, search):
-            S = search.scores(batch, out=buffer)
+        for rows, batch in self._batches(call):
+            S = call.search.exact_scores(batch, out=buffer)
             buffer = S if buffer is None else buffer
-            yield rows, S
+            yield rows, batch, S
 
     @staticmethod
     def _output(backend: Backend, keep: bool, shape: tuple, dtype: Any) -> Any:
@@ -294,22 +341,23 @@ class BaseZeroShotClassifier(
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "transform")
-        X, backend, search, keep = self._start(X, candidates=False)
+        call = self._start(X, candidates=False)
         n_dims = self.candidate_embeddings_.shape[1]
-        out = self._output(backend, keep, (_num_samples(X), n_dims), self._dtype)
-        for rows, batch in self._batches(X, backend, search):
+        shape = (_num_samples(call.X), n_dims)
+        out = self._output(call.backend, call.keep, shape, self._dtype)
+        for rows, batch in self._batches(call):
             F = batch.embedding
-            out[rows] = F if keep else backend.to_numpy(F)
+            out[rows] = F if call.keep else call.backend.to_numpy(F)
         return out
 
-    def _scores(self, X):
-        """The (n_samples, n_candidates) cosine scores and whether they stay
-        in the input's array library."""
-        X, backend, search, keep = self._start(X)
+    def _scores(self, call: _Call):
+        """The (n_samples, n_candidates) cosine scores of a call."""
         n_cand = len(self.classes_)
-        out = self._output(backend, keep, (_num_samples(X), n_cand), self._dtype)
-        for rows, S in self._score_batches(X, backend, search):
-            out[rows] = S[:, :n_cand] if keep else backend.to_numpy(S[:, :n_cand])
+        shape = (_num_samples(call.X), n_cand)
+        out = self._output(call.backend, call.keep, shape, self._dtype)
+        for rows, _, S in self._score_batches(call):
+            S = S[:, :n_cand]
+            out[rows] = S if call.keep else call.backend.to_numpy(S)
         return out
 
     def decision_function(self, X):
@@ -331,7 +379,7 @@ class BaseZeroShotClassifier(
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "decision_function")
-        scores = self._scores(X)
+        scores = self._scores(self._start(X))
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
@@ -356,19 +404,8 @@ class BaseZeroShotClassifier(
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "predict_proba")
-        scores = self._scores(X)
-        if isinstance(scores, np.ndarray):
-            scores /= self.temperature
-            scores -= scores.max(axis=1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(axis=1, keepdims=True)
-            return scores
-        from sklearn.utils._array_api import get_namespace
-
-        xp, _ = get_namespace(scores)
-        scores = scores / self.temperature
-        scores = xp.exp(scores - xp.max(scores, axis=1, keepdims=True))
-        return scores / xp.sum(scores, axis=1, keepdims=True)
+        call = self._start(X)
+        return _softmax(self._scores(call), call.params["temperature"])
 
     def predict_top_k(self, X, k=5):
         """The ``k`` best candidate labels of each sample and their scores.
@@ -395,15 +432,19 @@ class BaseZeroShotClassifier(
         """
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "predict_top_k", k=k)
-        X, backend, search, keep = self._start(X)
+        call = self._start(X)
+        backend, search = call.backend, call.search
         k = check_k(k, n=len(self.classes_))
-        n = _num_samples(X)
+        n = _num_samples(call.X)
         idx_out = np.empty((n, k), dtype=np.intp)
-        val_out = self._output(backend, keep, (n, k), self._dtype)
-        for rows, S in self._score_batches(X, backend, search):
-            idx, vals = search.top_k(S, k)
+        val_out = self._output(backend, call.keep, (n, k), self._dtype)
+        buffer = None
+        for rows, batch in self._batches(call):
+            S = search.scores(batch, out=buffer)
+            buffer = S if buffer is None else buffer
+            idx, vals = search.exact_top_k(batch, S, k)
             idx_out[rows] = backend.to_numpy(idx)
-            val_out[rows] = vals if keep else backend.to_numpy(vals)
+            val_out[rows] = vals if call.keep else backend.to_numpy(vals)
         return self.classes_[idx_out], val_out
 
     def predict(self, X):
@@ -510,3 +551,30 @@ default=None
 
     def _update_candidates(self, table: LabelEmbeddings, seen_rows) -> None:
         """Subclass hook: refresh what depends on the candidates or vectors."""
+
+
+def _softmax(scores: Any, temperature: float) -> Any:
+    """``softmax(scores / temperature)`` by rows: finite, rows summing to 1,
+    and its argmax the argmax of ``scores`` (ties to the first column).
+
+    The row maximum is subtracted before dividing, in float64, so that no
+    temperature overflows. Rounding can make two probabilities equal where
+    the scores differ (at a huge temperature, all of them): the best score's
+    probability is then raised by one ulp, so that the first maximum of each
+    row is still the predicted label.
+    """
+    from sklearn.utils._array_api import get_namespace
+
+    xp, _ = get_namespace(scores)
+    dtype = scores.dtype
+    z = xp.astype(scores, xp.float64)
+    z = (z - xp.max(z, axis=1, keepdims=True)) / float(temperature)
+    z = xp.exp(z)
+    proba = xp.astype(z / xp.sum(z, axis=1, keepdims=True), dtype)
+    best = xp.argmax(scores, axis=1)
+    first = xp.argmax(proba, axis=1)
+    behind = xp.nonzero(first != best)[0]
+    if behind.shape[0]:
+        top = proba[behind, first[behind]]
+        proba[behind, best[behind]] = xp.nextafter(top, xp.full_like(top, 2.0))
+    return proba

@@ -352,10 +352,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
             # Build the default search now, so that what fails, fails in fit.
             self._search_for(backend_for(None, self.device_, follow_input=False))
 
-    def _resolve_algorithm(self, backend: Backend | None = None) -> str:
-        """The route on ``backend`` (default: the fitted device's)."""
-        if self.algorithm != "auto":
-            return self.algorithm
+    def _resolve_algorithm(
+        self, backend: Backend | None = None, algorithm: str | None = None
+    ) -> str:
+        """The route of ``algorithm`` (default: the parameter) on ``backend``
+        (default: the fitted device's)."""
+        algorithm = self.algorithm if algorithm is None else algorithm
+        if algorithm != "auto":
+            return algorithm
         if backend is None:
             backend = backend_for(None, self.device_, follow_input=False)
         n_seen, q = self.seen_embeddings_.shape
@@ -403,7 +407,16 @@ class ConSEClassifier(BaseZeroShotClassifier):
 
     # ------------------------------------------------------------ predict
 
-    def _build_search(self, backend: Backend) -> ConSESearch:
+    _predict_params: ClassVar[tuple] = (
+        *BaseZeroShotClassifier._predict_params,
+        "algorithm",
+    )
+
+    def _search_key(self, backend: Backend, params: dict) -> tuple:
+        route = self._resolve_algorithm(backend, params["algorithm"])
+        return (*super()._search_key(backend, params), route)
+
+    def _build_search(self, backend: Backend, params: dict) -> ConSESearch:
         seen = self.seen_embeddings_
         if self._seen_order is not None:
             seen = seen[self._seen_order]
@@ -412,10 +425,10 @@ class ConSEClassifier(BaseZeroShotClassifier):
             self.candidate_embeddings_,
             seen,
             self.T_,
-            offset=self._candidate_offset(),
+            offset=self._candidate_offset(params["seen_penalty"]),
             # The route rule knows the backend: a torch CUDA call may route
             # differently from the CPU default recorded in algorithm_.
-            route=self._resolve_algorithm(backend),
+            route=self._resolve_algorithm(backend, params["algorithm"]),
         )
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
@@ -426,6 +439,15 @@ class ConSEClassifier(BaseZeroShotClassifier):
         P = base.predict_proba(X_batch)
         if not hasattr(P, "shape") or not hasattr(P, "dtype"):
             P = np.asarray(P)
+        if getattr(P, "is_meta", False):
+            raise ValueError(
+                f"{name}'s predict_proba returned a torch tensor on the 'meta' "
+                "device, which holds no values. Move the base model to a real "
+                "device (for example model.to('cpu')) before predicting."
+            )
+        if getattr(P, "requires_grad", False):
+            # Probabilities are data here: no gradient flows through ConSE.
+            P = P.detach()
         own = backend_of(P)
         xp = own.xp
         n_seen = len(self.seen_classes_)
@@ -444,6 +466,10 @@ class ConSEClassifier(BaseZeroShotClassifier):
             )
         if not xp.isdtype(P.dtype, "real floating"):
             P = xp.astype(P, xp.float64)
+        elif _bits(P.dtype) < 8 * self._dtype.itemsize:
+            # Half precision (float16, bfloat16) is upcast before any
+            # arithmetic: the same values predict the same labels.
+            P = xp.astype(P, own.dtype(self._dtype))
         finite = xp.isfinite(P)
         if not bool(xp.all(finite)) or bool(xp.any(P < 0)):
             rows = to_numpy(xp.nonzero(~xp.all(finite & (P >= 0), axis=1))[0])
@@ -527,13 +553,13 @@ class ConSEClassifier(BaseZeroShotClassifier):
         """
         from sklearn.utils import Bunch
 
-        X, _, search, _ = self._start(X)
-        nx = search.backend
+        call = self._start(X)
+        search = call.search
         k = check_k(k, n=len(self.classes_))
         seen = self.seen_classes_
         if self._seen_order is not None:
             seen = seen[self._seen_order]
-        n = _num_samples(X)
+        n = _num_samples(call.X)
         T = search.T
         parts = {
             "seen_labels": np.empty((n, T), dtype=seen.dtype),
@@ -543,25 +569,18 @@ class ConSEClassifier(BaseZeroShotClassifier):
             "contributions": np.empty((n, k, T), dtype=self._dtype),
             "penalty": np.zeros((n, k), dtype=self._dtype),
         }
-        offset = self._candidate_offset()
-        unit = nx.to_numpy(search.unit)
-        S0 = nx.to_numpy(search.seen)
-        for rows, batch in self._batches(X, nx, search):
+        # The penalty of this call's snapshot, the one its search was built with.
+        offset = self._candidate_offset(call.params["seen_penalty"])
+        for rows, batch in self._batches(call):
             S = search.scores(batch)
-            cand, vals = (nx.to_numpy(a) for a in search.top_k(S, k))
-            idx = nx.to_numpy(batch.idx)
-            w = nx.to_numpy(batch.weights)
-            inv = nx.to_numpy(batch.inverse_norms)
-            # Seen labels by decreasing weight (stable: ties keep sorted order).
-            order = np.argsort(-w, axis=1, kind="stable")
-            idx = np.take_along_axis(idx, order, axis=1)
-            w = np.take_along_axis(w, order, axis=1)
-            dots = np.einsum("itq,ikq->ikt", S0[idx], unit[cand])
+            cand, vals = search.exact_top_k(batch, S, k)
+            cand = search.backend.to_numpy(cand)
+            idx, w, contributions = search.contributions(batch, cand)
             parts["seen_labels"][rows] = seen[idx]
             parts["seen_weights"][rows] = w
             parts["candidates"][rows] = self.classes_[cand]
-            parts["scores"][rows] = vals
-            parts["contributions"][rows] = dots * (w * inv[:, None])[:, None, :]
+            parts["scores"][rows] = search.backend.to_numpy(vals)
+            parts["contributions"][rows] = contributions
             if offset is not None:
                 parts["penalty"][rows] = offset[cand]
         return Bunch(**parts)
@@ -570,6 +589,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
         return validate_data(
             self, X, reset=reset, **_X_CHECKS, ensure_2d=not _one_dimensional(X)
         )
+
+
+def _bits(dtype: Any) -> int:
+    """The width of a NumPy, torch or CuPy dtype, in bits."""
+    itemsize = getattr(dtype, "itemsize", None)
+    if itemsize is None:
+        itemsize = np.dtype(dtype).itemsize
+    return 8 * int(itemsize)
 
 
 def _check_base_classes(base) -> np.ndarray:

@@ -449,9 +449,11 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     def _validate_X(self, X, *, reset: bool):
         return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
 
-    def _build_search(self, backend: Backend) -> CosineSearch:
+    def _build_search(self, backend: Backend, params: dict) -> CosineSearch:
         return CosineSearch(
-            backend, self.candidate_embeddings_, offset=self._candidate_offset()
+            backend,
+            self.candidate_embeddings_,
+            offset=self._candidate_offset(params["seen_penalty"]),
         )
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:

@@ -19,8 +19,18 @@ candidate vectors, ``W`` (n, n_seen) the top-T weights, ``T`` nonzeros a row.
   once per candidate set, each row costs ``T`` scaled row additions of ``G``
   instead of a GEMM row.
 
-Top-k is exact, with ties going to the smaller candidate index (the rule of
-:func:`numpy.argmax`, so that ``predict`` is the top-1).
+Ties and rounding belong to the package, not to the CPU:
+
+- candidates whose unit vectors are identical are scored once and the score
+  is copied, so they tie bit for bit on every route, backend and BLAS kernel;
+- the BLAS products leave each score off by at most a known bound; every
+  entry within twice that bound of a row's k-th best (its *contenders*) is
+  re-scored in float64 from f(x) alone, row by row (:meth:`CosineSearch.refine`),
+  and rounded to the working dtype. The top of each ranking is thus decided
+  on values that do not depend on the batch, the route or the kernel, and
+  ties in them go to the smaller candidate index (the rule of
+  :func:`numpy.argmax`, so that ``predict`` is the top-1 and the argmax of
+  ``decision_function``).
 """
 
 from __future__ import annotations
@@ -51,6 +61,8 @@ _FACTORISED_MAX_T = 32
 _FACTORISED_MIN_CANDIDATES = 1024
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
+# Entries re-scored exactly at a time (bounds the float64 temporaries).
+_REFINE_CHUNK = 4096
 
 
 def choose_route(
@@ -93,6 +105,9 @@ class SearchBatch:
     embedding: Any
     # 1 / ||f(x)|| (0 where f(x) has no direction), set while scoring.
     inverse_norms: Any = dataclasses.field(default=None, kw_only=True)
+    # How much larger the rounding of each row's scores may be than that of
+    # unit vectors (>= 1), set while scoring.
+    spread: Any = dataclasses.field(default=None, kw_only=True)
 
 
 @dataclasses.dataclass
@@ -131,18 +146,41 @@ class CosineSearch:
     """
 
     def __init__(self, backend: Backend, candidates: Any, offset: Any = None) -> None:
-        nx = backend
-        self.backend = nx
+        self.backend = backend
         n_cand, q = candidates.shape
         self.n_candidates = n_cand
+        self.q = q
         # Padded to a multiple of the top-k group width with -inf scores.
         self.n_padded = -(-n_cand // GROUP) * GROUP
         self.dtype = candidates.dtype
-        unit = np.zeros((self.n_padded, q), dtype=self.dtype)
-        unit[:n_cand] = candidates / np.linalg.norm(candidates, axis=1, keepdims=True)
-        self.unit = nx.asarray(unit)
-        self.offset = None if offset is None else nx.asarray(offset, self.dtype)
         self._eps = float(np.finfo(self.dtype).eps)
+        # Unit vectors, normalised in float64 then rounded: the same direction
+        # gives the same unit vector whatever the vector's length.
+        exact = np.asarray(candidates, dtype=np.float64)
+        units = (exact / np.linalg.norm(exact, axis=1, keepdims=True)).astype(
+            self.dtype
+        )
+        # Identical unit vectors are scored once; ``expand`` maps each
+        # candidate to its distinct vector.
+        distinct, first, expand = np.unique(
+            units, axis=0, return_index=True, return_inverse=True
+        )
+        self.expand = None
+        if len(distinct) < n_cand:
+            # Distinct vectors in order of first appearance.
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            units = distinct[order]
+            self.expand = backend.asarray(rank[expand.reshape(-1)].astype(np.int64))
+        self.n_distinct = len(units)
+        width = -(-self.n_distinct // GROUP) * GROUP
+        padded = np.zeros((width, q), dtype=self.dtype)
+        padded[: self.n_distinct] = units
+        # The distinct unit vectors (zero rows pad them to ``width``).
+        self.unit = backend.asarray(padded)
+        self.offset = None if offset is None else backend.asarray(offset, self.dtype)
+        self._max_offset = 0.0 if offset is None else float(np.max(np.abs(offset)))
 
     def on(self, backend: Backend) -> CosineSearch:
         """This search with ``backend`` (same library and device, this call's
@@ -160,6 +198,7 @@ class CosineSearch:
         xp = self.backend.xp
         F = batch.embedding
         norms = xp.sqrt(xp.sum(F * F, axis=1))
+        batch.spread = xp.ones_like(norms)
         return self._invert(norms, norms == 0)
 
     def _invert(self, norms: Any, degenerate: Any) -> Any:
@@ -168,11 +207,15 @@ class CosineSearch:
         return xp.where(degenerate, xp.zeros_like(norms), 1 / safe)
 
     def _products(self, batch: SearchBatch, inv: Any, out: Any) -> None:
+        """``out[:, :width] = (f(x) / ||f(x)||) @ unitᵀ`` over the distinct
+        vectors."""
         F = batch.embedding
         self.backend.matmul(F * inv[:, None], self.unit.T, out=out)
 
     def scores(self, batch: SearchBatch, out: Any = None) -> Any:
-        """Cosine scores (minus the offset) of a batch.
+        """Cosine scores (minus the offset) of a batch, as the BLAS gives them.
+
+        :meth:`refine` then makes the top of each row exact.
 
         Parameters
         ----------
@@ -186,13 +229,20 @@ class CosineSearch:
         scores : array of shape (m, n_padded)
             Columns beyond ``n_candidates`` hold ``-inf``. Where f(x) has no
             direction, every candidate scores 0 (minus its offset).
+            Candidates with the same unit vector score the same, bit for bit.
         """
+        nx = self.backend
         m = batch.embedding.shape[0]
         if out is None:
-            out = self.backend.empty((m, self.n_padded), self.dtype)
+            out = nx.empty((m, self.n_padded), self.dtype)
         out = out[:m]
         batch.inverse_norms = self._inverse_norms(batch)
-        self._products(batch, batch.inverse_norms, out)
+        if self.expand is None:
+            self._products(batch, batch.inverse_norms, out)
+        else:
+            distinct = nx.empty((m, self.unit.shape[0]), self.dtype)
+            self._products(batch, batch.inverse_norms, distinct)
+            out[:, : self.n_candidates] = nx.xp.take(distinct, self.expand, axis=1)
         if self.offset is not None:
             out[:, : self.n_candidates] -= self.offset
         out[:, self.n_candidates :] = -float("inf")
@@ -201,6 +251,116 @@ class CosineSearch:
     def top_k(self, S: Any, k: int) -> tuple[Any, Any]:
         """The ``k`` best candidates of each row of scores, best first."""
         return self.backend.top_k(S, k, self.n_candidates)
+
+    # -------------------------------------------------------- exactness
+
+    def _margin(self, batch: SearchBatch) -> Any:
+        """Twice the bound on each row's score rounding.
+
+        A dot product of ``q`` terms is off by at most ``q eps`` times the
+        product of the norms (1 for unit vectors, ``spread`` for a point built
+        from vectors that partly cancel); normalising, the gather of ``T``
+        terms and the offset add a few ``eps`` more.
+        """
+        xp = self.backend.xp
+        terms = self.q + getattr(self, "T", 1) + 16
+        spread = xp.maximum(batch.spread, xp.ones_like(batch.spread))
+        return 2 * self._eps * (terms * spread + 4 * (1 + self._max_offset))
+
+    def _exact_embedding(self, batch: SearchBatch, rows: Any) -> Any:
+        """f(x) of some rows in float64."""
+        xp = self.backend.xp
+        return xp.astype(batch.embedding[rows], xp.float64)
+
+    def _candidate_units(self, cols: Any) -> Any:
+        """The unit vectors of candidates ``cols``, in float64."""
+        xp = self.backend.xp
+        if self.expand is not None:
+            cols = xp.take(self.expand, cols)
+        return xp.astype(xp.take(self.unit, cols, axis=0), xp.float64)
+
+    def refine(self, batch: SearchBatch, S: Any, threshold: Any) -> tuple:
+        """Re-score exactly the entries that could reach the top of each row.
+
+        Every entry of ``S`` (from :meth:`scores`) at or above ``threshold``
+        minus the rounding margin of its row is recomputed in float64 from
+        f(x) and the candidate's unit vector alone, rounded to the working
+        dtype and written back into ``S``. Rows without a direction (scores 0
+        exactly) are left as they are.
+
+        Parameters
+        ----------
+        batch : SearchBatch
+            The scored batch.
+        S : array of shape (m, n_padded)
+            Its scores, refined in place.
+        threshold : array of shape (m,)
+            Each row's k-th best score in ``S``.
+
+        Returns
+        -------
+        rows, cols, values : arrays
+            The refined entries (on the backend).
+        """
+        xp = self.backend.xp
+        n = self.n_candidates
+        valid = S[:, :n]
+        live = batch.inverse_norms != 0
+        floor = threshold - self._margin(batch)
+        mask = (valid >= floor[:, None]) & live[:, None]
+        rows, cols = xp.nonzero(mask)
+        if rows.shape[0] == 0:
+            return rows, cols, valid[rows, cols]
+        values = xp.empty(rows.shape, dtype=S.dtype, device=self.backend.device)
+        live_rows = xp.nonzero(live)[0]
+        # Where each batch row sits among the live rows.
+        where = xp.zeros(S.shape[0], dtype=rows.dtype, device=self.backend.device)
+        where[live_rows] = xp.arange(
+            live_rows.shape[0], dtype=rows.dtype, device=self.backend.device
+        )
+        F = self._exact_embedding(batch, live_rows)
+        F = F / xp.sqrt(xp.sum(F * F, axis=1))[:, None]
+        for start in range(0, rows.shape[0], _REFINE_CHUNK):
+            part = slice(start, start + _REFINE_CHUNK)
+            r, c = rows[part], cols[part]
+            dots = xp.sum(F[where[r]] * self._candidate_units(c), axis=1)
+            if self.offset is not None:
+                dots = dots - xp.astype(xp.take(self.offset, c), xp.float64)
+            values[part] = xp.astype(dots, S.dtype)
+        S[rows, cols] = values
+        return rows, cols, values
+
+    def exact_top_k(self, batch: SearchBatch, S: Any, k: int) -> tuple[Any, Any]:
+        """The ``k`` best candidates of each row, decided on exact scores.
+
+        Best first; ties (equal refined scores) go to the smaller candidate.
+        ``S`` is refined in place.
+        """
+        nx = self.backend
+        idx, vals = self.top_k(S, k)
+        k = idx.shape[1]
+        rows, cols, values = self.refine(batch, S, vals[:, k - 1])
+        if rows.shape[0] == 0:
+            return idx, vals
+        rows, cols, values = (nx.to_numpy(a) for a in (rows, cols, values))
+        order = np.lexsort((cols, -values, rows))
+        rows, cols, values = rows[order], cols[order], values[order]
+        # Each refined row holds at least its k raw best: the first k of its
+        # sorted entries are its top k.
+        touched, start = np.unique(rows, return_index=True)
+        pick = start[:, None] + np.arange(k)
+        idx, vals = nx.to_numpy(idx).copy(), nx.to_numpy(vals).copy()
+        idx[touched] = cols[pick]
+        vals[touched] = values[pick]
+        return nx.asarray(idx), nx.asarray(vals)
+
+    def exact_scores(self, batch: SearchBatch, out: Any = None) -> Any:
+        """:meth:`scores` with each row's best entries refined (so that the
+        argmax of a row is the top-1 of :meth:`exact_top_k`)."""
+        S = self.scores(batch, out=out)
+        xp = self.backend.xp
+        self.refine(batch, S, xp.max(S[:, : self.n_candidates], axis=1))
+        return S
 
 
 class ConSESearch(CosineSearch):
@@ -289,6 +449,42 @@ class ConSESearch(CosineSearch):
         F = self.backend.weighted_rows(idx, w, self.seen)
         return ConSEBatch(F, idx, w)
 
+    def contributions(self, batch: ConSEBatch, cand: Any) -> tuple:
+        """Each seen label's part of each candidate's cosine, on the host.
+
+        ``cos(f(x), s(c)) = sum_t w_t s(y_t)·ŝ(c) / ||f(x)||``: term ``t`` is
+        the contribution of seen label ``t`` to candidate ``c``.
+
+        Parameters
+        ----------
+        batch : ConSEBatch
+            A scored batch.
+        cand : array of shape (m, k)
+            Candidate indices per row.
+
+        Returns
+        -------
+        idx, weights : ndarrays of shape (m, T)
+            The top-T seen labels (by decreasing weight, ties in sorted
+            order) and their weights.
+        parts : ndarray of shape (m, k, T)
+            The contributions, in float64.
+        """
+        nx = self.backend
+        idx = nx.to_numpy(batch.idx)
+        w = nx.to_numpy(batch.weights)
+        inv = nx.to_numpy(batch.inverse_norms).astype(np.float64)
+        cand = nx.to_numpy(cand)
+        order = np.argsort(-w, axis=1, kind="stable")
+        idx = np.take_along_axis(idx, order, axis=1)
+        w = np.take_along_axis(w, order, axis=1)
+        seen = nx.to_numpy(self.seen).astype(np.float64)
+        units = nx.to_numpy(self._candidate_units(nx.asarray(cand.reshape(-1))))
+        units = units.reshape(*cand.shape, -1)
+        dots = np.einsum("itq,ikq->ikt", seen[idx], units)
+        parts = dots * (w.astype(np.float64) * inv[:, None])[:, None, :]
+        return idx, w, parts
+
     def _every_index(self, m: int) -> Any:
         """Every seen label's index on each of ``m`` rows (a broadcast view)."""
         xp = self.backend.xp
@@ -326,7 +522,24 @@ class ConSESearch(CosineSearch):
             A = self._weighted(batch, self.abs_seen, rows)
             bound = (self.T + 1) * self._eps * xp.sqrt(xp.sum(A * A, axis=1))
             degenerate[rows] = norms[rows] <= bound
-        return self._invert(norms, degenerate)
+        inv = self._invert(norms, degenerate)
+        # Rounding grows with how much the T vectors cancel in f(x).
+        batch.spread = reference * inv
+        return inv
+
+    def _exact_embedding(self, batch: ConSEBatch, rows: Any) -> Any:
+        """f(x) of some rows in float64.
+
+        With T covering every seen label, f(x) came from one GEMM whose
+        rounding depends on the batch: it is recomputed in float64. Otherwise
+        each row was gathered on its own, and its float32 f(x) is taken as
+        it is.
+        """
+        xp = self.backend.xp
+        if not batch.dense:
+            return super()._exact_embedding(batch, rows)
+        w = xp.astype(batch.weights[rows], xp.float64)
+        return self.backend.matmul(w, xp.astype(self.seen, xp.float64))
 
     def _products(self, batch: ConSEBatch, inv: Any, out: Any) -> None:
         if self.gram is None:

@@ -896,6 +896,8 @@ def test_seen_penalty_set_after_fit_applies_at_predict():
     after = estimator.decision_function(X)
     seen = np.isin(estimator.classes_, SEEN)
     np.testing.assert_allclose(after[:, seen], before[:, seen] - 0.5, atol=1e-12)
-    np.testing.assert_array_equal(after[:, ~seen], before[:, ~seen])
+    # Unseen scores do not move (the entries re-scored exactly near each
+    # row's best differ from the BLAS ones by rounding only).
+    np.testing.assert_allclose(after[:, ~seen], before[:, ~seen], rtol=0, atol=1e-12)
     estimator.set_params(seen_penalty=0.0)
     np.testing.assert_array_equal(estimator.decision_function(X), before)

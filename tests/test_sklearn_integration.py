@@ -123,7 +123,7 @@ def _two_candidates():
 def test_two_candidates_decision_function_is_binary():
     clf, X, _ = _two_candidates()
     assert clf.classes_.shape == (2,)
-    scores = clf._scores(X)
+    scores = clf._scores(clf._start(X))
     decision = clf.decision_function(X)
     assert decision.shape == (len(X),)
     np.testing.assert_allclose(decision, scores[:, 1] - scores[:, 0])
