@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ._label_embeddings import _py
+from ._utils import MAX_NAMED
 from ._utils import name_some as _name_some
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,9 +159,53 @@ def _check_labels(labels: Iterable[Hashable]) -> list:
 
 
 def _finish(vec: np.ndarray, normalize: bool) -> np.ndarray:
+    """A finite, nonzero float64 vector as float32, unit-norm if ``normalize``.
+
+    Normalisation first scales by a power of two that brings the largest
+    value into [0.5, 1): exact, so ordinary vectors come out bit for bit as
+    ``vec / ||vec||``, while tiny (1e-200) or huge (1e200) vectors, whose
+    squared norm would underflow to zero or overflow, still give their unit
+    vector. Without ``normalize`` the float32 result may underflow to zero or
+    overflow: see :func:`_check_float32`.
+    """
+    vec = np.asarray(vec, dtype=np.float64)
     if normalize:
+        _, exponent = np.frexp(np.max(np.abs(vec)))
+        vec = np.ldexp(vec, -exponent)
         vec = vec / np.linalg.norm(vec)
-    return vec.astype(np.float32)
+    with np.errstate(over="ignore", under="ignore"):
+        return vec.astype(np.float32)
+
+
+def _check_float32(out: Mapping[Hashable, np.ndarray], source: str) -> None:
+    """Raise, naming the labels, when a float32 vector is zero or not finite.
+
+    Only reachable with ``normalize=False``: the vector, nonzero and finite
+    in float64, has values outside float32's range.
+    """
+    bad = [
+        label
+        for label, vec in out.items()
+        if not (np.all(np.isfinite(vec)) and np.any(vec))
+    ]
+    if bad:
+        raise ValueError(
+            f"The {source} of {_name_some(bad)} do not fit in float32: their "
+            "values underflow to zero or overflow (float32 holds magnitudes "
+            "from about 1e-45 to 3e38). Use normalize=True (unit vectors), or "
+            "rescale all the vectors by one common factor."
+        )
+
+
+def _mean_vector(vectors: list[np.ndarray]) -> np.ndarray:
+    """The mean of finite float64 vectors, without overflow on huge values."""
+    stacked = np.stack(vectors)
+    with np.errstate(over="ignore"):
+        mean = np.mean(stacked, axis=0)
+    if not np.all(np.isfinite(mean)):  # the sum overflowed: average scaled
+        _, exponent = np.frexp(np.max(np.abs(stacked)))
+        mean = np.ldexp(np.mean(np.ldexp(stacked, -exponent), axis=0), exponent)
+    return mean
 
 
 def word_vector_embeddings(
@@ -236,7 +281,10 @@ def word_vector_embeddings(
     ------
     ValueError
         If ``labels`` is empty, ``on_missing`` is invalid, or, with
-        ``on_missing="error"``, some labels are out of vocabulary.
+        ``on_missing="error"``, some labels are out of vocabulary. Whatever
+        ``on_missing``, if a word vector used has NaN or infinite values, or,
+        with ``normalize=False``, if a mean vector does not fit in float32
+        (underflows to zero or overflows).
 
     See Also
     --------
@@ -288,6 +336,7 @@ def word_vector_embeddings(
 
     out: dict[Hashable, np.ndarray] = {}
     missing: list = []
+    non_finite: dict[Hashable, str] = {}
     for label in labels:
         alternatives = fallback.get(label, ())
         if isinstance(alternatives, str):
@@ -296,14 +345,27 @@ def word_vector_embeddings(
             vectors = _phrase_vectors(keyed_vectors, phrase)
             if vectors is None:
                 continue
-            mean = np.mean(vectors, axis=0)
-            norm = np.linalg.norm(mean)
-            if np.isfinite(norm) and norm > 0:
+            if not all(np.all(np.isfinite(v)) for v in vectors):
+                # In the vocabulary, but with a broken vector: not "missing".
+                non_finite[label] = phrase
+                break
+            mean = _mean_vector(vectors)
+            if np.any(mean):  # zero (or cancelling) word vectors: no direction
                 out[label] = _finish(mean, normalize)
                 break
         else:
             missing.append(label)
 
+    if non_finite:
+        shown = [f"{_py(lab)!r} ({phrase!r})" for lab, phrase in non_finite.items()]
+        raise ValueError(
+            f"The word vectors of {len(non_finite)} label(s) have NaN or "
+            f"infinite values: {', '.join(shown[:MAX_NAMED])}"
+            f"{' and more' if len(shown) > MAX_NAMED else ''}. They are in the "
+            "vocabulary, but have no usable vector: fix or drop those words "
+            "in keyed_vectors, or give the labels other phrases with names=."
+        )
+    _check_float32(out, "word vectors")
     if missing:
         message = (
             f"{len(missing)} label(s) out of vocabulary: {_name_some(missing)}. "
@@ -365,7 +427,8 @@ def sentence_embeddings(
     ------
     ValueError
         If ``labels`` is empty, or the encoder returns the wrong number of
-        vectors, or a vector that is zero or not finite.
+        vectors, or a vector that is zero or not finite, or, with
+        ``normalize=False``, one that does not fit in float32.
 
     See Also
     --------
@@ -420,13 +483,16 @@ def sentence_embeddings(
             f"The encoder returned an array of shape {vectors.shape} for "
             f"{len(texts)} texts; expected ({len(texts)}, dim)."
         )
-    norms = np.linalg.norm(vectors, axis=1)
-    bad = [lab for lab, n in zip(labels, norms) if not (np.isfinite(n) and n > 0)]
+    # Not via the norm: that of a tiny vector (1e-200) underflows to zero.
+    usable = np.all(np.isfinite(vectors), axis=1) & np.any(vectors != 0, axis=1)
+    bad = [lab for lab, ok in zip(labels, usable) if not ok]
     if bad:
         raise ValueError(
             f"The encoder returned a zero or non-finite vector for {_name_some(bad)}."
         )
-    return {label: _finish(vec, normalize) for label, vec in zip(labels, vectors)}
+    out = {label: _finish(vec, normalize) for label, vec in zip(labels, vectors)}
+    _check_float32(out, "encoder's vectors")
+    return out
 
 
 def _missing_package(package: str, pip: str) -> ImportError:

@@ -147,6 +147,52 @@ def test_numpy_labels_become_python_keys_in_order():
     assert table.vectors.dtype == np.float32
 
 
+@pytest.mark.parametrize("scale", [1e-30, 1e-200, 1e-310, 1e200])
+def test_tiny_or_huge_word_vectors_give_unit_vectors(scale):
+    """Never a zero (or out-of-vocabulary) answer for a tiny nonzero vector:
+    the squared norm of 1e-200 underflows, that of 1e200 overflows."""
+    words = {"cat": [3 * scale, 0.0, 4 * scale], "dog": [scale, scale, 0.0]}
+    emb = word_vector_embeddings(["cat", "cat dog"], words)
+    np.testing.assert_allclose(emb["cat"], [0.6, 0.0, 0.8], rtol=1e-6)
+    np.testing.assert_allclose(emb["cat dog"], _unit([4, 1, 4]), rtol=1e-6)
+    assert all(v.dtype == np.float32 for v in emb.values())
+
+
+def test_ordinary_word_vectors_normalised_exactly_as_before():
+    emb = word_vector_embeddings(["new york", "ankle boot"], WORDS)
+    expected = np.array([3.0, 0.0, 4.0]) / np.linalg.norm([3.0, 0.0, 4.0])
+    np.testing.assert_array_equal(emb["new york"], expected.astype(np.float32))
+    mean = np.array([0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(
+        emb["ankle boot"], (mean / np.linalg.norm(mean)).astype(np.float32)
+    )
+
+
+@pytest.mark.parametrize("scale", [1e-50, 1e50])
+def test_unnormalised_word_vectors_outside_float32_raise(scale):
+    words = {"cat": [scale, 2 * scale], "dog": [1.0, 2.0]}
+    with pytest.raises(
+        ValueError, match=r"word vectors of 'cat' do not fit in float32"
+    ):
+        word_vector_embeddings(["cat", "dog"], words, normalize=False)
+    np.testing.assert_allclose(
+        word_vector_embeddings(["cat"], words)["cat"], _unit([1, 2]), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("on_missing", ["error", "warn", "skip"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_word_vector_is_not_out_of_vocabulary(on_missing, bad):
+    words = {"cat": [bad, 1.0], "dog": [1.0, 0.0], "big": [0.0, 1.0]}
+    with pytest.raises(
+        ValueError,
+        match=r"word vectors of 1 label\(s\) have NaN or infinite "
+        r"values: 'big cat' \('big cat'\)",
+    ) as info:
+        word_vector_embeddings(["dog", "big cat"], words, on_missing=on_missing)
+    assert "out of vocabulary" not in str(info.value)
+
+
 class _ToyEncoder:
     """Mimics SentenceTransformer.encode."""
 
@@ -190,6 +236,21 @@ def test_sentence_embeddings_with_callable_no_normalize():
 def test_sentence_embeddings_bad_encoder(encoder, error, match):
     with pytest.raises(error, match=match):
         sentence_embeddings(["a", "b"], encoder)
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e-200, 1e200])
+def test_sentence_embeddings_tiny_or_huge_vectors_give_unit_vectors(scale):
+    emb = sentence_embeddings(["a"], lambda texts: [[3 * scale, 4 * scale]])
+    np.testing.assert_allclose(emb["a"], [0.6, 0.8], rtol=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e-50, 1e50])
+def test_sentence_embeddings_unnormalised_outside_float32_raise(scale):
+    def encoder(texts):
+        return [[scale, scale], [1.0, 2.0]]
+
+    with pytest.raises(ValueError, match="vectors of 'a' do not fit in float32"):
+        sentence_embeddings(["a", "b"], encoder, normalize=False)
 
 
 def test_sentence_embeddings_bad_batch_size():
