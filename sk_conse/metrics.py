@@ -10,6 +10,9 @@ cross-validation folds and with tens of thousands of candidate labels.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -17,6 +20,7 @@ from sklearn.utils.metadata_routing import MetadataRequest
 
 from . import _backend
 from ._utils import check_k, is_nan, name_some
+from .exceptions import SeenLabelsScoredWarning, TrivialScoreWarning
 from .hierarchy import Hierarchy, _is_graph
 
 __all__ = [
@@ -25,6 +29,7 @@ __all__ = [
     "hit_at_k_score",
     "make_hierarchical_precision_scorer",
     "make_hit_at_k_scorer",
+    "make_proba_scorer",
 ]
 
 # Rows of a score matrix passed at once to the top-k selection: 4M float64
@@ -67,6 +72,22 @@ def _check_y_true(y_true: Any) -> np.ndarray:
     return y_true
 
 
+def _refuse_complex(raw: np.ndarray, name: str) -> None:
+    """Refuse complex values, which NumPy would cast to real silently."""
+    if np.iscomplexobj(raw):
+        found = f"dtype {raw.dtype}"
+    elif raw.dtype == object and any(isinstance(v, complex) for v in raw.flat):
+        found = "complex entries in an object array"
+    else:
+        return
+    raise ValueError(
+        f"{name} must hold real numbers, got {found}. Casting to float would "
+        f"drop the imaginary parts silently, and complex numbers have no order "
+        f"to rank by: pass the real scores (for example np.abs({name}) or "
+        f"{name}.real, whichever your model means)."
+    )
+
+
 def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarray:
     """``y_score`` as (n_samples, n_labels) floats.
 
@@ -76,7 +97,14 @@ def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarr
     ``labels[0]``.
     """
     try:
-        y_score = np.asarray(y_score, dtype=np.float64)
+        raw = np.asarray(y_score)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"y_score must be a numeric array of shape (n_samples, n_labels): {exc}"
+        ) from exc
+    _refuse_complex(raw, "y_score")
+    try:
+        y_score = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"y_score must be a numeric array of shape (n_samples, n_labels); "
@@ -199,6 +227,22 @@ def _top_k_columns(y_score: np.ndarray, k: int) -> np.ndarray:
     for start in range(0, n_samples, step):
         out[start : start + step] = _backend.top_k(y_score[start : start + step], k)[0]
     return out
+
+
+def _warn_if_trivial(k: int, n_labels: int, where: str, stacklevel: int) -> None:
+    """Warn that hit@k is 1 for any scores when ``n_labels <= k``."""
+    if n_labels > k:
+        return
+    where = where.format(n=n_labels)
+    warnings.warn(
+        f"hit@{k} is 1 whatever the scores: {where}, no more than k={k}, so "
+        f"every label is among the {k} best and every sample is a hit. Use "
+        f"k < {n_labels}, or rank more candidate labels (on class-disjoint "
+        f"folds: fewer folds, so that each test fold holds more than {k} "
+        f"labels).",
+        TrivialScoreWarning,
+        stacklevel=stacklevel,
+    )
 
 
 def _weighted_mean(values: np.ndarray, sample_weight: np.ndarray | None) -> float:
@@ -354,6 +398,7 @@ def hit_at_k_score(
     y_score = _check_y_score(y_score, y_true.shape[0], labels)
     sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
     _, _, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
+    _warn_if_trivial(k, y_score.shape[1], "y_score has {n} column(s)", 3)
     top_k = _top_k_columns(y_score, k)
     return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
 
@@ -468,6 +513,7 @@ def _check_y_prob(y_prob: Any, n_samples: int) -> np.ndarray:
     """Probabilities of shape (n_samples, n_labels): finite, in [0, 1], rows
     summing to 1."""
     raw = np.asarray(y_prob)
+    _refuse_complex(raw, "y_prob")
     if raw.dtype.kind not in "biuf":
         raise ValueError(
             "y_prob must be a numeric array of shape (n_samples, n_labels), got "
@@ -644,44 +690,162 @@ def _final_step_with_top_k(estimator: Any) -> tuple[Any, Any] | None:
     return head, final
 
 
-def _generalized_for_seen_labels(estimator: Any, y: Any) -> Any:
-    """The estimator, or a copy ranking its seen labels too, for ``y``.
+def _seen_labels_in(estimator: Any, y: Any) -> tuple[list, list, Any] | None:
+    """For a fitted zero-shot model (one with ``seen_classes_`` and
+    ``with_candidates``, also as a Pipeline's last step): the distinct labels
+    of ``y``, those of them seen in fit, and a copy of the model that ranks
+    its seen labels with its candidates when ``y`` needs it (else None).
 
-    A class-disjoint training fold holds seen labels only, and they are never
-    zero-shot candidates, so its zero-shot score would be 0 by construction.
-    When every true label is a candidate or a seen label of a zero-shot model
-    (one with ``with_candidates``), and some are not candidates, the fold is
-    scored in the generalized setting: seen labels and candidates ranked
-    together (with ``seen_penalty`` applied as in predict).
+    None for any other estimator, and for a ``y`` that is not 1-D (the usual
+    checks then name the problem).
     """
     pipeline = _final_step_with_top_k(estimator)
     final = pipeline[1] if pipeline is not None else estimator
     if not (hasattr(final, "with_candidates") and hasattr(final, "seen_classes_")):
-        return estimator
+        return None
+    y = np.asarray(y, dtype=object)
+    if y.ndim != 1:
+        return None
+    labels = list(dict.fromkeys(y.tolist()))
     classes = list(dict.fromkeys(np.asarray(final.classes_, dtype=object).tolist()))
-    labels = set(np.asarray(y, dtype=object).tolist())
-    if labels <= set(classes):
-        return estimator
     seen = np.asarray(final.seen_classes_, dtype=object).tolist()
-    if not labels <= set(classes) | set(seen):
-        return estimator  # the usual error names the labels
+    seen_set, candidates = set(seen), set(classes)
+    seen_in_y = [label for label in labels if label in seen_set]
+    missing = [label for label in labels if label not in candidates]
+    if not missing or not set(missing) <= seen_set:
+        return labels, seen_in_y, None  # nothing to add, or the usual error
+    # Seen labels that are not candidates: rank them with the candidates
+    # (the generalized setting, seen_penalty applied as in predict).
     wider = final.with_candidates(list(dict.fromkeys(classes + seen)))
-    if pipeline is None:
-        return wider
-    from sklearn.pipeline import Pipeline
+    if pipeline is not None:
+        from sklearn.pipeline import Pipeline
 
-    return Pipeline([*estimator.steps[:-1], (estimator.steps[-1][0], wider)])
+        wider = Pipeline([*estimator.steps[:-1], (estimator.steps[-1][0], wider)])
+    return labels, seen_in_y, wider
 
 
-class _TopKScorer:
-    """Base of the scorers: gets each sample's k best labels from an estimator."""
+def _warn_seen_labels(
+    scorer: Any,
+    estimator: Any,
+    labels: list,
+    seen_in_y: list,
+    wider: Any,
+    stacklevel: int,
+) -> None:
+    if wider is not None:
+        how = (
+            "They are not candidate labels, so the model ranked its seen labels "
+            "together with its candidates (the generalized setting)"
+        )
+    else:
+        how = "They are candidate labels of the model, ranked with the others"
+    warnings.warn(
+        f"{scorer!r} scored this {type(estimator).__name__} on labels it was "
+        f"trained on: {len(seen_in_y)} of the {len(labels)} labels of y were "
+        f"seen in fit ({name_some(seen_in_y, limit=5)}). {how}: this is not a "
+        f"zero-shot score. For zero-shot scores, test on labels unseen in "
+        f"fit: split the classes with "
+        f"cv=sk_conse.model_selection.ClassDisjointKFold(n_splits=...), not "
+        f"with KFold or StratifiedKFold.",
+        SeenLabelsScoredWarning,
+        stacklevel=stacklevel,
+    )
+
+
+class _ZeroShotScorer:
+    """Base of the scorers: sample weights, and the labels seen in fit."""
+
+    def __init__(self) -> None:
+        self._metadata_request = MetadataRequest(owner=self)
+        self._tested = {}
+
+    # The fitted models this scorer has scored on labels unseen in fit (a
+    # test fold), by id, with a weak reference that drops the entry when the
+    # model goes. scikit-learn scores a split's test fold before its
+    # training fold (return_train_score=True), on the same fitted model.
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_tested"] = {}
+        return state
+
+    def _note_tested(self, estimator: Any) -> None:
+        key = id(estimator)
+        tested = self._tested
+        # An object that cannot be weakly referenced is never seen as tested.
+        with contextlib.suppress(TypeError):
+            tested[key] = weakref.ref(estimator, lambda _, k=key: tested.pop(k, None))
+
+    def _was_tested(self, estimator: Any) -> bool:
+        ref = self._tested.get(id(estimator))
+        return ref is not None and ref() is estimator
+
+    def _for_labels_of(self, estimator: Any, y: Any, stacklevel: int = 5) -> Any:
+        """The model to rank ``y``'s samples with; warns when ``y`` holds
+        labels the model was trained on and this is not the training score
+        that follows a test score. ``stacklevel`` points at the scorer's
+        caller."""
+        found = _seen_labels_in(estimator, y)
+        if found is None:
+            return estimator
+        labels, seen_in_y, wider = found
+        training_score = self._was_tested(estimator)
+        if len(seen_in_y) < len(labels):
+            self._note_tested(estimator)
+        only_seen = len(seen_in_y) == len(labels)
+        if seen_in_y and (only_seen or wider is not None) and not training_score:
+            _warn_seen_labels(self, estimator, labels, seen_in_y, wider, stacklevel)
+        return estimator if wider is None else wider
+
+    def _accept_sample_weight(self) -> bool:
+        # Read by scikit-learn's multi-metric scoring when metadata routing
+        # is off: sample_weight is always accepted.
+        return True
+
+    def set_score_request(self, *, sample_weight: bool | str | None = None) -> Any:
+        """Request ``sample_weight`` when metadata routing is enabled.
+
+        Parameters
+        ----------
+        sample_weight : bool, str or None, default=None
+            ``True`` to receive ``sample_weight`` from a meta-estimator (such
+            as :class:`~sklearn.model_selection.GridSearchCV`) when
+            ``sklearn.set_config(enable_metadata_routing=True)``.
+
+        Returns
+        -------
+        self : object
+            The scorer.
+        """
+        self._metadata_request = MetadataRequest(owner=self)
+        self._metadata_request.score.add_request(
+            param="sample_weight", alias=sample_weight
+        )
+        return self
+
+    def get_metadata_routing(self) -> MetadataRequest:
+        """Metadata requested by this scorer (see ``set_score_request``).
+
+        Returns
+        -------
+        request : MetadataRequest
+            The requested metadata.
+        """
+        return self._metadata_request
+
+    def _routing_repr(self) -> str:
+        return repr(self)
+
+
+class _TopKScorer(_ZeroShotScorer):
+    """Base of the ranking scorers: gets each sample's k best labels."""
 
     def __init__(self, k: int) -> None:
+        super().__init__()
         self._k = check_k(k)
-        self._metadata_request = MetadataRequest(owner=self)
 
     def _top_k(self, estimator: Any, X: Any, y: Any) -> tuple:
-        estimator = _generalized_for_seen_labels(estimator, y)
+        estimator = self._for_labels_of(estimator, y)
         classes = getattr(estimator, "classes_", None)
         if classes is None:
             raise AttributeError(
@@ -738,51 +902,14 @@ class _TopKScorer:
             top_k = _top_k_columns(y_score, k)
         return y_idx, top_k, classes, index
 
-    def _accept_sample_weight(self) -> bool:
-        # Read by scikit-learn's multi-metric scoring when metadata routing
-        # is off: sample_weight is always accepted.
-        return True
-
-    def set_score_request(self, *, sample_weight: bool | str | None = None) -> Any:
-        """Request ``sample_weight`` when metadata routing is enabled.
-
-        Parameters
-        ----------
-        sample_weight : bool, str or None, default=None
-            ``True`` to receive ``sample_weight`` from a meta-estimator (such
-            as :class:`~sklearn.model_selection.GridSearchCV`) when
-            ``sklearn.set_config(enable_metadata_routing=True)``.
-
-        Returns
-        -------
-        self : object
-            The scorer.
-        """
-        self._metadata_request = MetadataRequest(owner=self)
-        self._metadata_request.score.add_request(
-            param="sample_weight", alias=sample_weight
-        )
-        return self
-
-    def get_metadata_routing(self) -> MetadataRequest:
-        """Metadata requested by this scorer (see ``set_score_request``).
-
-        Returns
-        -------
-        request : MetadataRequest
-            The requested metadata.
-        """
-        return self._metadata_request
-
-    def _routing_repr(self) -> str:
-        return repr(self)
-
 
 class _HitAtKScorer(_TopKScorer):
     def __call__(
         self, estimator: Any, X: Any, y: Any, sample_weight: Any = None
     ) -> float:
-        y_idx, top_k, _, _ = self._top_k(estimator, X, y)
+        y_idx, top_k, classes, _ = self._top_k(estimator, X, y)
+        where = "the estimator ranks {n} candidate label(s) (its classes_)"
+        _warn_if_trivial(self._k, classes.shape[0], where, 3)
         sample_weight = _check_sample_weight(sample_weight, y_idx.shape[0])
         return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
 
@@ -939,3 +1066,165 @@ def make_hierarchical_precision_scorer(
     0.5
     """
     return _HierarchicalPrecisionScorer(k, hierarchy)
+
+
+# ---------------------------------------------------------------------------
+# Probability scorers
+# ---------------------------------------------------------------------------
+
+
+def _ovr_roc_auc(y_idx, proba, classes, sample_weight, average):
+    """One-vs-rest ROC AUC over the labels present in ``y``, each scored by
+    its own column of ``proba``: scikit-learn's ``multi_class="ovr"`` with
+    the absent labels' columns left out, as it has no ROC curve for them."""
+    from sklearn.metrics import roc_auc_score
+
+    present = np.unique(y_idx)
+    if present.shape[0] < 2:
+        raise ValueError(
+            f"ROC AUC needs samples of at least two labels; y holds only "
+            f"{name_some(classes[present].tolist())}. On class-disjoint folds, "
+            f"use fewer folds, so that each test fold holds two labels or more."
+        )
+    weight = np.ones(y_idx.shape[0]) if sample_weight is None else sample_weight
+    aucs, weights = [], []
+    for j in present.tolist():
+        positive = y_idx == j
+        aucs.append(roc_auc_score(positive, proba[:, j], sample_weight=sample_weight))
+        weights.append(float(weight[positive].sum()))
+    return float(np.average(aucs, weights=weights if average == "weighted" else None))
+
+
+def _neg_log_loss(y_idx, proba, classes, sample_weight):
+    from sklearn.metrics import log_loss
+
+    labels = np.arange(classes.shape[0])
+    return -float(log_loss(y_idx, proba, labels=labels, sample_weight=sample_weight))
+
+
+_PROBA_METRICS = {
+    "neg_log_loss": _neg_log_loss,
+    "roc_auc_ovr": lambda y, p, c, w: _ovr_roc_auc(y, p, c, w, "macro"),
+    "roc_auc_ovr_weighted": lambda y, p, c, w: _ovr_roc_auc(y, p, c, w, "weighted"),
+}
+
+
+class _ProbaScorer(_ZeroShotScorer):
+    def __init__(self, scoring: str) -> None:
+        super().__init__()
+        if scoring not in _PROBA_METRICS:
+            raise ValueError(
+                f"make_proba_scorer does not know scoring={scoring!r}; use one of "
+                f"{name_some(sorted(_PROBA_METRICS))}."
+            )
+        self._scoring = scoring
+
+    def __call__(
+        self, estimator: Any, X: Any, y: Any, sample_weight: Any = None
+    ) -> float:
+        estimator = self._for_labels_of(estimator, y, stacklevel=4)
+        classes = getattr(estimator, "classes_", None)
+        if classes is None or not hasattr(estimator, "predict_proba"):
+            raise AttributeError(
+                f"{self!r} needs a fitted classifier with classes_ and "
+                f"predict_proba; {type(estimator).__name__} has "
+                f"{'no predict_proba' if classes is not None else 'no classes_'}."
+            )
+        y_true = _check_y_true(y)
+        classes, index = _label_index(classes, name="estimator.classes_")
+        y_idx = _encode(
+            y_true,
+            index,
+            "y",
+            "the estimator's classes_ (its candidate labels): a test label "
+            "must be a candidate to be scored",
+        )
+        proba = _check_y_prob(estimator.predict_proba(X), y_true.shape[0])
+        if proba.shape[1] != classes.shape[0]:
+            raise ValueError(
+                f"predict_proba has {proba.shape[1]} columns but the estimator "
+                f"has {classes.shape[0]} classes_."
+            )
+        sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
+        return _PROBA_METRICS[self._scoring](y_idx, proba, classes, sample_weight)
+
+    def __repr__(self) -> str:
+        return f"make_proba_scorer({self._scoring!r})"
+
+
+def make_proba_scorer(scoring: str = "neg_log_loss") -> _ProbaScorer:
+    """Make a probability scorer that scores every candidate label.
+
+    scikit-learn's scorers ``scoring="neg_log_loss"`` and
+    ``scoring="roc_auc_ovr"`` call the metric without ``labels``, so they
+    take the columns of ``predict_proba`` to be the distinct labels of the
+    test fold. On class-disjoint folds a zero-shot model ranks every label
+    unseen in fit, which is more than the test fold holds whenever
+    ``label_embeddings`` has labels beyond ``y``, and those scorers then
+    fail inside scikit-learn ("y_true and y_prob contain different number
+    of classes", "Number of classes in y_true not equal to the number of
+    columns in 'y_score'"). These scorers give the metric the estimator's
+    ``classes_`` as the labels of the columns, so any number of candidates
+    works.
+
+    The scorer is called as ``scorer(estimator, X, y, sample_weight=None)``.
+    Like :func:`make_hit_at_k_scorer`, it warns
+    (:class:`~sk_conse.exceptions.SeenLabelsScoredWarning`) when ``y`` holds
+    labels a zero-shot model was trained on, and scores a training fold
+    after its test fold (``return_train_score=True``) in the generalized
+    setting, without warning.
+
+    Parameters
+    ----------
+    scoring : {"neg_log_loss", "roc_auc_ovr", "roc_auc_ovr_weighted"}, \
+default="neg_log_loss"
+        The name of the scikit-learn scorer to replace:
+
+        - ``"neg_log_loss"``: minus :func:`sklearn.metrics.log_loss` with
+          ``labels=estimator.classes_``; the probability given to the true
+          label among all the candidates. The score to tune ``temperature``
+          with.
+        - ``"roc_auc_ovr"``: the one-vs-rest ROC AUC of each label of ``y``
+          against the others, from its column of ``predict_proba``, averaged
+          over the labels of ``y`` (those absent from ``y`` have no ROC
+          curve). Equal to scikit-learn's ``roc_auc_ovr`` when ``y`` holds
+          every class.
+        - ``"roc_auc_ovr_weighted"``: the same, weighted by the number of
+          samples of each label.
+
+    Returns
+    -------
+    scorer : callable
+        A scorer for ``scoring=`` of
+        :func:`~sklearn.model_selection.cross_val_score` and
+        :class:`~sklearn.model_selection.GridSearchCV`; greater is better.
+        It supports ``sample_weight``, also through metadata routing
+        (``scorer.set_score_request(sample_weight=True)``).
+
+    Raises
+    ------
+    ValueError
+        If ``scoring`` is not one of the names above. When called: if a
+        label of ``y`` is not in the estimator's ``classes_``, or (ROC AUC)
+        ``y`` holds a single label.
+
+    See Also
+    --------
+    make_hit_at_k_scorer : The ranking scorer.
+    expected_calibration_error : Calibration of the probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse.metrics import make_proba_scorer
+    >>> X = np.arange(9.0).reshape(-1, 1)
+    >>> y = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    >>> clf = LogisticRegression().fit(X, y)
+    >>> scorer = make_proba_scorer("roc_auc_ovr")
+    >>> scorer
+    make_proba_scorer('roc_auc_ovr')
+    >>> scorer(clf, X[:6], y[:6])  # two of the three classes: still defined
+    1.0
+    """
+    return _ProbaScorer(scoring)

@@ -1,6 +1,8 @@
 """Tests for sk_conse.metrics: hit@k, hierarchical precision@k, scorers."""
 
 import itertools
+import pickle
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -12,19 +14,27 @@ from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import top_k_accuracy_score
-from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier, metrics
+from sk_conse.exceptions import SeenLabelsScoredWarning, TrivialScoreWarning
 from sk_conse.hierarchy import Hierarchy
 from sk_conse.metrics import (
     hierarchical_precision_at_k_score,
     hit_at_k_score,
     make_hierarchical_precision_scorer,
     make_hit_at_k_scorer,
+    make_proba_scorer,
 )
+from sk_conse.model_selection import ClassDisjointKFold
 
 # ---------------------------------------------------------------------------
 # A small hierarchy, edges parent -> child. Internal nodes (entity, animal,
@@ -59,6 +69,13 @@ def graph():
     return g
 
 
+def hit_allowing_trivial(*args, **kwargs):
+    """hit_at_k_score, silencing the warning for k >= n_labels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TrivialScoreWarning)
+        return hit_at_k_score(*args, **kwargs)
+
+
 def scores_ranking(order, labels=LABELS):
     """A score row that ranks ``order`` first (in that order), others after."""
     row = np.zeros(len(labels))
@@ -78,7 +95,8 @@ def test_hit_at_k_hand_computed():
     y_true = ["cat", "dog", "cat"]
     assert hit_at_k_score(y_true, y_score, k=1, labels=labels) == pytest.approx(1 / 3)
     assert hit_at_k_score(y_true, y_score, k=2, labels=labels) == pytest.approx(2 / 3)
-    assert hit_at_k_score(y_true, y_score, k=3, labels=labels) == 1.0
+    with pytest.warns(TrivialScoreWarning, match="hit@3 is 1 whatever the scores"):
+        assert hit_at_k_score(y_true, y_score, k=3, labels=labels) == 1.0
 
 
 def test_hit_at_k_y_true_holds_some_labels_and_labels_unsorted():
@@ -115,7 +133,57 @@ def test_hit_at_k_sample_weight():
 
 def test_hit_at_k_clips_k_to_the_number_of_labels():
     y_score = [[0.9, 0.1], [0.9, 0.1]]
-    assert hit_at_k_score([0, 1], y_score, k=5) == 1.0
+    with pytest.warns(TrivialScoreWarning):
+        assert hit_at_k_score([0, 1], y_score, k=5) == 1.0
+
+
+@pytest.mark.parametrize(("n_labels", "k"), [(1, 1), (2, 2), (2, 5), (4, 4)])
+def test_hit_at_k_warns_when_it_is_trivially_one(n_labels, k):
+    # Before: a 2-label fold scored hit@2 = 1.0 silently.
+    y_score = np.random.default_rng(0).random((3, n_labels))
+    labels = [f"l{i}" for i in range(n_labels)]
+    with pytest.warns(TrivialScoreWarning) as record:
+        assert hit_at_k_score(["l0"] * 3, y_score, k=k, labels=labels) == 1.0
+    message = str(record[0].message)
+    assert f"hit@{k} is 1 whatever the scores" in message
+    assert f"y_score has {n_labels} column(s), no more than k={k}" in message
+    assert f"Use k < {n_labels}" in message
+    assert record[0].filename == __file__  # points at the caller
+
+
+def test_hit_at_k_does_not_warn_with_more_labels_than_k():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hit_at_k_score(
+            [0, 1], [[0.9, 0.1, 0.0], [0.9, 0.1, 0.0]], k=2, labels=[0, 1, 2]
+        )
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        lambda y, s: hit_at_k_score(y, s, labels=[0, 1]),
+        lambda y, s: hierarchical_precision_at_k_score(
+            y, s, k=1, hierarchy={0: None, 1: None}, labels=[0, 1]
+        ),
+        lambda y, s: metrics.expected_calibration_error(y, s, labels=[0, 1]),
+    ],
+    ids=["hit", "hierarchical", "ece"],
+)
+@pytest.mark.parametrize(
+    "y_score",
+    [
+        np.array([[0.75 + 1j, 0.25], [0.5, 0.5]]),
+        np.array([[0.75 + 0j, 0.25], [0.5, 0.5]]),  # a zero imaginary part too
+        np.array([[0.75 + 1j, 0.25], [0.5, 0.5]], dtype=object),
+        [[0.75 + 1j, 0.25], [0.5, 0.5]],
+    ],
+    ids=["complex128", "real-valued-complex", "object", "list"],
+)
+def test_complex_scores_are_refused(metric, y_score):
+    # Before: cast to float, the imaginary part dropped with a ComplexWarning.
+    with pytest.raises(ValueError, match=r"must hold real numbers, got"):
+        metric([0, 1], y_score)
 
 
 def test_hit_at_k_allows_infinite_scores():
@@ -393,7 +461,7 @@ def ranking_problems(draw):
 def test_hit_at_k_is_non_decreasing_in_k_and_reaches_one(problem):
     y_true, y_score, labels, _ = problem
     scores = [
-        hit_at_k_score(y_true, y_score, k=k, labels=labels)
+        hit_allowing_trivial(y_true, y_score, k=k, labels=labels)
         for k in range(1, len(labels) + 1)
     ]
     assert all(a <= b for a, b in itertools.pairwise(scores))
@@ -408,7 +476,7 @@ def test_hierarchical_precision_is_never_below_hit_over_k(problem, k):
         y_true, y_score, k=k, hierarchy=hierarchy, labels=labels
     )
     # the true label is always correct
-    assert score >= hit_at_k_score(y_true, y_score, k=k, labels=labels) / min(
+    assert score >= hit_allowing_trivial(y_true, y_score, k=k, labels=labels) / min(
         k, len(labels)
     )
 
@@ -419,7 +487,7 @@ def test_hierarchical_precision_at_1_equals_hit_at_1(problem):
     y_true, y_score, labels, hierarchy = problem
     assert hierarchical_precision_at_k_score(
         y_true, y_score, k=1, hierarchy=hierarchy, labels=labels
-    ) == hit_at_k_score(y_true, y_score, k=1, labels=labels)
+    ) == hit_allowing_trivial(y_true, y_score, k=1, labels=labels)
 
 
 # ---------------------------------------------------------------------------
@@ -483,7 +551,8 @@ def test_scorer_uses_predict_top_k_and_classes():
 
 def test_scorer_clips_k_to_the_number_of_classes():
     est = TopKOnly(["a", "b", "c"])
-    assert make_hit_at_k_scorer(10)(est, [[0.0]], ["c"]) == 1.0
+    with pytest.warns(TrivialScoreWarning, match="ranks 3 candidate label"):
+        assert make_hit_at_k_scorer(10)(est, [[0.0]], ["c"]) == 1.0
     assert est.calls == [3]
 
 
@@ -897,9 +966,211 @@ def test_binary_decision_function_scores_with_two_labels():
     decision = np.array([-0.3, 0.2, -0.1, 0.4])
     both = np.column_stack([-decision, decision])
     for k in (1, 2):
-        assert metrics.hit_at_k_score(
+        assert hit_allowing_trivial(
             y_true, decision, k=k, labels=["a", "b"]
-        ) == metrics.hit_at_k_score(y_true, both, k=k, labels=["a", "b"])
+        ) == hit_allowing_trivial(y_true, both, k=k, labels=["a", "b"])
     assert metrics.hit_at_k_score(y_true, decision, k=1, labels=["a", "b"]) == 0.5
     with pytest.raises(ValueError, match="needs labels= with its two labels"):
         metrics.hit_at_k_score(y_true, decision, k=1)
+
+
+# ---------------------------------------------------------------------------
+# Scores on labels seen in fit, probability scorers
+# ---------------------------------------------------------------------------
+
+ZS_LABELS = [f"z{i}" for i in range(8)]
+ZS_HIERARCHY = {label: f"group{i % 2}" for i, label in enumerate(ZS_LABELS)}
+
+
+@pytest.fixture(scope="module")
+def zero_shot():
+    """6 labels in y, 10 blobs each around twice their vectors; the mapping
+    also holds 2 labels beyond y, so each fold ranks more than its labels."""
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(8, 5))
+    codes = np.repeat(np.arange(6), 10)
+    X = 2 * vectors[codes] + rng.normal(size=(codes.size, 5))
+    y = np.array(ZS_LABELS)[codes]
+    return X, y, dict(zip(ZS_LABELS, vectors))
+
+
+def zs_scorers():
+    return {
+        "hit": make_hit_at_k_scorer(1),
+        "hp": make_hierarchical_precision_scorer(2, ZS_HIERARCHY),
+        "ll": make_proba_scorer("neg_log_loss"),
+    }
+
+
+@pytest.mark.parametrize("name", ["hit", "hp", "ll"])
+@pytest.mark.parametrize("candidate_labels", ["unseen", "all"])
+def test_scorers_warn_on_folds_of_seen_labels(zero_shot, name, candidate_labels):
+    # Before: StratifiedKFold folds were scored in the generalized setting
+    # without a word, [0.96, 0.96, 1.0] read as zero-shot accuracy.
+    X, y, vectors = zero_shot
+    model = ConSEClassifier(
+        LogisticRegression(), vectors, T=2, candidate_labels=candidate_labels
+    )
+    with pytest.warns(SeenLabelsScoredWarning) as record:
+        scores = cross_val_score(
+            model, X, y, cv=StratifiedKFold(3), scoring=zs_scorers()[name]
+        )
+    assert np.all(np.isfinite(scores))
+    assert len(record) == 3  # one per fold
+    message = str(record[0].message)
+    assert "6 of the 6 labels of y were seen in fit ('z0', 'z1'" in message
+    assert "this is not a zero-shot score" in message
+    assert "ClassDisjointKFold" in message
+    how = "not candidate labels" if candidate_labels == "unseen" else "are candidate"
+    assert how in message
+
+
+def test_class_disjoint_search_with_train_scores_does_not_warn(zero_shot):
+    X, y, vectors = zero_shot
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(), vectors),
+        {"T": [1, 3]},
+        cv=ClassDisjointKFold(3),
+        scoring=zs_scorers(),
+        refit=False,
+        return_train_score=True,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        search.fit(X, y)
+    results = search.cv_results_
+    for name in ("hit", "hp", "ll"):
+        assert np.all(np.isfinite(results[f"mean_test_{name}"]))
+        assert np.all(np.isfinite(results[f"mean_train_{name}"]))
+    # A training score is the generalized one: the seen labels ranked with
+    # the candidates, what fits them is much better than zero-shot.
+    assert np.all(results["mean_train_hit"] > results["mean_test_hit"])
+
+
+def test_a_training_score_is_quiet_only_after_its_test_score(zero_shot):
+    X, y, vectors = zero_shot
+    train, test = next(ClassDisjointKFold(3).split(X, y))
+    model = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X[train], y[train])
+    scorer = make_hit_at_k_scorer(1)
+    everything = list(model.classes_) + list(model.seen_classes_)
+    generalized = model.with_candidates(everything)
+    expected = hit_at_k_score(
+        y[train], generalized.predict_proba(X[train]), labels=generalized.classes_
+    )
+    with pytest.warns(SeenLabelsScoredWarning, match="4 of the 4 labels of y"):
+        assert scorer(model, X[train], y[train]) == expected
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scorer(model, X[test], y[test])  # the test fold: zero-shot
+        assert scorer(model, X[train], y[train]) == expected  # its train score
+    # Another fitted model, or another scorer, has no test score yet.
+    other = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X[train], y[train])
+    with pytest.warns(SeenLabelsScoredWarning):
+        scorer(other, X[train], y[train])
+    with pytest.warns(SeenLabelsScoredWarning):
+        make_hit_at_k_scorer(1)(model, X[train], y[train])
+    # The memory of tested models is not pickled.
+    restored = pickle.loads(pickle.dumps(scorer))
+    assert restored._tested == {}
+
+
+def test_mixed_folds_warn_only_when_seen_labels_are_not_candidates(zero_shot):
+    X, y, vectors = zero_shot
+    seen = np.isin(y, ZS_LABELS[:4])
+    mixed = np.flatnonzero(~seen)[:5].tolist() + np.flatnonzero(seen)[:5].tolist()
+    scorer = make_hit_at_k_scorer(1)
+    unseen_only = ConSEClassifier(LogisticRegression(), vectors, T=2)
+    unseen_only.fit(X[seen], y[seen])
+    with pytest.warns(SeenLabelsScoredWarning, match="1 of the 2 labels of y"):
+        scorer(unseen_only, X[mixed], y[mixed])
+    # With candidate_labels="all" the user asked for the generalized setting.
+    everything = ConSEClassifier(
+        LogisticRegression(), vectors, T=2, candidate_labels="all"
+    ).fit(X[seen], y[seen])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scorer(everything, X[mixed], y[mixed])
+
+
+def test_hit_scorer_warns_on_a_fold_with_no_more_candidates_than_k(zero_shot):
+    # Before: each 2-label test fold scored hit@2 = 1.0 silently.
+    X, y, vectors = zero_shot
+    seen_only = {label: vectors[label] for label in ZS_LABELS[:6]}
+    with pytest.warns(TrivialScoreWarning, match=r"ranks 2 candidate label\(s\)"):
+        scores = cross_val_score(
+            ConSEClassifier(LogisticRegression(), seen_only, T=2),
+            X,
+            y,
+            cv=ClassDisjointKFold(3),
+            scoring=make_hit_at_k_scorer(2),
+        )
+    np.testing.assert_array_equal(scores, 1.0)
+
+
+@pytest.mark.parametrize(
+    "name", ["neg_log_loss", "roc_auc_ovr", "roc_auc_ovr_weighted"]
+)
+def test_proba_scorers_work_with_labels_beyond_the_test_fold(zero_shot, name):
+    X, y, vectors = zero_shot
+    model = ConSEClassifier(LogisticRegression(), vectors, T=2, temperature=0.1)
+    # scikit-learn's scorer of that name fails inside the metric: it takes
+    # the columns of predict_proba to be the labels of the test fold.
+    with pytest.raises(ValueError, match=r"[nN]umber of classes"):
+        cross_val_score(
+            model, X, y, cv=ClassDisjointKFold(3), scoring=name, error_score="raise"
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = cross_val_score(
+            model, X, y, cv=ClassDisjointKFold(3), scoring=make_proba_scorer(name)
+        )
+    assert np.all(np.isfinite(scores))
+    # It is scikit-learn's score where that one works: the candidates are
+    # exactly the test fold's labels.
+    seen_only = {label: vectors[label] for label in ZS_LABELS[:6]}
+    model = ConSEClassifier(LogisticRegression(), seen_only, T=2, temperature=0.1)
+    ours = cross_val_score(
+        model, X, y, cv=ClassDisjointKFold(2), scoring=make_proba_scorer(name)
+    )
+    theirs = cross_val_score(model, X, y, cv=ClassDisjointKFold(2), scoring=name)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_proba_scorer_by_hand_and_with_sample_weight():
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    X = np.arange(12.0).reshape(-1, 1)
+    y = np.repeat(["a", "b", "c", "d"], 3)
+    clf = LogisticRegression().fit(X, y)
+    weights = np.linspace(0.5, 2.0, 6)
+    part = slice(0, 6)  # labels a and b only; c and d are columns too
+    proba = clf.predict_proba(X[part])
+    expected = -log_loss(y[part], proba, labels=clf.classes_, sample_weight=weights)
+    scorer = make_proba_scorer("neg_log_loss")
+    assert scorer(clf, X[part], y[part], sample_weight=weights) == pytest.approx(
+        expected
+    )
+    auc_a = roc_auc_score(y[part] == "a", proba[:, 0], sample_weight=weights)
+    auc_b = roc_auc_score(y[part] == "b", proba[:, 1], sample_weight=weights)
+    assert make_proba_scorer("roc_auc_ovr")(
+        clf, X[part], y[part], sample_weight=weights
+    ) == pytest.approx((auc_a + auc_b) / 2)
+    w_a, w_b = weights[:3].sum(), weights[3:].sum()
+    assert make_proba_scorer("roc_auc_ovr_weighted")(
+        clf, X[part], y[part], sample_weight=weights
+    ) == pytest.approx((w_a * auc_a + w_b * auc_b) / (w_a + w_b))
+
+
+def test_proba_scorer_errors():
+    X = np.arange(12.0).reshape(-1, 1)
+    y = np.repeat(["a", "b", "c", "d"], 3)
+    clf = LogisticRegression().fit(X, y)
+    assert repr(make_proba_scorer()) == "make_proba_scorer('neg_log_loss')"
+    with pytest.raises(ValueError, match=r"scoring='accuracy'; use one of 'neg_log"):
+        make_proba_scorer("accuracy")
+    with pytest.raises(ValueError, match=r"needs samples of at least two labels.*'a'"):
+        make_proba_scorer("roc_auc_ovr")(clf, X[:3], y[:3])
+    with pytest.raises(ValueError, match=r"y contains 1 label\(s\) not in the estim"):
+        make_proba_scorer()(clf, X[:2], ["a", "z"])
+    with pytest.raises(AttributeError, match="no predict_proba"):
+        make_proba_scorer()(TopKOnly(["a", "b"]), X[:2], ["a", "b"])
