@@ -26,6 +26,8 @@ from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d
 
+from ._utils import name_some
+
 __all__ = [
     "PseudoUnseenSplit",
     "harmonic_mean_score",
@@ -163,7 +165,34 @@ class _HarmonicMeanScorer:
                 f"{self!r} needs a fitted zero-shot estimator with a "
                 f"seen_classes_ attribute; {type(estimator).__name__} has none."
             )
-        return harmonic_mean_score(y, estimator.predict(X), seen_labels=seen)
+        y_true = column_or_1d(np.asarray(y, dtype=object), warn=False)
+        labels = list(dict.fromkeys(y_true.tolist()))
+        seen_set = set(np.asarray(seen, dtype=object).ravel().tolist())
+        seen_in_y = [label for label in labels if label in seen_set]
+        if not seen_in_y or len(seen_in_y) == len(labels):
+            which = "unseen" if seen_in_y else "seen"
+            raise ValueError(
+                f"{self!r} needs samples of seen and of unseen labels, but no "
+                f"label of y is {which} ({len(labels)} labels: "
+                f"{name_some(labels, limit=5)}). Score on the test folds of "
+                f"sk_conse.gzsl.PseudoUnseenSplit, which hold both; training "
+                f"folds hold seen labels only, so H has no training score: "
+                f"leave return_train_score=False."
+            )
+        classes = getattr(estimator, "classes_", None)
+        if classes is not None:
+            candidates = set(np.asarray(classes, dtype=object).ravel().tolist())
+            never = [label for label in seen_in_y if label not in candidates]
+            if never:
+                raise ValueError(
+                    f"{len(never)} seen label(s) of y are not candidate labels of "
+                    f"this {type(estimator).__name__}, so it can never predict "
+                    f"them and their accuracy is 0 by construction: "
+                    f"{name_some(never, limit=5)}. H scores a generalized "
+                    f"zero-shot model: use candidate_labels='all' (or "
+                    f"with_candidates('all') on a fitted model)."
+                )
+        return harmonic_mean_score(y_true, estimator.predict(X), seen_labels=seen)
 
     def __repr__(self) -> str:
         return "make_harmonic_mean_scorer()"
@@ -219,7 +248,9 @@ class PseudoUnseenSplit(BaseCrossValidator):
         Number of re-drawn splits.
     n_unseen : int or float, default=0.2
         Pseudo-unseen labels per split: a number, or a share of the distinct
-        labels (rounded, at least 1). At least one label stays seen.
+        labels (rounded, at least 1). At least two labels stay seen, so that
+        a classifier can be fitted on the training fold: ``y`` needs three
+        labels or more.
     test_size : float, default=0.2
         Share of each remaining seen label's samples put in the test fold
         (at least one sample of each label with two or more).
@@ -278,6 +309,18 @@ class PseudoUnseenSplit(BaseCrossValidator):
                 f"n_unseen={value!r} gives {n} pseudo-unseen labels out of "
                 f"{n_classes}: it must leave at least one seen label and take "
                 "at least one."
+            )
+        if n_classes - n < 2:
+            fix = (
+                f"Use n_unseen={n_classes - 2} or less"
+                if n_classes >= 3
+                else "Give y at least 3 labels"
+            )
+            raise ValueError(
+                f"n_unseen={value!r} takes {n} of the {n_classes} labels as "
+                f"pseudo-unseen and leaves one seen label to train on: a "
+                f"classifier needs two classes to fit. {fix}, so that each "
+                f"training fold holds two labels or more."
             )
         return n
 

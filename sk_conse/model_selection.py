@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, GroupKFold
 
+from ._utils import name_some
+
 __all__ = ["ClassDisjointKFold"]
 
 
@@ -38,7 +40,11 @@ class ClassDisjointKFold(BaseCrossValidator):
     Parameters
     ----------
     n_splits : int, default=5
-        Number of folds, at least 2 and at most the number of classes.
+        Number of folds, at least 2 and at most the number of classes. Each
+        training fold must hold two classes or more, so that a classifier
+        can be fitted on it, so ``y`` needs 3 classes or more, and with
+        ``n_splits=2`` two classes or more in each fold (at least 4
+        classes).
     shuffle : bool, default=False
         Whether to shuffle the classes before assigning them to folds.
     random_state : int, RandomState instance or None, default=None
@@ -127,7 +133,11 @@ class ClassDisjointKFold(BaseCrossValidator):
         ------
         ValueError
             If ``y`` is missing, is not 1-D, does not match ``X`` in length,
-            or holds fewer classes than ``n_splits``.
+            or holds fewer classes than ``n_splits``; or if a training fold
+            would hold a single class: ``y`` has fewer than 3 classes, or
+            ``n_splits=2`` puts all the classes but one in a test fold (3
+            classes, or one class with as many samples as all the others).
+            Checked before any split is yielded.
         """
         group_k_fold = self._group_k_fold()
         if y is None:
@@ -146,13 +156,32 @@ class ClassDisjointKFold(BaseCrossValidator):
                 f"{y.shape[0]}."
             )
         n_classes = np.unique(y).shape[0]
+        if n_classes < 3:
+            raise ValueError(
+                f"ClassDisjointKFold needs at least 3 classes, y holds "
+                f"{n_classes} ({name_some(np.unique(y).tolist())}): a test fold "
+                f"takes at least one class, and its training fold needs two for "
+                f"a classifier to fit. Give y more classes."
+            )
         if n_classes < self.n_splits:
             raise ValueError(
                 f"Cannot split {n_classes} classes into n_splits={self.n_splits} "
                 f"class-disjoint folds: each test fold needs at least one class. "
                 f"Use n_splits <= {n_classes}."
             )
-        yield from group_k_fold.split(X, y, groups=y)
+        splits = list(group_k_fold.split(X, y, groups=y))
+        for i, (train, _) in enumerate(splits):
+            trained_on = np.unique(y[train])
+            if trained_on.shape[0] < 2:
+                raise ValueError(
+                    f"ClassDisjointKFold(n_splits={self.n_splits}) would train "
+                    f"fold {i} on one class only ({name_some(trained_on.tolist())}"
+                    f"): its test fold takes the other {n_classes - 1} of the "
+                    f"{n_classes} classes, and a classifier needs two classes to "
+                    f"fit. Use n_splits=3 or more (at most {n_classes}): every "
+                    f"training fold then holds two classes or more."
+                )
+        yield from splits
 
     def _iter_test_indices(
         self, X: Any = None, y: Any = None, groups: Any = None

@@ -53,6 +53,27 @@ def test_pseudo_unseen_split_errors():
         next(PseudoUnseenSplit().split(np.zeros((12, 1))))
 
 
+@pytest.mark.parametrize(
+    ("n_labels", "n_unseen", "match"),
+    [
+        (3, 2, r"n_unseen=2 takes 2 of the 3 labels.*Use n_unseen=1 or less"),
+        (2, 0.2, r"n_unseen=0.2 takes 1 of the 2 labels.*Give y at least 3 labels"),
+        (4, 0.75, r"takes 3 of the 4 labels.*Use n_unseen=2 or less"),
+    ],
+)
+def test_pseudo_unseen_split_refuses_a_one_label_training_fold(
+    n_labels, n_unseen, match
+):
+    # Before: the split trained on one label, and the fit failed (or NaN).
+    y = np.repeat(np.arange(n_labels), 4)
+    with pytest.raises(ValueError, match=match):
+        next(PseudoUnseenSplit(n_unseen=n_unseen).split(np.zeros((y.size, 1)), y))
+    if n_labels > 2:  # the fix the message names works
+        fixed = PseudoUnseenSplit(n_unseen=n_labels - 2, random_state=0)
+        for train, _ in fixed.split(np.zeros((y.size, 1)), y):
+            assert np.unique(y[train]).size == 2
+
+
 def test_scorer_reads_seen_classes_from_estimator():
     class Fitted:
         seen_classes_ = np.array(["a", "b"])
@@ -64,3 +85,33 @@ def test_scorer_reads_seen_classes_from_estimator():
     assert scorer(Fitted(), None, ["a", "b", "u", "u"]) == pytest.approx(2 / 3)
     with pytest.raises(AttributeError, match="seen_classes_"):
         scorer(object(), None, ["a"])
+
+
+class _Fitted:
+    seen_classes_ = np.array(["a", "b"])
+
+    def __init__(self, classes):
+        self.classes_ = np.array(classes)
+
+    def predict(self, X):
+        return np.array(["a", "b", "u", "u"])
+
+
+def test_harmonic_scorer_refuses_seen_labels_that_are_not_candidates():
+    # Before: H = 0 by construction, silently (seen labels never predicted).
+    scorer = make_harmonic_mean_scorer()
+    with pytest.raises(ValueError, match=r"2 seen label\(s\) of y are not candidate"):
+        scorer(_Fitted(["u"]), None, ["a", "b", "u", "u"])
+    with pytest.raises(ValueError, match="candidate_labels='all'"):
+        scorer(_Fitted(["u", "b"]), None, ["a", "b", "u", "u"])
+    assert scorer(_Fitted(["a", "b", "u"]), None, ["a", "b", "u", "u"]) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("y", "which"), [(["a", "b", "a", "b"], "unseen"), (["u", "v", "u", "v"], "seen")]
+)
+def test_harmonic_scorer_names_the_folds_to_use(y, which):
+    with pytest.raises(ValueError, match=f"no label of y is {which}") as info:
+        make_harmonic_mean_scorer()(_Fitted(["a", "b", "u", "v"]), None, y)
+    assert "PseudoUnseenSplit" in str(info.value)
+    assert "return_train_score=False" in str(info.value)

@@ -104,6 +104,27 @@ def test_get_n_splits_and_repr():
         ({"n_splits": 2, "shuffle": "yes"}, [0, 1, 2, 3, 4, 5], TypeError, "shuffle"),
         ({"n_splits": 2}, [[0], [1], [2], [3], [4], [5]], ValueError, "1-D array"),
         ({"n_splits": 2}, [0, 1, 2], ValueError, r"different numbers of samples: 6"),
+        # A training fold of one class: before, the error came from the fit.
+        (
+            {"n_splits": 2},
+            [0, 0, 0, 1, 1, 1],
+            ValueError,
+            r"needs at least 3 classes, y holds 2 \(0, 1\).*Give y more classes",
+        ),
+        (
+            {"n_splits": 2},
+            [0, 0, 1, 1, 2, 2],
+            ValueError,
+            r"n_splits=2\) would train fold 0 on one class only \(1\): its test "
+            r"fold takes the other 2 of the 3 classes.*Use n_splits=3 or more "
+            r"\(at most 3\)",
+        ),
+        (
+            {"n_splits": 2},
+            [0, 0, 0, 1, 2, 3],
+            ValueError,
+            r"would train fold 1 on one class only \(0\).*n_splits=3 or more",
+        ),
     ],
 )
 def test_errors(params, y, error, match):
@@ -186,3 +207,36 @@ def test_multi_metric_scoring_with_the_hierarchy(zero_shot_data):
     assert np.all(results["test_hit@1"] <= results["test_hit@2"])
     # a true label among the 2 best is at least half of the 2 correct
     assert np.all(results["test_hp@2"] >= results["test_hit@2"] / 2)
+
+
+def test_a_one_class_training_fold_fails_before_any_fit():
+    # The user guide's temperature recipe on 3 seen classes and 2 folds used
+    # to die inside scikit-learn ("needs samples of at least 2 classes").
+    class NeverFitted(GaussianNB):
+        def fit(self, X, y):
+            raise AssertionError("no fit expected")
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(["a", "b", "c"], 5)
+    X = rng.normal(size=(15, 2))
+    vectors = {label: rng.normal(size=3) for label in "abc"}
+    search = GridSearchCV(
+        ConSEClassifier(NeverFitted(), vectors),
+        {"T": [1, 2]},
+        cv=ClassDisjointKFold(n_splits=2),
+        scoring=make_hit_at_k_scorer(1),
+    )
+    with pytest.raises(ValueError, match=r"one class only.*Use n_splits=3 or more"):
+        search.fit(X, y)
+
+
+@pytest.mark.parametrize("n_classes", [3, 4, 5, 7, 12])
+@pytest.mark.parametrize("n_splits", [3, 4, 5])
+def test_three_splits_or_more_train_on_two_classes_or_more(n_classes, n_splits):
+    if n_splits > n_classes:
+        pytest.skip("more folds than classes")
+    rng = np.random.default_rng(n_classes)
+    y = np.repeat(np.arange(n_classes), rng.integers(1, 20, size=n_classes))
+    X = np.zeros((y.size, 1))
+    for train, _ in ClassDisjointKFold(n_splits).split(X, y):
+        assert np.unique(y[train]).size >= 2
