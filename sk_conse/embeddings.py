@@ -1203,7 +1203,10 @@ def restrict_embeddings(
     Raises
     ------
     KeyError
-        Listing the labels that have no vector.
+        Listing the labels that have no vector. With a pandas MultiIndex,
+        labels are tuples of all its levels; a partial key has no vector.
+    ValueError
+        If a pandas ``label_embeddings`` has duplicated labels.
 
     See Also
     --------
@@ -1248,10 +1251,22 @@ def restrict_embeddings(
         has = index.__contains__
     elif type(label_embeddings).__module__.split(".")[0] == "pandas":
         frame = label_embeddings
-        has = frame.index.__contains__
+        if frame.index.has_duplicates:
+            dups = frame.index[frame.index.duplicated()].unique()
+            raise ValueError(
+                f"label_embeddings has duplicated labels: {_name_some(dups)}. "
+                "Each label must appear once (ConSEClassifier refuses such a "
+                "table too): drop the repeats, e.g. with "
+                "label_embeddings[~label_embeddings.index.duplicated()]."
+            )
+        # Whole index entries only: with a MultiIndex a label is a tuple of
+        # every level, as ConSEClassifier reads it; frame.loc would also
+        # accept a partial key and return a block of rows.
+        position = {_py(label): i for i, label in enumerate(frame.index)}
+        has = position.__contains__
 
         def get(label: Hashable) -> Any:
-            return frame.loc[label]
+            return frame.iloc[position[label]]
 
     elif isinstance(label_embeddings, Mapping):
         has = label_embeddings.__contains__
@@ -1264,8 +1279,16 @@ def restrict_embeddings(
         )
     missing = [label for label in labels if not has(label)]
     if missing:
+        hint = ""
+        index = getattr(label_embeddings, "index", None)
+        if getattr(index, "nlevels", 1) > 1:
+            example = tuple(_py(level) for level in index[0])
+            hint = (
+                f" label_embeddings has a MultiIndex of {index.nlevels} levels: "
+                f"each label is a tuple of all levels, such as {example!r}."
+            )
         raise KeyError(
             f"{len(missing)} label(s) have no vector in label_embeddings: "
-            f"{_name_some(missing)}."
+            f"{_name_some(missing)}.{hint}"
         )
     return {label: np.array(get(label)) for label in labels}

@@ -682,6 +682,36 @@ def test_restrict_embeddings_errors():
         restrict_embeddings([[1.0]], ["a"])
 
 
+@pytest.mark.parametrize("kind", ["series", "frame"])
+def test_restrict_embeddings_duplicated_labels_raise(kind):
+    pd = pytest.importorskip("pandas")
+    vectors = [np.array([1.0, 0.0]), np.array([0.0, 1.0]), np.array([1.0, 1.0])]
+    index = ["a", "b", "a"]
+    if kind == "series":
+        table = pd.Series(vectors, index=index)
+    else:
+        table = pd.DataFrame(np.stack(vectors), index=index)
+    with pytest.raises(ValueError, match="duplicated labels: 'a'"):
+        restrict_embeddings(table, ["a"])
+    with pytest.raises(ValueError, match="duplicated labels: 'a'"):
+        restrict_embeddings(table, ["b"])  # ConSEClassifier would refuse it
+
+
+def test_restrict_embeddings_multiindex_labels_are_tuples():
+    pd = pytest.importorskip("pandas")
+    index = pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)])
+    table = pd.DataFrame([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], index=index)
+    small = restrict_embeddings(table, [("a", 2), ("b", 1)])
+    assert list(small) == [("a", 2), ("b", 1)]
+    np.testing.assert_array_equal(small[("a", 2)], [0.0, 1.0])
+    assert all(v.shape == (2,) for v in small.values())
+    # The same labels as ConSEClassifier reads from this table.
+    assert check_label_embeddings(table).labels == list(table.index)
+    # A partial key would select a block of rows: it is no label.
+    with pytest.raises(KeyError, match=r"'a'\..*MultiIndex of 2 levels.*\('a', 1\)"):
+        restrict_embeddings(table, ["a"])
+
+
 def test_restrict_embeddings_copies():
     vec = np.array([1.0, 2.0])
     small = restrict_embeddings({"a": vec}, ["a"])
