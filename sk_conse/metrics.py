@@ -330,8 +330,9 @@ def hit_at_k_score(
         not.
     k : int, default=1
         Number of best-scored labels counted as predictions. A ``k`` larger
-        than ``n_labels`` is clipped to ``n_labels`` (every sample is then a
-        hit).
+        than ``n_labels`` is clipped to ``n_labels``. With ``n_labels <= k``
+        every sample is a hit whatever the scores: the score is 1 and a
+        :class:`~sk_conse.exceptions.TrivialScoreWarning` says so.
     labels : array-like of shape (n_labels,), default=None
         The label of each column of ``y_score``, in column order (it need not
         be sorted). ``y_true`` may hold only some of them. If None, the sorted
@@ -954,13 +955,34 @@ def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
     ``decision_function``), which scores a plain classifier such as
     :class:`~sklearn.linear_model.LogisticRegression` the same way.
 
-    **Training folds.** With ``return_train_score=True``, a class-disjoint
-    search also scores the training fold, whose labels are the seen ones and
-    never zero-shot candidates. Such a fold is scored in the *generalized*
-    setting: the model ranks its seen labels together with its candidates
-    (through ``with_candidates``, nothing refitted, ``seen_penalty``
-    applied), so a train score says how well the fitted model recognises
-    what it was trained on among everything it could answer.
+    **Labels seen in fit.** A zero-shot score is one on labels the model
+    did not see in fit. When ``y`` holds labels that a zero-shot model (one
+    with ``seen_classes_``, such as :class:`sk_conse.ConSEClassifier`) was
+    trained on, as every fold of :class:`~sklearn.model_selection.KFold` or
+    :class:`~sklearn.model_selection.StratifiedKFold` does, the scorer
+    warns with :class:`~sk_conse.exceptions.SeenLabelsScoredWarning`, which
+    names :class:`~sk_conse.model_selection.ClassDisjointKFold`: the number
+    is not a zero-shot score. Seen labels that are not candidates are then
+    ranked together with the candidates (the *generalized* setting, through
+    ``with_candidates``, nothing refitted, ``seen_penalty`` applied). No
+    warning is given when seen labels are candidates (``candidate_labels=
+    "all"``) and ``y`` also holds unseen labels: the generalized setting was
+    asked for.
+
+    **Training scores.** With ``return_train_score=True``, a class-disjoint
+    search also scores each training fold, whose labels are all seen. It is
+    scored in the generalized setting, without warning, when this scorer
+    has just scored the same fitted model on its test fold (scikit-learn
+    scores a split's test fold first): ``train_score`` then says how well
+    the fitted model recognises what it was trained on among everything it
+    could answer, and is never a zero-shot score. A seen-label fold scored
+    without that test fold first warns.
+
+    **Trivial folds.** When the estimator ranks no more candidates than
+    ``k`` (a test fold of two labels, for hit@2), every sample is a hit:
+    the scorer returns 1 and warns with
+    :class:`~sk_conse.exceptions.TrivialScoreWarning`. Use fewer folds or a
+    smaller ``k``.
 
     Parameters
     ----------
@@ -1017,7 +1039,11 @@ def make_hierarchical_precision_scorer(
     Like :func:`make_hit_at_k_scorer`, the candidate labels are the fitted
     estimator's ``classes_`` and the ``k`` best labels come from
     ``predict_top_k`` when available, else ``predict_proba``. The hierarchy
-    is converted once, when the scorer is made.
+    is converted once, when the scorer is made. Folds holding labels seen in
+    fit are scored as by :func:`make_hit_at_k_scorer`: with a
+    :class:`~sk_conse.exceptions.SeenLabelsScoredWarning`, except the
+    training score (``return_train_score=True``) after its test fold,
+    which is the generalized score.
 
     Parameters
     ----------
