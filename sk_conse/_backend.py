@@ -54,6 +54,9 @@ _DEVICES = ("auto", "cpu", "cuda")
 # Scores are laid out in groups of this many columns for the generic grouped
 # top-k; candidate sets are padded (with -inf) to a multiple of it.
 GROUP = 64
+# Rows per call in :meth:`Backend.rowwise_matmul` (a multiple of every BLAS
+# kernel's row tile).
+_STABLE_ROWS = 64
 # Above this many weights a row, the sparse product W @ M goes dense.
 _GATHER_MAX_T = 32
 
@@ -228,6 +231,31 @@ class Backend:
         return out
 
     # ----------------------------------------------------------- top-k
+
+    def rowwise_matmul(self, a: Any, b: Any) -> Any:
+        """``a @ b`` with each row computed as it would be in any batch.
+
+        A BLAS rounds a row differently by its place in the kernel's tiles
+        and by the size of the call (one row goes through GEMV). The product
+        runs in float64 in row blocks of one fixed size (the last
+        zero-padded) and is rounded to the dtype of ``a``: what is left of
+        the BLAS's choices lies far below the rounding of a float32 result.
+        """
+        xp = self.xp
+        m = a.shape[0]
+        wide = xp.float64
+        b = xp.astype(b, wide)
+        out = self.empty((m, b.shape[1]), a.dtype)
+        block = _STABLE_ROWS
+        for start in range(0, m, block):
+            part = xp.astype(a[start : start + block], wide)
+            rows = part.shape[0]
+            if rows < block:
+                padded = self.zeros((block, a.shape[1]), wide)
+                padded[:rows] = part
+                part = padded
+            out[start : start + rows] = xp.astype(self.matmul(part, b)[:rows], a.dtype)
+        return out
 
     def select_top_k(self, A: Any, k: int) -> Any:
         """Column indices of the ``k`` largest entries of each row, ascending.

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import GROUP, Backend
+from ._backend import _GATHER_MAX_T, GROUP, Backend
 
 __all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_route"]
 
@@ -150,6 +150,8 @@ class CosineSearch:
         n_cand, q = candidates.shape
         self.n_candidates = n_cand
         self.q = q
+        # How many vectors each f(x) sums (its rounding adds to the scores').
+        self.n_terms = 1
         # Padded to a multiple of the top-k group width with -inf scores.
         self.n_padded = -(-n_cand // GROUP) * GROUP
         self.dtype = candidates.dtype
@@ -263,7 +265,7 @@ class CosineSearch:
         terms and the offset add a few ``eps`` more.
         """
         xp = self.backend.xp
-        terms = self.q + getattr(self, "T", 1) + 16
+        terms = self.q + self.n_terms + 16
         spread = xp.maximum(batch.spread, xp.ones_like(batch.spread))
         return 2 * self._eps * (terms * spread + 4 * (1 + self._max_offset))
 
@@ -407,8 +409,10 @@ class ConSESearch(CosineSearch):
         seen = np.asarray(seen, dtype=self.dtype)
         self.n_seen = seen.shape[0]
         self.T = min(T, self.n_seen)
+        self.n_terms = self.T
         self.route = route
         self.seen = nx.asarray(seen)
+        self._seen_wide = nx.asarray(seen.astype(np.float64))
         self.abs_seen = nx.asarray(np.abs(seen))
         self.seen_norms = nx.asarray(np.linalg.norm(seen, axis=1))
         self.gram = None
@@ -442,11 +446,20 @@ class ConSESearch(CosineSearch):
     def embed(self, P: Any) -> ConSEBatch:
         """f(x) = sum_t w_t s(y_t) of a batch of p(y|x)."""
         idx, w = self._weights(P)
+        nx = self.backend
         if idx is None:
-            # T = all: W is w itself, f(x) one dense product.
-            F = self.backend.matmul(w, self.seen)
+            # T = all: W is w itself, f(x) one dense product (row by row
+            # stable, so that no row depends on its batch).
+            F = nx.rowwise_matmul(w, self.seen)
             return ConSEBatch(F, self._every_index(w.shape[0]), w, dense=True)
-        F = self.backend.weighted_rows(idx, w, self.seen)
+        if idx.shape[1] > _GATHER_MAX_T:
+            F = nx.rowwise_matmul(nx.dense_weights(idx, w, self.n_seen), self.seen)
+        else:
+            # Each row gathered on its own, summed in float64 and rounded: the
+            # same bits on every backend (w.h.p.: up to float64 rounding).
+            xp = nx.xp
+            F = nx.weighted_rows(idx, xp.astype(w, xp.float64), self._seen_wide)
+            F = xp.astype(F, nx.dtype(self.dtype))
         return ConSEBatch(F, idx, w)
 
     def contributions(self, batch: ConSEBatch, cand: Any) -> tuple:
@@ -526,20 +539,6 @@ class ConSESearch(CosineSearch):
         # Rounding grows with how much the T vectors cancel in f(x).
         batch.spread = reference * inv
         return inv
-
-    def _exact_embedding(self, batch: ConSEBatch, rows: Any) -> Any:
-        """f(x) of some rows in float64.
-
-        With T covering every seen label, f(x) came from one GEMM whose
-        rounding depends on the batch: it is recomputed in float64. Otherwise
-        each row was gathered on its own, and its float32 f(x) is taken as
-        it is.
-        """
-        xp = self.backend.xp
-        if not batch.dense:
-            return super()._exact_embedding(batch, rows)
-        w = xp.astype(batch.weights[rows], xp.float64)
-        return self.backend.matmul(w, xp.astype(self.seen, xp.float64))
 
     def _products(self, batch: ConSEBatch, inv: Any, out: Any) -> None:
         if self.gram is None:

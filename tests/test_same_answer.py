@@ -1,0 +1,305 @@
+"""The same answer on every route, backend, BLAS kernel, batch and thread.
+
+Ties and rounding belong to the package: identical vectors tie bit for bit,
+each row's best entries are re-scored exactly so that the batch a row is
+scored in never changes its ranking, ``argmax(predict_proba) == predict`` at
+every temperature, half-precision probabilities are upcast before any
+arithmetic, and each public call reads its parameters once.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import InvalidParameterError
+from threadpoolctl import threadpool_info
+
+from sk_conse import ConSEClassifier
+from sk_conse._backend import NumpyBackend, TorchBackend
+from sk_conse._search import ConSESearch
+
+ROUTES = ["direct", "factorised"]
+
+
+class FixedProba(ClassifierMixin, BaseEstimator):
+    """A base whose p(y|x) is the row of X itself (cast to ``dtype``)."""
+
+    def __init__(self, dtype="float64", n_seen=12):
+        self.dtype = dtype
+        self.n_seen = n_seen
+
+    def fit(self, X, y):
+        self.classes_ = np.array([f"s{i:02d}" for i in range(self.n_seen)])
+        return self
+
+    def predict_proba(self, X):
+        return np.asarray(X[:, : self.n_seen]).astype(self.dtype)
+
+
+def _near_tie_problem(seed=0, n_seen=12, n_rows=400, q=40, dtype=np.float32):
+    """Seen vectors, and candidates made of exact duplicates and vectors one
+    rounding step apart, so that BLAS rounding decides rankings unless the
+    package does."""
+    rng = np.random.RandomState(seed)
+    seen = rng.randn(n_seen, q)
+    base = rng.randn(30, q)
+    candidates = [base]
+    candidates.append(base[:10])  # exact duplicates of the first ten
+    candidates.append(base[10:20] * 4)  # the same directions, longer
+    candidates.append(base[20:30] + 1e-6 * rng.randn(10, q))  # near ties
+    candidates = np.concatenate(candidates).astype(dtype)
+    vectors = {f"s{i:02d}": v for i, v in enumerate(seen.astype(dtype))}
+    vectors.update({f"u{i:02d}": v for i, v in enumerate(candidates)})
+    P = rng.dirichlet(np.ones(n_seen) * 0.3, size=n_rows)
+    return vectors, P
+
+
+def _fitted(vectors, P, *, T=3, algorithm="direct", dtype="float64", **params):
+    n_seen = P.shape[1]
+    clf = ConSEClassifier(
+        FixedProba(dtype=dtype, n_seen=n_seen),
+        vectors,
+        T=T,
+        algorithm=algorithm,
+        **params,
+    )
+    return clf.fit(P, _labels(len(P), n_seen))
+
+
+def _labels(n, n_seen=12):
+    return [f"s{i % n_seen:02d}" for i in range(n)]
+
+
+# ------------------------------------------------------ identical vectors
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_identical_vectors_score_bit_for_bit(backend, route, dtype):
+    vectors, P = _near_tie_problem(dtype=dtype)
+    seen = np.stack([vectors[f"s{i:02d}"] for i in range(12)])
+    cands = np.stack([vectors[f"u{i:02d}"] for i in range(60)])
+    search = ConSESearch(backend, cands, seen, T=4, route=route)
+    batch = search.embed(backend.asarray(P.astype(dtype)))
+    S = backend.to_numpy(search.exact_scores(batch))[:, :60]
+    # Duplicates and same-direction copies score exactly as their originals.
+    np.testing.assert_array_equal(S[:, 30:40], S[:, 0:10])
+    np.testing.assert_array_equal(S[:, 40:50], S[:, 10:20])
+    # ... and lose every tie to them: the smaller index wins.
+    batch = search.embed(backend.asarray(P.astype(dtype)))
+    idx, _ = search.exact_top_k(batch, search.scores(batch), 5)
+    idx = backend.to_numpy(idx)
+    for row in idx:
+        for position, c in enumerate(row):
+            if 30 <= c < 50:  # a copy comes right after its original
+                assert position > 0 and row[position - 1] == c - 30
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("T", [3, 12])
+def test_identical_vectors_tie_to_the_smaller_label(route, T):
+    vectors, P = _near_tie_problem()
+    clf = _fitted(vectors, P, T=T, algorithm=route)
+    scores = clf.decision_function(P)
+    for original in range(20):
+        np.testing.assert_array_equal(scores[:, original + 30], scores[:, original])
+    labels = clf.predict(P)
+    assert not np.isin(labels, [f"u{i:02d}" for i in range(30, 50)]).any()
+    np.testing.assert_array_equal(labels, clf.classes_[scores.argmax(axis=1)])
+
+
+# ----------------------------------------------------- batch composition
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("T", [1, 3, 12])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_row_ranks_the_same_alone_and_in_any_batch(route, T, dtype):
+    vectors, P = _near_tie_problem(dtype=np.dtype(dtype))
+    clf = _fitted(vectors, P, T=T, algorithm=route, dtype=dtype)
+    labels, top = clf.predict_top_k(P, k=5)
+    alone = [clf.predict_top_k(P[i : i + 1], k=5) for i in range(len(P))]
+    np.testing.assert_array_equal(np.concatenate([a[0] for a in alone]), labels)
+    np.testing.assert_array_equal(np.concatenate([a[1] for a in alone]), top)
+    for size in (7, 64):
+        clf.set_params(batch_size=size)
+        np.testing.assert_array_equal(clf.predict(P), labels[:, 0])
+        np.testing.assert_array_equal(clf.predict_top_k(P, k=5)[0], labels)
+
+
+# ---------------------------------------------------- probabilities
+
+
+@pytest.mark.parametrize("n_candidates", [2, 60])
+@pytest.mark.parametrize("temperature", [1e-300, 1e-39, 1e-6, 1.0, 1e9, 1e300])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_proba_is_finite_and_its_argmax_is_predict(n_candidates, temperature, dtype):
+    vectors, P = _near_tie_problem(dtype=dtype)
+    if n_candidates == 2:
+        # Two near-tied candidates: u20 and its near copy u50.
+        vectors = {k: v for k, v in vectors.items() if k[0] == "s"} | {
+            "u20": vectors["u20"],
+            "u50": vectors["u50"],
+        }
+    clf = _fitted(vectors, P, T=3, temperature=temperature)
+    proba = clf.predict_proba(P)
+    assert proba.shape == (len(P), n_candidates)
+    assert np.isfinite(proba).all()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(clf.classes_[proba.argmax(axis=1)], clf.predict(P))
+
+
+def test_tiny_temperature_in_float32_gives_no_nan():
+    vectors, P = _near_tie_problem(dtype=np.float32)
+    clf = _fitted(vectors, P, T=3, temperature=1e-39)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        proba = clf.predict_proba(P)
+    assert np.isfinite(proba).all()
+
+
+# ------------------------------------------------------- half precision
+
+
+@pytest.mark.parametrize("half", ["float16", "float32"])
+def test_half_precision_probabilities_predict_as_their_float64_values(half):
+    vectors, P = _near_tie_problem(dtype=np.float64)
+    P = P.astype(half).astype(np.float64)  # values a half-precision base gives
+    exact = _fitted(vectors, P, T=3, dtype="float64")
+    low = _fitted(vectors, P, T=3, dtype=half)
+    np.testing.assert_array_equal(low.predict(P), exact.predict(P))
+    np.testing.assert_array_equal(low.decision_function(P), exact.decision_function(P))
+
+
+def test_torch_probabilities_bfloat16_requires_grad_and_meta():
+    torch = pytest.importorskip("torch")
+
+    class TorchProba(FixedProba):
+        def predict_proba(self, X):
+            P = torch.as_tensor(np.asarray(X[:, : self.n_seen]))
+            return P.to(getattr(torch, self.dtype)).requires_grad_(True)
+
+    vectors, P = _near_tie_problem(dtype=np.float64)
+    values = torch.as_tensor(P).to(torch.bfloat16).to(torch.float64).numpy()
+    exact = _fitted(vectors, values, T=3)
+    clf = ConSEClassifier(TorchProba("bfloat16"), vectors, T=3)
+    clf.fit(values, _labels(len(values)))
+    np.testing.assert_array_equal(clf.predict(values), exact.predict(values))
+
+    class MetaProba(FixedProba):
+        def predict_proba(self, X):
+            return torch.empty((len(X), self.n_seen), device="meta")
+
+    clf = ConSEClassifier(MetaProba(), vectors, T=3).fit(P, ["s00"] * len(P))
+    with pytest.raises(ValueError, match="'meta' device"):
+        clf.predict(P)
+
+
+# --------------------------------------------------- one read of params
+
+
+def test_algorithm_set_after_fit_takes_effect_and_is_validated():
+    vectors, P = _near_tie_problem()
+    clf = _fitted(vectors, P, T=3, algorithm="direct")
+    routes = set()
+    original = ConSESearch.__init__
+
+    def spy(self, *args, route="direct", **kwargs):
+        routes.add(route)
+        original(self, *args, route=route, **kwargs)
+
+    ConSESearch.__init__ = spy
+    try:
+        clf.set_params(algorithm="factorised").predict(P)
+    finally:
+        ConSESearch.__init__ = original
+    assert routes == {"factorised"}
+    clf.set_params(algorithm="bogus")
+    with pytest.raises(InvalidParameterError, match="algorithm"):
+        clf.predict(P)
+
+
+def test_searches_are_built_once_by_concurrent_callers(monkeypatch):
+    vectors, P = _near_tie_problem()
+    clf = _fitted(vectors, P, T=3)
+    clf.set_params(seen_penalty=0.25)  # no search for it yet
+    built = []
+    original = ConSEClassifier._build_search
+
+    def slow_build(self, backend, params):
+        built.append(params["seen_penalty"])
+        threading.Event().wait(0.05)  # let other threads arrive
+        return original(self, backend, params)
+
+    monkeypatch.setattr(ConSEClassifier, "_build_search", slow_build)
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda _: clf.predict(P[:10]), range(12)))
+    assert built == [0.25]
+
+
+def test_set_params_racing_predictions_poisons_nothing():
+    vectors, P = _near_tie_problem()
+    penalties = [0.0, 0.3, -0.2, 0.6]
+    params = {"T": 3, "candidate_labels": "all", "batch_size": 16}
+    clf = _fitted(vectors, P, **params)
+    blas_before = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
+    stop = threading.Event()
+
+    def mutate():
+        i = 0
+        while not stop.is_set():
+            clf.set_params(seen_penalty=penalties[i % 4], temperature=1 + i % 3)
+            i += 1
+
+    def predict(_):
+        for _ in range(15):
+            why = clf.explain(P[:40], k=3)
+            # The penalty an explanation reports is the one in its scores.
+            np.testing.assert_allclose(
+                why.contributions.sum(axis=2) - why.penalty, why.scores, atol=1e-5
+            )
+            clf.predict_proba(P[:40])
+
+    writer = threading.Thread(target=mutate)
+    writer.start()
+    try:
+        with ThreadPoolExecutor(3) as pool:
+            list(pool.map(predict, range(3)))
+    finally:
+        stop.set()
+        writer.join()
+    # Afterwards, single-threaded answers are a fresh model's, per penalty.
+    for penalty in penalties:
+        clf.set_params(seen_penalty=penalty, temperature=1.0)
+        fresh = _fitted(vectors, P, seen_penalty=penalty, **params)
+        np.testing.assert_array_equal(clf.predict(P), fresh.predict(P))
+        np.testing.assert_array_equal(
+            clf.decision_function(P), fresh.decision_function(P)
+        )
+    blas_after = [(i["internal_api"], i["num_threads"]) for i in threadpool_info()]
+    assert blas_after == blas_before
+
+
+def test_searches_are_keyed_by_route_and_penalty():
+    vectors, P = _near_tie_problem()
+    clf = _fitted(vectors, P, T=3, algorithm="direct")
+    clf.predict(P)
+    clf.set_params(algorithm="factorised", seen_penalty=0.1).predict(P)
+    keys = set(clf._searches)
+    assert {key[-2:] for key in keys} >= {(0.0, "direct"), (0.1, "factorised")}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_torch_and_numpy_backends_tie_the_same(route):
+    pytest.importorskip("torch")
+    vectors, P = _near_tie_problem()
+    seen = np.stack([vectors[f"s{i:02d}"] for i in range(12)])
+    cands = np.stack([vectors[f"u{i:02d}"] for i in range(60)])
+    tops = []
+    for backend in (NumpyBackend(), TorchBackend("cpu")):
+        search = ConSESearch(backend, cands, seen, T=3, route=route)
+        batch = search.embed(backend.asarray(P.astype(np.float32)))
+        idx, _ = search.exact_top_k(batch, search.scores(batch), 5)
+        tops.append(backend.to_numpy(idx))
+    np.testing.assert_array_equal(tops[0], tops[1])
