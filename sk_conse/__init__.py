@@ -26,6 +26,7 @@ from .metrics import (
     hit_at_k_score,
     make_hierarchical_precision_scorer,
     make_hit_at_k_scorer,
+    make_proba_scorer,
 )
 from .model_selection import ClassDisjointKFold
 from .torch_models import EfficientNetLite0Classifier, TorchFeatureExtractor
@@ -46,6 +47,7 @@ __all__ = [
     "hit_at_k_score",
     "make_hierarchical_precision_scorer",
     "make_hit_at_k_scorer",
+    "make_proba_scorer",
     "sentence_embeddings",
     "word_vector_embeddings",
 ]

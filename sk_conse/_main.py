@@ -220,7 +220,8 @@ def _tune_and_fit(
 
     cv = PseudoUnseenSplit(
         n_splits=TUNING_SPLITS,
-        n_unseen=min(TUNING_UNSEEN, len(np.unique(y)) - 1),
+        # At least two seen labels stay in each fold's training part.
+        n_unseen=max(1, min(TUNING_UNSEEN, len(np.unique(y)) - 2)),
         test_size=0.2,
         random_state=seed,
     )

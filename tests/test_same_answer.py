@@ -94,7 +94,8 @@ def test_identical_vectors_score_bit_for_bit(backend, route, dtype):
     for row in idx:
         for position, c in enumerate(row):
             if 30 <= c < 50:  # a copy comes right after its original
-                assert position > 0 and row[position - 1] == c - 30
+                assert position > 0
+                assert row[position - 1] == c - 30
 
 
 @pytest.mark.parametrize("route", ROUTES)
