@@ -24,7 +24,7 @@ thoroughly.
 # Fashion-MNIST classes as WordNet synsets
 # ----------------------------------------
 # Each class is mapped to its WordNet 3.0 noun synset (read from Debian's
-# ``wordnet-base`` by :class:`~sk_conse.hierarchy.WordNet`). Two of them,
+# ``wordnet-base`` by :class:`~sk_conse.wordnet.WordNet`). Two of them,
 # "jersey, T-shirt" and "sandal", are ImageNet-1k classes: they are *seen*, so
 # their images are left out of the zero-shot test. The other eight are the
 # unseen labels.
@@ -36,7 +36,7 @@ from sklearn.frozen import FrozenEstimator
 from sk_conse import ConSEClassifier
 from sk_conse.datasets import load_fashion_mnist
 from sk_conse.embeddings import SYNSET_SPACES, synset_embeddings, synset_texts
-from sk_conse.hierarchy import WordNet
+from sk_conse.wordnet import WordNet
 from sk_conse.metrics import hierarchical_precision_at_k_score, hit_at_k_score
 from sk_conse.torch_models import EfficientNetLite0Classifier
 

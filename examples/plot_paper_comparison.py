@@ -48,7 +48,7 @@ from sk_conse.gzsl import (
     make_harmonic_mean_scorer,
     seen_unseen_accuracy,
 )
-from sk_conse.hierarchy import WordNet
+from sk_conse.wordnet import WordNet
 from sk_conse.metrics import hierarchical_precision_at_k_score, hit_at_k_score
 
 torch.set_num_threads(1)  # DeViSE's map is small: one thread is fastest

@@ -38,7 +38,7 @@ def _fashion_mnist() -> str | None:
 
 
 def _wordnet() -> str | None:
-    from sk_conse.hierarchy import _find_data_noun
+    from sk_conse.wordnet import _find_data_noun
 
     try:
         _find_data_noun(None)

@@ -732,7 +732,7 @@ def synset_texts(
         examples ("dog, domestic dog, Canis familiaris: a member of the genus
         Canis ...").
 
-    wordnet : sk_conse.hierarchy.WordNet, default=None
+    wordnet : sk_conse.wordnet.WordNet, default=None
         The WordNet to read; ``None`` reads the default one (Debian's
         ``wordnet-base``).
 
@@ -761,7 +761,7 @@ def synset_texts(
     if text not in ("lemmas", "gloss"):
         raise ValueError(f"text must be 'lemmas' or 'gloss', got {text!r}.")
     if wordnet is None:
-        from .hierarchy import WordNet
+        from .wordnet import WordNet
 
         wordnet = WordNet()
     out: dict[str, str] = {}
@@ -868,7 +868,7 @@ def synset_embeddings(
         --setting imagenet --embedding all``; see the docs page "Label spaces
         for WordNet synsets").
 
-    wordnet : sk_conse.hierarchy.WordNet, default=None
+    wordnet : sk_conse.wordnet.WordNet, default=None
         The WordNet to read; ``None`` reads the default one.
 
     cache_dir : str or path-like, default=None
@@ -933,7 +933,7 @@ def synset_embeddings(
             f"on_missing must be 'error', 'warn' or 'skip', got {on_missing!r}."
         )
     if wordnet is None:
-        from .hierarchy import WordNet
+        from .wordnet import WordNet
 
         wordnet = WordNet()
     labels = _check_labels(wnids)
@@ -1109,7 +1109,7 @@ def imagenet_embeddings(
         Whether the 1,000 ImageNet-1k labels are included (they must be, to
         use an ImageNet-1k classifier as the base estimator).
 
-    wordnet : sk_conse.hierarchy.WordNet, default=None
+    wordnet : sk_conse.wordnet.WordNet, default=None
         The WordNet to read; ``None`` reads the default one.
 
     cache_dir : str or path-like, default=None
@@ -1149,7 +1149,7 @@ def imagenet_embeddings(
     from .imagenet import candidate_wnids, imagenet_1k_wnids
 
     if wordnet is None:
-        from .hierarchy import WordNet
+        from .wordnet import WordNet
 
         wordnet = WordNet()
     wnids_1k = imagenet_1k_wnids()

@@ -203,7 +203,7 @@ def candidate_wnids(
         The candidate set.
     include_1k : bool, default=False
         Whether the 1,000 ImageNet-1k labels are candidates too.
-    wordnet : sk_conse.hierarchy.WordNet, default=None
+    wordnet : sk_conse.wordnet.WordNet, default=None
         The WordNet to walk for the hop sets; ``None`` reads the default one
         (Debian's ``wordnet-base``).
 
@@ -235,7 +235,7 @@ def candidate_wnids(
         found = wnids_21k - set(wnids_1k)
     else:
         if wordnet is None:
-            from .hierarchy import WordNet
+            from .wordnet import WordNet
 
             wordnet = WordNet()
         hops = int(which[0])

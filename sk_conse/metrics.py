@@ -261,7 +261,7 @@ def _check_labels_in_hierarchy(labels: np.ndarray, hierarchy: Hierarchy) -> None
             f"{len(missing)} label(s) are not nodes of the hierarchy: "
             f"{name_some(missing, limit=5)}. Every candidate label must appear in "
             f"the hierarchy (for WordNet ids, build it with "
-            f"sk_conse.hierarchy.WordNet().hierarchy_for(labels), or pass the "
+            f"sk_conse.wordnet.WordNet().hierarchy_for(labels), or pass the "
             f"WordNet itself)."
         )
 
@@ -440,10 +440,10 @@ def hierarchical_precision_at_k_score(
         mapping child -> iterable of parents (a single parent may be given
         as is; None or an empty collection for no parent), a
         :class:`sk_conse.hierarchy.Hierarchy`, or a
-        :class:`sk_conse.hierarchy.WordNet` (the whole noun hierarchy). Every
+        :class:`sk_conse.wordnet.WordNet` (the whole noun hierarchy). Every
         label of ``labels`` must be a node; nodes must be hashable and not
         NaN. For ImageNet / WordNet ids, see also
-        :meth:`sk_conse.hierarchy.WordNet.hierarchy_for`.
+        :meth:`sk_conse.wordnet.WordNet.hierarchy_for`.
     labels : array-like of shape (n_labels,), default=None
         The candidate labels: the label of each column of ``y_score``. If
         None, the sorted distinct values of ``y_true``.
@@ -469,7 +469,7 @@ def hierarchical_precision_at_k_score(
     --------
     hit_at_k_score : The flat measure.
     make_hierarchical_precision_scorer : Scorer for cross-validation.
-    sk_conse.hierarchy.WordNet : Builds the WordNet is-a hierarchy.
+    sk_conse.wordnet.WordNet : Builds the WordNet is-a hierarchy.
 
     References
     ----------
@@ -1054,7 +1054,7 @@ def make_hierarchical_precision_scorer(
         The label hierarchy, as for :func:`hierarchical_precision_at_k_score`:
         a :class:`networkx.DiGraph` parent -> child, a mapping child ->
         parents, a :class:`sk_conse.hierarchy.Hierarchy` or a
-        :class:`sk_conse.hierarchy.WordNet`. Every class of a scored
+        :class:`sk_conse.wordnet.WordNet`. Every class of a scored
         estimator must be a node.
 
     Returns

