@@ -154,7 +154,7 @@ class ConSEClassifierCV(
         The values of ``seen_penalty`` tried. Only candidates that are seen
         labels are penalised, so with ``candidate_labels="unseen"`` the
         penalty changes nothing: tune it with ``candidate_labels="all"`` and
-        :class:`sk_conse.gzsl.PseudoUnseenSplit` folds.
+        :class:`sk_conse.model_selection.PseudoUnseenSplit` folds.
 
     temperatures : array-like of float or None, default=None
         The values of ``temperature`` tried, when
@@ -167,7 +167,7 @@ class ConSEClassifierCV(
         The folds. ``None`` is ``ClassDisjointKFold(n_splits=5)``, an int
         ``ClassDisjointKFold(n_splits=cv)``: each test fold holds classes
         unseen in its training fold. For generalized zero-shot tuning pass
-        :class:`sk_conse.gzsl.PseudoUnseenSplit`.
+        :class:`sk_conse.model_selection.PseudoUnseenSplit`.
 
     scoring : str or callable, default=None
         How a fold is scored, as ``scoring=`` of ``GridSearchCV`` (one

@@ -72,7 +72,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         counters the bias of generalized zero-shot scores towards the seen
         labels the map was trained on. Tune it with ``GridSearchCV`` on
         folds that hold out some seen labels, see
-        :class:`sk_conse.gzsl.PseudoUnseenSplit`.
+        :class:`sk_conse.model_selection.PseudoUnseenSplit`.
 
     temperature : float, default=1.0
         :meth:`predict_proba` is ``softmax(decision_function / temperature)``;

@@ -12,7 +12,7 @@ seen/unseen split of the 10 Fashion-MNIST classes it
    (generalized zero-shot, the paper's "+1K" setting);
 4. tunes ``seen_penalty`` (calibrated stacking) for each ``T`` on
    pseudo-unseen folds of the *seen* training images
-   (:class:`sk_conse.gzsl.PseudoUnseenSplit`, scored by the harmonic mean H
+   (:class:`sk_conse.model_selection.PseudoUnseenSplit`, scored by the harmonic mean H
    of seen and unseen accuracy), with :class:`ConSEClassifierCV`: one base
    fit per fold, whose refit on all the seen images is the classifier of
    steps 2-3; the real unseen classes take no part in the tuning;

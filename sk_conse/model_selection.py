@@ -1,9 +1,11 @@
-"""Class-disjoint cross-validation for zero-shot classifiers.
+"""Cross-validation for zero-shot classifiers: class-disjoint and pseudo-unseen folds.
 
 A zero-shot classifier is judged on labels it never saw in training. Splitting
 the *classes*, not the samples, into folds reproduces that setting inside
 :func:`~sklearn.model_selection.cross_val_score` and
-:class:`~sklearn.model_selection.GridSearchCV`.
+:class:`~sklearn.model_selection.GridSearchCV` (:class:`ClassDisjointKFold`).
+For generalized zero-shot tuning, :class:`PseudoUnseenSplit` makes folds that
+hold seen and pseudo-unseen labels, from seen labels only.
 """
 
 from __future__ import annotations
@@ -14,10 +16,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, GroupKFold
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import column_or_1d
 
 from ._utils import name_some
 
-__all__ = ["ClassDisjointKFold"]
+__all__ = ["ClassDisjointKFold", "PseudoUnseenSplit"]
 
 
 class ClassDisjointKFold(BaseCrossValidator):
@@ -211,5 +215,164 @@ class ClassDisjointKFold(BaseCrossValidator):
         >>> from sk_conse.model_selection import ClassDisjointKFold
         >>> ClassDisjointKFold(3).get_n_splits()
         3
+        """
+        return self.n_splits
+
+
+class PseudoUnseenSplit(BaseCrossValidator):
+    """Generalized zero-shot folds made from seen labels only.
+
+    Tuning a generalized zero-shot estimator (for example ``seen_penalty``)
+    needs validation data of seen *and* unseen labels, but the real unseen
+    labels must stay out of model selection. Each split therefore draws a
+    random subset of the training labels as *pseudo-unseen*: all their
+    samples go to the test fold, and the training fold holds the other
+    labels minus a stratified ``test_size`` share of their samples, which
+    also go to the test fold. A zero-shot estimator fitted on the training
+    fold with ``candidate_labels="all"`` then faces a generalized zero-shot
+    problem: rank the pseudo-unseen labels, the remaining seen labels and
+    every other embedded label, on inputs of both kinds. Score it with
+    :func:`make_harmonic_mean_scorer`.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Number of re-drawn splits.
+    n_unseen : int or float, default=0.2
+        Pseudo-unseen labels per split: a number, or a share of the distinct
+        labels (rounded, at least 1). At least two labels stay seen, so that
+        a classifier can be fitted on the training fold: ``y`` needs three
+        labels or more.
+    test_size : float, default=0.2
+        Share of each remaining seen label's samples put in the test fold
+        (at least one sample of each label with two or more).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws. Pass an int for the same splits on every call.
+
+    See Also
+    --------
+    sk_conse.gzsl.make_harmonic_mean_scorer : Scores a fold by H.
+    ClassDisjointKFold : Folds for plain zero-shot
+        tuning, whose test folds hold unseen labels only.
+
+    References
+    ----------
+    .. [1] W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
+       and Analysis of Generalized Zero-Shot Learning for Object Recognition
+       in the Wild", ECCV 2016.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse.model_selection import PseudoUnseenSplit
+    >>> y = np.repeat(["a", "b", "c", "d"], 5)
+    >>> cv = PseudoUnseenSplit(n_splits=2, n_unseen=1, random_state=0)
+    >>> for train, test in cv.split(np.zeros((20, 1)), y):
+    ...     print(np.unique(y[train]), np.unique(y[test]))
+    ['a' 'b' 'd'] ['a' 'b' 'c' 'd']
+    ['a' 'c' 'd'] ['a' 'b' 'c' 'd']
+    """
+
+    def __init__(
+        self,
+        n_splits: int = 5,
+        *,
+        n_unseen: float = 0.2,
+        test_size: float = 0.2,
+        random_state: Any = None,
+    ) -> None:
+        self.n_splits = n_splits
+        self.n_unseen = n_unseen
+        self.test_size = test_size
+        self.random_state = random_state
+
+    def _n_unseen(self, n_classes: int) -> int:
+        value = self.n_unseen
+        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+            n = int(value)
+        elif isinstance(value, numbers.Real) and 0 < value < 1:
+            n = max(1, round(value * n_classes))
+        else:
+            raise ValueError(
+                f"n_unseen must be a positive int or a float in (0, 1), got {value!r}."
+            )
+        if not 1 <= n < n_classes:
+            raise ValueError(
+                f"n_unseen={value!r} gives {n} pseudo-unseen labels out of "
+                f"{n_classes}: it must leave at least one seen label and take "
+                "at least one."
+            )
+        if n_classes - n < 2:
+            fix = (
+                f"Use n_unseen={n_classes - 2} or less"
+                if n_classes >= 3
+                else "Give y at least 3 labels"
+            )
+            raise ValueError(
+                f"n_unseen={value!r} takes {n} of the {n_classes} labels as "
+                f"pseudo-unseen and leaves one seen label to train on: a "
+                f"classifier needs two classes to fit. {fix}, so that each "
+                f"training fold holds two labels or more."
+            )
+        return n
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):
+        raise NotImplementedError  # pragma: no cover - split is overridden
+
+    def split(
+        self, X: Any, y: Any = None, groups: Any = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Generate (train, test) indices.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (only its length is used).
+        y : array-like of shape (n_samples,)
+            The seen labels of the training data.
+        groups : None
+            Ignored.
+
+        Yields
+        ------
+        train : ndarray
+            Indices of the training fold.
+        test : ndarray
+            Indices of the test fold: pseudo-unseen and held-out seen samples.
+        """
+        if y is None:
+            raise ValueError("PseudoUnseenSplit needs y, the labels, to split.")
+        if not isinstance(self.n_splits, numbers.Integral) or self.n_splits < 1:
+            raise ValueError(f"n_splits must be a positive int, got {self.n_splits}.")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"test_size must be in (0, 1), got {self.test_size!r}.")
+        y = column_or_1d(np.asarray(y), warn=False)
+        classes, y_idx = np.unique(y, return_inverse=True)
+        n_unseen = self._n_unseen(len(classes))
+        rng = check_random_state(self.random_state)
+        for _ in range(self.n_splits):
+            unseen = rng.choice(len(classes), n_unseen, replace=False)
+            is_unseen = np.isin(y_idx, unseen)
+            test = [np.flatnonzero(is_unseen)]
+            train = []
+            for c in np.setdiff1d(np.arange(len(classes)), unseen):
+                rows = rng.permutation(np.flatnonzero(y_idx == c))
+                n_test = round(self.test_size * len(rows))
+                n_test = min(max(n_test, 1), len(rows) - 1) if len(rows) > 1 else 0
+                test.append(rows[:n_test])
+                train.append(rows[n_test:])
+            yield np.sort(np.concatenate(train)), np.sort(np.concatenate(test))
+
+    def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
+        """Number of splits.
+
+        Parameters
+        ----------
+        X, y, groups : object
+            Ignored.
+
+        Returns
+        -------
+        n_splits : int
         """
         return self.n_splits
