@@ -1,11 +1,12 @@
-"""Loaders for real image data that work offline.
-
-Two loaders are provided:
+"""Loaders for real image data.
 
 - :func:`load_fashion_mnist` reads Fashion-MNIST from the idx files shipped by the
   Debian package ``dataset-fashion-mnist`` (70,000 grey 28x28 images, 10
   clothing classes). It is the only real image set installable from a package
   registry, which makes it the data set of the examples and of CI.
+- :func:`fetch_cifar10` downloads CIFAR-10 (60,000 colour 32x32 photos, 10
+  classes, each mapped to its WordNet synset) once, checks it against its
+  SHA-256 and caches the decoded arrays under :func:`get_data_home`.
 - :func:`load_image_folder` reads any ``<root>/<class>/<image>`` folder tree, the
   layout of most photo collections, with the folder names as labels.
 """
@@ -13,17 +14,28 @@ Two loaders are provided:
 from __future__ import annotations
 
 import gzip
+import hashlib
+import io
 import os
+import pickle
+import tarfile
+import tempfile
+from collections import namedtuple
 from collections.abc import Sequence
 from numbers import Integral
 from pathlib import Path
 from typing import Literal
+from urllib.request import urlopen
 
 import numpy as np
 from sklearn.utils import Bunch
 
 __all__ = [
+    "CIFAR10_CLASSES",
+    "CIFAR10_WNIDS",
     "FASHION_MNIST_CLASSES",
+    "fetch_cifar10",
+    "get_data_home",
     "load_fashion_mnist",
     "load_image_folder",
 ]
@@ -494,4 +506,522 @@ def load_image_folder(
         target=target_arr,
         target_names=np.unique(target_arr),
         filenames=np.array(filenames),
+    )
+
+
+# ------------------------------------------------------------------ CIFAR-10
+
+#: Class names of CIFAR-10, indexed by the integer target (Krizhevsky, 2009).
+CIFAR10_CLASSES: tuple[str, ...] = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+
+#: WordNet 3.0 noun synset of each CIFAR-10 class, aligned with
+#: :data:`CIFAR10_CLASSES` ("n" + the 8-digit offset in ``data.noun``). None is
+#: an ImageNet-1k label: each is a parent of ImageNet-1k labels or farther up.
+CIFAR10_WNIDS: tuple[str, ...] = (
+    "n02691156",  # airplane, aeroplane, plane
+    "n02958343",  # car, auto, automobile, machine, motorcar
+    "n01503061",  # bird
+    "n02121808",  # domestic_cat, house_cat, Felis_domesticus, Felis_catus
+    "n02430045",  # deer, cervid
+    "n02084071",  # dog, domestic_dog, Canis_familiaris
+    "n01639765",  # frog, toad, toad_frog, anuran, batrachian, salientian
+    "n02374451",  # horse, Equus_caballus
+    "n04194289",  # ship
+    "n04490091",  # truck, motortruck
+)
+
+#: What a fetcher downloads: file name, URL and SHA-256 of the file, the
+#: fields of scikit-learn's ``RemoteFileMetadata``.
+RemoteFileMetadata = namedtuple("RemoteFileMetadata", ["filename", "url", "checksum"])
+
+# The official archive of the Python version (170,498,071 bytes; the page
+# https://www.cs.toronto.edu/~kriz/cifar.html gives its MD5,
+# c58f30108f718f92721af3b95e74349a).
+_CIFAR10_ARCHIVE = RemoteFileMetadata(
+    filename="cifar-10-python.tar.gz",
+    url="https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+    checksum="6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+)
+_CIFAR10_FOLDER = "cifar10"
+_CIFAR10_CACHE = "cifar-10.npz"
+_CIFAR10_BATCHES = {
+    "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+    "test": ("test_batch",),
+}
+_DATA_HOME_ENV = "SK_CONSE_DATA"
+
+_CIFAR10_DESCR = """\
+CIFAR-10
+--------
+
+60,000 colour photographs of 32x32 pixels in 10 classes, 6,000 per class
+(5,000 train, 1,000 test): airplane, automobile, bird, cat, deer, dog, frog,
+horse, ship, truck. A labelled subset of the 80 million tiny images.
+
+Downloaded once from https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz,
+checked against its SHA-256 and cached as decoded arrays under the data home.
+
+:Number of instances: 50,000 (train), 10,000 (test)
+:Number of attributes: 32x32x3 pixels, uint8 in [0, 255] (RGB)
+:Classes: 0 airplane, 1 automobile, 2 bird, 3 cat, 4 deer, 5 dog, 6 frog,
+    7 horse, 8 ship, 9 truck; WordNet 3.0 synsets n02691156 (airplane),
+    n02958343 (car), n01503061 (bird), n02121808 (domestic cat), n02430045
+    (deer), n02084071 (dog), n01639765 (frog), n02374451 (horse), n04194289
+    (ship), n04490091 (truck), none of them an ImageNet-1k label.
+
+References
+----------
+Alex Krizhevsky. "Learning Multiple Layers of Features from Tiny Images".
+Technical report, University of Toronto, 2009.
+"""
+
+
+def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
+    """The folder where the fetchers of :mod:`sk_conse.datasets` cache data.
+
+    Like :func:`sklearn.datasets.get_data_home`, with this package's own
+    default and environment variable. The folder is created by the fetchers
+    when they write into it, not here.
+
+    Parameters
+    ----------
+    data_home : str or path-like, default=None
+        Returned (``~`` expanded) when given. Otherwise the environment
+        variable ``SK_CONSE_DATA``, else ``~/sk_conse_data``.
+
+    Returns
+    -------
+    path : pathlib.Path
+        The data home.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from sk_conse.datasets import get_data_home
+    >>> get_data_home("~/my_data") == Path.home() / "my_data"
+    True
+    """
+    if data_home is None:
+        data_home = os.environ.get(_DATA_HOME_ENV) or os.path.join("~", "sk_conse_data")
+    return Path(data_home).expanduser()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _download(remote: RemoteFileMetadata, target: Path) -> None:
+    """Download ``remote`` to ``target``, checked against its SHA-256.
+
+    The bytes go to a temporary file in the same folder, renamed to ``target``
+    only once the checksum matches: a failed or corrupt download leaves
+    nothing behind, and concurrent downloads never see a partial file.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".part", dir=target.parent
+    )
+    tmp = Path(tmp_name)
+    by_hand = (
+        f"To install it by hand, download {remote.url} and place it at "
+        f"{target} (the next call checks its SHA-256 {remote.checksum})."
+    )
+    try:
+        digest = hashlib.sha256()
+        try:
+            with os.fdopen(fd, "wb") as out, urlopen(remote.url, timeout=60) as resp:
+                for chunk in iter(lambda: resp.read(1 << 20), b""):
+                    out.write(chunk)
+                    digest.update(chunk)
+        except OSError as exc:  # urllib's URLError and socket errors
+            raise OSError(f"Could not download {remote.url}: {exc}. {by_hand}") from exc
+        got = digest.hexdigest()
+        if got != remote.checksum:
+            raise OSError(
+                f"The file downloaded from {remote.url} has SHA-256 {got}, not "
+                f"the expected {remote.checksum}: it was deleted, nothing was "
+                f"cached. Try again. {by_hand}"
+            )
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR-10 batches: dicts, lists, bytes, NumPy arrays only.
+
+    The batches are Python 2 pickles; an arbitrary pickle can run code, so
+    only the globals that rebuild a NumPy array are allowed.
+    """
+
+    _ALLOWED = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.numeric", "_frombuffer"),
+            ("numpy._core.numeric", "_frombuffer"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("_codecs", "encode"),  # bytes in protocol-2 pickles written by Python 3
+        }
+    )
+
+    def find_class(self, module, name):
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(
+            f"CIFAR-10 batch refers to {module}.{name}, which a CIFAR-10 batch "
+            "never holds; the file is not the official one."
+        )
+
+
+def _read_batch(raw: bytes, name: str) -> dict:
+    batch = _ArrayUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    if not isinstance(batch, dict):
+        raise ValueError(f"CIFAR-10 file {name} does not hold a dict.")
+    return batch
+
+
+def _batch_arrays(batch: dict, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(images (n, 32, 32, 3) uint8, labels (n,) int64) of one batch."""
+    try:
+        data, labels = batch[b"data"], batch[b"labels"]
+    except KeyError as exc:
+        raise ValueError(
+            f"CIFAR-10 file {name} lacks the key {exc.args[0]!r}."
+        ) from None
+    data = np.asarray(data)
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise ValueError(
+            f"CIFAR-10 file {name}: expected uint8 data of shape (n, 3072), got "
+            f"{data.dtype} {data.shape}."
+        )
+    if data.shape[0] != labels.shape[0]:
+        raise ValueError(
+            f"CIFAR-10 file {name} holds {data.shape[0]} images but "
+            f"{labels.shape[0]} labels."
+        )
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"CIFAR-10 file {name}: labels must lie in 0..9.")
+    # Each row is the red, then the green, then the blue 32x32 plane.
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), labels
+
+
+def _decode_cifar10(archive: Path) -> dict[str, np.ndarray]:
+    """The train and test arrays of the official ``cifar-10-python.tar.gz``."""
+    names = [b for batches in _CIFAR10_BATCHES.values() for b in batches]
+    wanted = {f"cifar-10-batches-py/{b}" for b in [*names, "batches.meta"]}
+    found: dict[str, bytes] = {}
+    with tarfile.open(archive, "r:gz") as tar:
+        for member in tar:  # one pass over the gzip stream
+            if member.name in wanted and member.isfile():
+                found[member.name.rsplit("/", 1)[1]] = tar.extractfile(member).read()
+    missing = sorted(n.rsplit("/", 1)[1] for n in wanted)
+    missing = [n for n in missing if n not in found]
+    if missing:
+        raise ValueError(
+            f"{archive} is not the CIFAR-10 archive: it lacks "
+            f"cifar-10-batches-py/{{{', '.join(missing)}}}."
+        )
+    meta = _read_batch(found["batches.meta"], "batches.meta")
+    names = tuple(
+        n.decode() if isinstance(n, bytes) else str(n)
+        for n in meta.get(b"label_names", [])
+    )
+    if names != CIFAR10_CLASSES:
+        raise ValueError(
+            f"batches.meta names the classes {list(names)}, not CIFAR-10's "
+            f"{list(CIFAR10_CLASSES)}."
+        )
+    out = {}
+    for subset, batches in _CIFAR10_BATCHES.items():
+        parts = [_batch_arrays(_read_batch(found[b], b), b) for b in batches]
+        out[f"{subset}_images"] = np.concatenate([p[0] for p in parts])
+        out[f"{subset}_labels"] = np.concatenate([p[1] for p in parts])
+    return out
+
+
+def _keys(subsets: list[str]) -> list[str]:
+    return [f"{s}_{part}" for s in subsets for part in ("images", "labels")]
+
+
+def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to ``path`` through a temporary file and a rename."""
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".part", dir=path.parent
+    )
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp_name, path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+
+
+def _read_npz(path: Path, subsets: list[str]) -> dict[str, np.ndarray] | None:
+    """The cached arrays of ``subsets``, or None if the cache is unreadable."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in _keys(subsets)}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def _cifar10_arrays(
+    folder: Path, subsets: list[str], download_if_missing: bool
+) -> dict[str, np.ndarray]:
+    cache = folder / _CIFAR10_CACHE
+    if cache.is_file():
+        arrays = _read_npz(cache, subsets)
+        if arrays is not None:
+            return arrays
+    archive = folder / _CIFAR10_ARCHIVE.filename
+    if not archive.is_file():
+        if not download_if_missing:
+            raise OSError(
+                f"CIFAR-10 is not cached in {folder} and download_if_missing=False. "
+                f"Call fetch_cifar10() with download_if_missing=True (the default) "
+                f"to download it (163 MiB), or download "
+                f"{_CIFAR10_ARCHIVE.url} by hand and place it at {archive}."
+            )
+        _download(_CIFAR10_ARCHIVE, archive)
+    else:
+        got = _sha256(archive)
+        if got != _CIFAR10_ARCHIVE.checksum:
+            raise OSError(
+                f"{archive} has SHA-256 {got}, not the expected "
+                f"{_CIFAR10_ARCHIVE.checksum} of {_CIFAR10_ARCHIVE.url}: it is "
+                "incomplete or another file. Delete it and call fetch_cifar10() "
+                "again, or replace it with the official archive."
+            )
+    arrays = _decode_cifar10(archive)
+    _write_npz(cache, arrays)
+    # Like scikit-learn's fetchers: the decoded cache replaces the archive.
+    archive.unlink(missing_ok=True)
+    return {key: arrays[key] for key in _keys(subsets)}
+
+
+def _check_classes(classes: Sequence[str | int] | None) -> list[int]:
+    """Class indices (sorted, CIFAR-10 order) named by ``classes``."""
+    if classes is None:
+        return list(range(len(CIFAR10_CLASSES)))
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise TypeError(
+            "classes must be a sequence of CIFAR-10 class names or indices, got "
+            f"{type(classes).__name__}."
+        )
+    out = []
+    for c in classes:
+        if isinstance(c, str) and c in CIFAR10_CLASSES:
+            out.append(CIFAR10_CLASSES.index(c))
+        elif (
+            isinstance(c, Integral)
+            and not isinstance(c, (bool, np.bool_))
+            and 0 <= c < len(CIFAR10_CLASSES)
+        ):
+            out.append(int(c))
+        else:
+            raise ValueError(
+                f"Unknown CIFAR-10 class {c!r}; the classes are "
+                f"{list(CIFAR10_CLASSES)} (or their indices 0 to 9)."
+            )
+    if not out:
+        raise ValueError("classes is empty: it selects no image.")
+    if len(set(out)) != len(out):
+        raise ValueError(f"classes names a class more than once: {list(classes)!r}.")
+    return sorted(out)
+
+
+def fetch_cifar10(
+    subset: Literal["train", "test", "all"] = "train",
+    *,
+    data_home: str | os.PathLike | None = None,
+    classes: Sequence[str | int] | None = None,
+    n_per_class: int | None = None,
+    indices: slice | Sequence[int] | None = None,
+    download_if_missing: bool = True,
+    return_X_y: bool = False,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
+    """Load CIFAR-10, downloading it once (163 MiB) if it is not cached.
+
+    The first call downloads the official archive
+    ``https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz``, checks its
+    SHA-256 (``6d958be0...c001ce``), decodes its batches into arrays, caches
+    them as ``<data_home>/cifar10/cifar-10.npz`` (184 MB) and deletes the
+    archive. Later calls read the cache only. Offline, put the archive at
+    ``<data_home>/cifar10/cifar-10-python.tar.gz`` by hand: it is checked and
+    decoded the same way.
+
+    =================   ==========================
+    Classes             10
+    Samples per class   5,000 train, 1,000 test
+    Samples total       50,000 train, 10,000 test
+    Image               32x32x3, uint8 in [0, 255]
+    =================   ==========================
+
+    Parameters
+    ----------
+    subset : {"train", "test", "all"}, default="train"
+        Which split to load. ``"all"`` is the 50,000 training images
+        (``data_batch_1`` to ``data_batch_5``) followed by the 10,000 test
+        images (``test_batch``).
+
+    data_home : str or path-like, default=None
+        The data home (see :func:`get_data_home`): ``SK_CONSE_DATA``, else
+        ``~/sk_conse_data``. The files live in its ``cifar10`` folder.
+
+    classes : sequence of str or int, default=None
+        Keep the images of these classes only, by name ("cat") or index (3).
+        ``target_names`` and ``wnids`` then list these classes, in CIFAR-10's
+        order, and ``target`` indexes them. ``None`` keeps all ten.
+
+    n_per_class : int, default=None
+        Keep the first ``n_per_class`` images of each class, in the order of
+        the split (the order of ``data_batch_1`` to ``5``, then ``test_batch``
+        for ``"all"``). Same as ``indices=slice(0, n_per_class)``.
+
+    indices : slice or sequence of int, default=None
+        Which images to keep in each class, by position within that class in
+        the order of the split, as in Python indexing: ``slice(100, 200)``
+        keeps the 101st to the 200th image of every class. A position beyond
+        a class's images raises ``ValueError``. Cannot be combined with
+        ``n_per_class``.
+
+    download_if_missing : bool, default=True
+        If False, raise an ``OSError`` instead of downloading when the data is
+        not cached; the message gives the URL and where to put the archive.
+
+    return_X_y : bool, default=False
+        If True, return ``(images, target)`` instead of a Bunch.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the attributes:
+
+        images : ndarray of shape (n_samples, 32, 32, 3), dtype uint8
+            The RGB images, in the order of the split.
+        data : ndarray of shape (n_samples, 3072), dtype uint8
+            The flattened images (a view of ``images``).
+        target : ndarray of shape (n_samples,), dtype int64
+            Each image's class, an index into ``target_names``.
+        target_names : ndarray of shape (n_classes,), dtype str
+            The class names ("airplane", ..., "truck").
+        wnids : ndarray of shape (n_classes,), dtype str
+            The WordNet 3.0 noun synset of each class, aligned with
+            ``target_names`` ("n02691156" for airplane, ...; none is an
+            ImageNet-1k label).
+        index : ndarray of shape (n_samples,), dtype int64
+            Each image's position in the whole split (for ``"all"``, test
+            images count from 50,000), to say exactly which images were used.
+        DESCR : str
+            A description of the data set.
+
+    (images, target) : tuple of ndarray
+        With ``return_X_y=True``.
+
+    Raises
+    ------
+    OSError
+        If the data is not cached and ``download_if_missing=False``, if the
+        download fails, or if the archive's SHA-256 is not the official one
+        (a downloaded file is then deleted). The message names the URL and
+        the path where to put the archive by hand.
+
+    ValueError
+        If ``classes``, ``n_per_class`` or ``indices`` select no image or an
+        image a class does not have, or if the archive is malformed.
+
+    See Also
+    --------
+    load_image_folder : Load images stored as ``<class>/<image>`` folders.
+
+    References
+    ----------
+    .. [1] A. Krizhevsky, "Learning Multiple Layers of Features from Tiny
+       Images", technical report, University of Toronto, 2009.
+
+    Examples
+    --------
+    Offline, with nothing cached, the error says what to do:
+
+    >>> import tempfile
+    >>> from sk_conse.datasets import fetch_cifar10
+    >>> try:
+    ...     fetch_cifar10(data_home=tempfile.mkdtemp(), download_if_missing=False)
+    ... except OSError as exc:
+    ...     print(str(exc).split(" in ")[0])
+    CIFAR-10 is not cached
+
+    With the data (downloaded on the first call):
+
+    >>> test = fetch_cifar10("test", n_per_class=50)  # doctest: +SKIP
+    >>> test.images.shape, test.target_names[test.target[:3]].tolist()  # doctest: +SKIP
+    ((500, 32, 32, 3), ['cat', 'ship', 'ship'])
+    >>> dict(zip(test.target_names[:2], test.wnids[:2]))  # doctest: +SKIP
+    {'airplane': 'n02691156', 'automobile': 'n02958343'}
+    """
+    if subset not in ("train", "test", "all"):
+        raise ValueError(f"subset must be 'train', 'test' or 'all', got {subset!r}.")
+    if n_per_class is not None:
+        if isinstance(n_per_class, bool) or not isinstance(n_per_class, Integral):
+            raise TypeError(f"n_per_class must be an integer, got {n_per_class!r}.")
+        if n_per_class < 1:
+            raise ValueError(f"n_per_class must be >= 1, got {n_per_class!r}.")
+        if indices is not None:
+            raise ValueError(
+                "Give n_per_class or indices, not both: n_per_class=n is "
+                "indices=slice(0, n)."
+            )
+    selection = None if indices is None else _check_indices(indices)
+    if n_per_class is not None:
+        selection = slice(0, int(n_per_class))
+    keep_classes = _check_classes(classes)
+
+    subsets = ["train", "test"] if subset == "all" else [subset]
+    folder = get_data_home(data_home) / _CIFAR10_FOLDER
+    arrays = _cifar10_arrays(folder, subsets, download_if_missing)
+    images = np.concatenate([arrays[f"{s}_images"] for s in subsets])
+    labels = np.concatenate([arrays[f"{s}_labels"] for s in subsets])
+
+    keep = np.zeros(len(labels), dtype=bool)
+    for c in keep_classes:
+        rows = np.flatnonzero(labels == c)
+        if selection is not None:
+            name = CIFAR10_CLASSES[c]
+            chosen = _select(list(rows), selection, name)
+            rows = np.asarray(chosen, dtype=np.intp)
+        keep[rows] = True
+    index = np.flatnonzero(keep)
+    images = images[index]
+    relabel = np.full(len(CIFAR10_CLASSES), -1, dtype=np.int64)
+    relabel[keep_classes] = np.arange(len(keep_classes))
+    target = relabel[labels[index]]
+    if return_X_y:
+        return images, target
+    return Bunch(
+        images=images,
+        data=images.reshape(len(images), -1),
+        target=target,
+        target_names=np.array([CIFAR10_CLASSES[c] for c in keep_classes]),
+        wnids=np.array([CIFAR10_WNIDS[c] for c in keep_classes]),
+        index=index.astype(np.int64),
+        DESCR=_CIFAR10_DESCR,
     )

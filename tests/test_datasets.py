@@ -1,19 +1,28 @@
 import gzip
+import hashlib
+import io
+import pickle
 import struct
+import tarfile
+import urllib.error
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import sk_conse.datasets as datasets
 from sk_conse.datasets import (
+    CIFAR10_CLASSES,
+    CIFAR10_WNIDS,
     FASHION_MNIST_CLASSES,
+    fetch_cifar10,
+    get_data_home,
     load_fashion_mnist,
     load_image_folder,
 )
 
 FASHION_HOME = Path("/usr/share/datasets/fashion-mnist")
-CIFAR_SAMPLE = Path(__file__).resolve().parents[2] / "shared/data/cifar10-sample"
 
 needs_fashion = pytest.mark.skipif(
     not (FASHION_HOME / "t10k-labels-idx1-ubyte.gz").is_file(),
@@ -214,27 +223,6 @@ def test_image_folder_bad_params(image_tree, kwargs, match):
         load_image_folder(image_tree, **kwargs)
 
 
-@pytest.mark.skipif(not CIFAR_SAMPLE.is_dir(), reason="CIFAR-10 sample not present")
-def test_image_folder_real_cifar10_sample():
-    data = load_image_folder(CIFAR_SAMPLE, max_per_class=20)
-    assert data.images.shape == (200, 32, 32, 3)
-    assert data.target_names.tolist() == [
-        "airplane",
-        "automobile",
-        "bird",
-        "cat",
-        "deer",
-        "dog",
-        "frog",
-        "horse",
-        "ship",
-        "truck",
-    ]
-    np.testing.assert_array_equal(np.unique(data.target, return_counts=True)[1], 20)
-    # Real photos use the whole range of colours.
-    assert data.images.std() > 30
-
-
 @pytest.fixture
 def numbered_tree(tmp_path):
     """Two classes of 5 and 4 one-pixel PNGs whose grey level is their number."""
@@ -327,10 +315,313 @@ def test_image_folder_indices_and_max_per_class_exclusive(numbered_tree):
         load_image_folder(numbered_tree, indices=slice(2), max_per_class=2)
 
 
-@pytest.mark.skipif(not CIFAR_SAMPLE.is_dir(), reason="CIFAR-10 sample not present")
-def test_image_folder_real_cifar10_indices():
-    # The sample holds the first 100 test images of each class.
-    tail = load_image_folder(CIFAR_SAMPLE, indices=slice(90, 100))
-    assert tail.images.shape == (100, 32, 32, 3)
-    with pytest.raises(ValueError, match="class 'airplane' has 100 images"):
-        load_image_folder(CIFAR_SAMPLE, indices=slice(200, 300))
+# ------------------------------------------------------------------ CIFAR-10
+# The download is tested offline: a small archive in the official format
+# (cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta: Python
+# pickles of dicts with b"data", b"labels", b"label_names") is served by a
+# monkeypatched urlopen, with the expected SHA-256 set to the archive's own.
+
+
+def _cifar_batch(rng, labels):
+    n = len(labels)
+    data = rng.integers(0, 256, size=(n, 3072), dtype=np.uint8)
+    return {
+        b"batch_label": b"fake batch",
+        b"labels": [int(v) for v in labels],  # a list, as in the real files
+        b"data": data,
+        b"filenames": [f"img_{i}.png".encode() for i in range(n)],
+    }
+
+
+def _py2_pickle(obj):
+    """A protocol-2 pickle naming NumPy's old module, as the real files do."""
+    return pickle.dumps(obj, protocol=2).replace(
+        b"numpy._core.multiarray", b"numpy.core.multiarray"
+    )
+
+
+def _tar_add(tar, name, payload):
+    info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
+    info.size = len(payload)
+    tar.addfile(info, io.BytesIO(payload))
+
+
+def _cifar_archive(batches, meta=None, extra=None):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        meta = meta or {b"label_names": [c.encode() for c in CIFAR10_CLASSES]}
+        _tar_add(tar, "batches.meta", _py2_pickle(meta))
+        for name, batch in batches.items():
+            _tar_add(tar, name, _py2_pickle(batch))
+        for name, payload in (extra or {}).items():
+            _tar_add(tar, name, payload)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cifar_parts():
+    """Batches of 20 train images each (2 per class) and 30 test images."""
+    rng = np.random.default_rng(0)
+    batches = {}
+    for i in range(1, 6):
+        batches[f"data_batch_{i}"] = _cifar_batch(rng, rng.permutation(20) % 10)
+    batches["test_batch"] = _cifar_batch(rng, rng.permutation(30) % 10)
+    return batches
+
+
+class _Server:
+    """Serves an archive through a fake urlopen; records each download."""
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.calls = []
+        monkeypatch.setattr(datasets, "urlopen", self.urlopen)
+
+    def serve(self, payload, *, checksum=None):
+        """Serve ``payload``, expected to have ``checksum`` (default: its own)."""
+        self.payload = payload
+        checksum = checksum or hashlib.sha256(payload).hexdigest()
+        remote = datasets._CIFAR10_ARCHIVE._replace(checksum=checksum)
+        self.monkeypatch.setattr(datasets, "_CIFAR10_ARCHIVE", remote)
+
+    def urlopen(self, url, timeout=None):
+        self.calls.append(url)
+        return io.BytesIO(self.payload)
+
+
+@pytest.fixture
+def served(cifar_parts, monkeypatch):
+    server = _Server(monkeypatch)
+    server.serve(_cifar_archive(cifar_parts))
+    return server
+
+
+def _expected(batch):
+    """What the fetcher must return for one batch: rows of RGB planes -> HWC."""
+    images = batch[b"data"].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return images, np.asarray(batch[b"labels"])
+
+
+def test_cifar10_downloads_once_and_caches(tmp_path, served, cifar_parts):
+    test = fetch_cifar10("test", data_home=tmp_path)
+    assert served.calls == ["https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"]
+    images, labels = _expected(cifar_parts["test_batch"])
+    np.testing.assert_array_equal(test.images, images)
+    np.testing.assert_array_equal(test.target, labels)
+    assert test.images.shape == (30, 32, 32, 3)
+    assert test.images.dtype == np.uint8
+    # Pixel (0, 0) of image 0 is the first byte of each colour plane.
+    raw = cifar_parts["test_batch"][b"data"][0]
+    assert test.images[0, 0, 0].tolist() == [raw[0], raw[1024], raw[2048]]
+    np.testing.assert_array_equal(test.data, images.reshape(30, -1))
+    assert test.target_names.tolist() == list(CIFAR10_CLASSES)
+    assert test.wnids.tolist() == list(CIFAR10_WNIDS)
+    np.testing.assert_array_equal(test.index, np.arange(30))
+    assert "CIFAR-10" in test.DESCR
+    folder = tmp_path / "cifar10"
+    # The decoded cache replaces the archive; no temporary file is left.
+    assert sorted(p.name for p in folder.iterdir()) == ["cifar-10.npz"]
+
+    # Second call: read from the cache, no download.
+    again = fetch_cifar10("train", data_home=tmp_path)
+    assert len(served.calls) == 1
+    train_images = np.concatenate(
+        [_expected(cifar_parts[f"data_batch_{i}"])[0] for i in range(1, 6)]
+    )
+    np.testing.assert_array_equal(again.images, train_images)
+
+
+def test_cifar10_all_is_train_then_test(tmp_path, served, cifar_parts):
+    X, y = fetch_cifar10("all", data_home=tmp_path, return_X_y=True)
+    batches = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    np.testing.assert_array_equal(
+        X, np.concatenate([_expected(cifar_parts[b])[0] for b in batches])
+    )
+    np.testing.assert_array_equal(
+        y, np.concatenate([_expected(cifar_parts[b])[1] for b in batches])
+    )
+    assert X.shape == (130, 32, 32, 3)
+
+
+def test_cifar10_checksum_mismatch_leaves_nothing(tmp_path, served):
+    good = hashlib.sha256(served.payload).hexdigest()
+    served.serve(served.payload[:-1] + bytes([served.payload[-1] ^ 1]), checksum=good)
+    with pytest.raises(OSError, match=r"has SHA-256 [0-9a-f]{64}, not the expected"):
+        fetch_cifar10(data_home=tmp_path)
+    assert len(served.calls) == 1
+    assert list((tmp_path / "cifar10").iterdir()) == []
+
+
+def test_cifar10_offline_error_names_url_and_path(tmp_path, served):
+    archive = tmp_path / "cifar10" / "cifar-10-python.tar.gz"
+    with pytest.raises(OSError, match="CIFAR-10 is not cached") as info:
+        fetch_cifar10(data_home=tmp_path, download_if_missing=False)
+    message = str(info.value)
+    assert "download_if_missing=False" in message
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
+    assert str(archive) in message
+    assert served.calls == []
+
+
+def test_cifar10_network_error_names_url_and_path(tmp_path, monkeypatch):
+    def no_network(url, timeout=None):
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.setattr(datasets, "urlopen", no_network)
+    with pytest.raises(
+        OSError, match=r"Could not download https://www\.cs\.toronto"
+    ) as e:
+        fetch_cifar10(data_home=tmp_path)
+    assert str(tmp_path / "cifar10" / "cifar-10-python.tar.gz") in str(e.value)
+    assert list((tmp_path / "cifar10").iterdir()) == []
+
+
+def test_cifar10_archive_placed_by_hand(tmp_path, served, cifar_parts):
+    folder = tmp_path / "cifar10"
+    folder.mkdir()
+    (folder / "cifar-10-python.tar.gz").write_bytes(served.payload)
+    test = fetch_cifar10("test", data_home=tmp_path, download_if_missing=False)
+    np.testing.assert_array_equal(test.images, _expected(cifar_parts["test_batch"])[0])
+    assert served.calls == []
+
+
+def test_cifar10_wrong_file_placed_by_hand_is_named(tmp_path, served):
+    folder = tmp_path / "cifar10"
+    folder.mkdir()
+    (folder / "cifar-10-python.tar.gz").write_bytes(b"not the archive")
+    with pytest.raises(OSError, match=r"cifar-10-python\.tar\.gz has SHA-256"):
+        fetch_cifar10(data_home=tmp_path)
+    assert served.calls == []
+    # The user's file is left for them to inspect; nothing was cached.
+    assert sorted(p.name for p in folder.iterdir()) == ["cifar-10-python.tar.gz"]
+
+
+def test_cifar10_unreadable_cache_is_rebuilt(tmp_path, served, cifar_parts):
+    fetch_cifar10("test", data_home=tmp_path)
+    (tmp_path / "cifar10" / "cifar-10.npz").write_bytes(b"truncated")
+    test = fetch_cifar10("test", data_home=tmp_path)
+    assert len(served.calls) == 2
+    np.testing.assert_array_equal(test.images, _expected(cifar_parts["test_batch"])[0])
+
+
+def test_cifar10_data_home_from_environment(tmp_path, served, monkeypatch):
+    monkeypatch.setenv("SK_CONSE_DATA", str(tmp_path / "env_home"))
+    assert get_data_home() == tmp_path / "env_home"
+    fetch_cifar10("test")
+    assert (tmp_path / "env_home" / "cifar10" / "cifar-10.npz").is_file()
+    monkeypatch.delenv("SK_CONSE_DATA")
+    assert get_data_home() == Path.home() / "sk_conse_data"
+
+
+def test_cifar10_classes_and_n_per_class(tmp_path, served, cifar_parts):
+    _, labels = _expected(cifar_parts["test_batch"])  # 3 images per class
+    sub = fetch_cifar10("test", data_home=tmp_path, classes=["cat", 1], n_per_class=2)
+    assert sub.target_names.tolist() == ["automobile", "cat"]
+    assert sub.wnids.tolist() == ["n02958343", "n02121808"]
+    expected_rows = np.sort(
+        np.concatenate([np.flatnonzero(labels == c)[:2] for c in (1, 3)])
+    )
+    np.testing.assert_array_equal(sub.index, expected_rows)  # the split's order
+    np.testing.assert_array_equal(
+        sub.target_names[sub.target], np.array(CIFAR10_CLASSES)[labels[expected_rows]]
+    )
+    np.testing.assert_array_equal(
+        sub.images, _expected(cifar_parts["test_batch"])[0][expected_rows]
+    )
+
+
+def test_cifar10_indices_pick_positions_within_each_class(
+    tmp_path, served, cifar_parts
+):
+    _, labels = _expected(cifar_parts["test_batch"])
+    tail = fetch_cifar10("test", data_home=tmp_path, indices=slice(1, 3))
+    expected_rows = np.sort(
+        np.concatenate([np.flatnonzero(labels == c)[1:3] for c in range(10)])
+    )
+    np.testing.assert_array_equal(tail.index, expected_rows)
+    head = fetch_cifar10("test", data_home=tmp_path, n_per_class=1)
+    assert not set(head.index) & set(tail.index)  # disjoint sets of images
+    with pytest.raises(ValueError, match="class 'airplane' has 3 images"):
+        fetch_cifar10("test", data_home=tmp_path, indices=slice(3, 5))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"subset": "valid"}, ValueError, "subset must be 'train', 'test' or 'all'"),
+        ({"classes": ["kitten"]}, ValueError, "Unknown CIFAR-10 class 'kitten'"),
+        ({"classes": [10]}, ValueError, "Unknown CIFAR-10 class 10"),
+        ({"classes": ["cat", 3]}, ValueError, "names a class more than once"),
+        ({"classes": []}, ValueError, "classes is empty"),
+        ({"classes": "cat"}, TypeError, "classes must be a sequence"),
+        ({"n_per_class": 0}, ValueError, "n_per_class must be >= 1"),
+        ({"n_per_class": 1.5}, TypeError, "n_per_class must be an integer"),
+        (
+            {"n_per_class": 2, "indices": [0]},
+            ValueError,
+            "Give n_per_class or indices, not both",
+        ),
+    ],
+)
+def test_cifar10_bad_arguments_before_download(tmp_path, served, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        fetch_cifar10(data_home=tmp_path, **kwargs)
+    assert served.calls == []
+
+
+def test_cifar10_refuses_a_pickle_that_runs_code(tmp_path, served, cifar_parts):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran code",))
+
+    batches = dict(cifar_parts, test_batch={b"data": Evil(), b"labels": [0]})
+    served.serve(_cifar_archive(batches))
+    with pytest.raises(
+        pickle.UnpicklingError,
+        match=r"__builtin__\.print, which a CIFAR-10 batch never",
+    ):
+        fetch_cifar10("test", data_home=tmp_path)
+    assert not (tmp_path / "cifar10" / "cifar-10.npz").exists()
+
+
+def test_cifar10_archive_lacking_a_batch(tmp_path, served, cifar_parts):
+    batches = {k: v for k, v in cifar_parts.items() if k != "data_batch_3"}
+    served.serve(_cifar_archive(batches))
+    with pytest.raises(ValueError, match=r"lacks cifar-10-batches-py/\{data_batch_3\}"):
+        fetch_cifar10(data_home=tmp_path)
+
+
+def _real_cifar10_test():
+    try:
+        return fetch_cifar10("test", download_if_missing=False)
+    except OSError as exc:
+        pytest.skip(f"CIFAR-10 is not cached under {get_data_home()}: {exc}")
+
+
+def test_cifar10_real_data_when_cached():
+    test = _real_cifar10_test()
+    assert test.images.shape == (10000, 32, 32, 3)
+    np.testing.assert_array_equal(np.bincount(test.target), 1000)
+    # The first test images of CIFAR-10 are a cat, two ships and an airplane.
+    assert test.target_names[test.target[:4]].tolist() == [
+        "cat",
+        "ship",
+        "ship",
+        "airplane",
+    ]
+    assert test.images.std() > 30  # real photos use the range of colours
+
+
+def test_image_folder_reads_real_cifar10_photos(tmp_path):
+    test = _real_cifar10_test()
+    sub = fetch_cifar10("test", n_per_class=3, download_if_missing=False)
+    for i, (image, label) in enumerate(zip(sub.images, sub.target)):
+        folder = tmp_path / str(sub.target_names[label])
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(image).save(folder / f"{i:04d}.png")
+    data = load_image_folder(tmp_path, indices=slice(1, 3))
+    assert data.images.shape == (20, 32, 32, 3)
+    order = np.argsort(sub.target, kind="stable")
+    keep = np.concatenate([order[3 * c + 1 : 3 * c + 3] for c in range(10)])
+    np.testing.assert_array_equal(data.images, sub.images[keep])  # PNG is lossless
+    assert len(test.images) == 10000
