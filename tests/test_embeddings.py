@@ -398,7 +398,7 @@ class _HashEncoder:
 @pytest.fixture
 def fake_minilm(monkeypatch):
     encoder = _HashEncoder()
-    monkeypatch.setattr("sk_conse.embeddings.load_minilm", lambda: encoder)
+    monkeypatch.setattr("sk_conse.synsets.load_minilm", lambda: encoder)
     return encoder
 
 
