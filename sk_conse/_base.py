@@ -37,15 +37,17 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils._param_validation import (
-    Interval,
-    StrOptions,
-    validate_parameter_constraints,
-)
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from . import _dask, _parallel
 from ._backend import Backend, backend_for, resolve_device
+from ._compat import (
+    Interval,
+    StrOptions,
+    _num_samples,
+    get_namespace,
+    validate_parameter_constraints,
+)
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
 from ._utils import check_k, name_some, progress, repeated
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
@@ -438,11 +440,9 @@ class BaseZeroShotClassifier(
         n = _num_samples(call.X)
         idx_out = np.empty((n, k), dtype=np.intp)
         val_out = self._output(backend, call.keep, (n, k), self._dtype)
-        buffer = None
+        workspace: dict = {}
         for rows, batch in self._batches(call):
-            S = search.scores(batch, out=buffer)
-            buffer = S if buffer is None else buffer
-            idx, vals = search.exact_top_k(batch, S, k)
+            idx, vals = search.ranked(batch, k, workspace)
             idx_out[rows] = backend.to_numpy(idx)
             val_out[rows] = vals if call.keep else backend.to_numpy(vals)
         return self.classes_[idx_out], val_out
@@ -563,8 +563,6 @@ def _softmax(scores: Any, temperature: float) -> Any:
     probability is then raised by one ulp, so that the first maximum of each
     row is still the predicted label.
     """
-    from sklearn.utils._array_api import get_namespace
-
     xp, _ = get_namespace(scores)
     dtype = scores.dtype
     z = xp.astype(scores, xp.float64)

@@ -9,21 +9,26 @@ from collections.abc import Hashable
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _routing_enabled,
     process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._backend import Backend, backend_for, backend_of, resolve_device, to_numpy
 from ._base import BaseZeroShotClassifier
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+    _routing_enabled,
+)
 from ._label_embeddings import _py, check_label_embeddings, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
@@ -572,8 +577,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         # The penalty of this call's snapshot, the one its search was built with.
         offset = self._candidate_offset(call.params["seen_penalty"])
         for rows, batch in self._batches(call):
-            S = search.scores(batch)
-            cand, vals = search.exact_top_k(batch, S, k)
+            cand, vals = search.ranked(batch, k, {})
             cand = search.backend.to_numpy(cand)
             idx, w, contributions = search.contributions(batch, cand)
             parts["seen_labels"][rows] = seen[idx]

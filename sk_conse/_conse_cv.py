@@ -16,24 +16,30 @@ from sklearn.base import (
     ClassifierMixin,
     MetaEstimatorMixin,
     TransformerMixin,
-    _fit_context,
     clone,
 )
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
-from sklearn.utils import _safe_indexing, indexable
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils import indexable
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
-    _routing_enabled,
     process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import _check_method_params, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_method_params,
+    _fit_context,
+    _routing_enabled,
+    _safe_indexing,
+)
 from ._conse import ConSEClassifier
 from .metrics import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold

@@ -9,15 +9,14 @@ from functools import partial
 from typing import Any, ClassVar
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import validate_data
 
 from ._backend import Backend, resolve_device
 from ._base import BaseZeroShotClassifier
+from ._compat import Interval, StrOptions, _fit_context
 from ._label_embeddings import check_label_embeddings
 from ._search import CosineSearch
 from ._utils import import_torch, name_some

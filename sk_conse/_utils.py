@@ -16,7 +16,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
-from sklearn.utils._param_validation import InvalidParameterError
+
+from ._compat import InvalidParameterError
 
 __all__ = ["check_k", "import_torch", "is_nan", "name_some", "progress"]
 

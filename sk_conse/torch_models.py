@@ -26,14 +26,15 @@ from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import log_softmax, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import (
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+
+from ._compat import (
     HasMethods,
     Interval,
     InvalidParameterError,
     StrOptions,
+    _fit_context,
 )
-
 from ._utils import import_torch, progress
 from .imagenet import _imagenet_1k_labels
 
