@@ -21,15 +21,16 @@ from sklearn.base import (
 from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import check_scoring
 from sklearn.model_selection import ParameterGrid, check_cv
-from sklearn.utils import indexable
+from sklearn.utils import get_tags, indexable
 from sklearn.utils.metadata_routing import (
     MetadataRouter,
     MethodMapping,
     process_routing,
 )
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import (
     HasMethods,
@@ -53,8 +54,15 @@ def _takes_sample_weight(scorer: Callable) -> bool:
     return "sample_weight" in inspect.signature(scorer).parameters
 
 
-def _has_temperature() -> bool:
-    return "temperature" in ConSEClassifier().get_params()
+def _best_estimator_has(attr: str) -> Callable:
+    """For ``available_if``: the fitted best estimator has ``attr`` (before
+    fit, a ConSEClassifier has it), as ``GridSearchCV`` delegates."""
+
+    def check(self) -> bool:
+        best = getattr(self, "best_estimator_", None)
+        return hasattr(ConSEClassifier if best is None else best, attr)
+
+    return check
 
 
 class _MemoizedProba(ClassifierMixin, BaseEstimator):
@@ -163,8 +171,7 @@ class ConSEClassifierCV(
         :class:`sk_conse.model_selection.PseudoUnseenSplit` folds.
 
     temperatures : array-like of float or None, default=None
-        The values of ``temperature`` tried, when
-        :class:`~sk_conse.ConSEClassifier` has that parameter. It changes only
+        The values of ``temperature`` tried. It changes only
         :meth:`predict_proba`, not the ranking: tune it only with a scorer
         that reads probabilities (log loss, say). ``None`` leaves it at its
         default.
@@ -343,11 +350,6 @@ class ConSEClassifierCV(
     def _grid(self) -> dict[str, list]:
         grid = {"T": list(self.Ts), "seen_penalty": list(self.seen_penalties)}
         if self.temperatures is not None:
-            if not _has_temperature():
-                raise ValueError(
-                    "temperatures was given, but this version of "
-                    "ConSEClassifier has no temperature parameter."
-                )
             grid["temperature"] = list(self.temperatures)
         for name, values in grid.items():
             if not values:
@@ -399,6 +401,14 @@ class ConSEClassifierCV(
             )
         )
 
+    def __sklearn_tags__(self):
+        # The tags of the ConSEClassifier tuned (input tags from the base).
+        tags = super().__sklearn_tags__()
+        conse_tags = get_tags(self._conse(self.base_estimator))
+        tags.input_tags.sparse = conse_tags.input_tags.sparse
+        tags.input_tags.allow_nan = conse_tags.input_tags.allow_nan
+        return tags
+
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None, **fit_params):
         """Tune on the folds of ``X, y``, then refit the best on all of it.
@@ -430,8 +440,13 @@ class ConSEClassifierCV(
         self : object
             Fitted estimator.
         """
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target "
+                "y is None."
+            )
+        y = validate_data(self, X="no_validation", y=y)
         X, y, groups = indexable(X, y, groups)
-        y = np.asarray(y)
         check_classification_targets(y)
         grid = list(ParameterGrid(self._grid()))
         scorer = self._scorer()
@@ -516,6 +531,7 @@ class ConSEClassifierCV(
             self.feature_names_in_ = best.feature_names_in_
         return self
 
+    @available_if(_best_estimator_has("decision_function"))
     def decision_function(self, X):
         """Cosine scores of the best estimator; see
         :meth:`ConSEClassifier.decision_function`.
@@ -533,6 +549,7 @@ class ConSEClassifierCV(
         check_is_fitted(self)
         return self.best_estimator_.decision_function(X)
 
+    @available_if(_best_estimator_has("predict_proba"))
     def predict_proba(self, X):
         """Softmax of the best estimator's scores; see
         :meth:`ConSEClassifier.predict_proba`.
@@ -549,6 +566,7 @@ class ConSEClassifierCV(
         check_is_fitted(self)
         return self.best_estimator_.predict_proba(X)
 
+    @available_if(_best_estimator_has("predict_top_k"))
     def predict_top_k(self, X, k=5):
         """The ``k`` best candidate labels and their scores; see
         :meth:`ConSEClassifier.predict_top_k`.
@@ -568,6 +586,7 @@ class ConSEClassifierCV(
         check_is_fitted(self)
         return self.best_estimator_.predict_top_k(X, k)
 
+    @available_if(_best_estimator_has("predict"))
     def predict(self, X):
         """The best candidate label of each sample.
 
@@ -583,6 +602,7 @@ class ConSEClassifierCV(
         check_is_fitted(self)
         return self.best_estimator_.predict(X)
 
+    @available_if(_best_estimator_has("transform"))
     def transform(self, X):
         """Each sample's point f(x) under the best estimator.
 
@@ -597,3 +617,51 @@ class ConSEClassifierCV(
         """
         check_is_fitted(self)
         return self.best_estimator_.transform(X)
+
+    @available_if(_best_estimator_has("explain"))
+    def explain(self, X, k=5):
+        """Why each input got its ranking, under the best estimator; see
+        :meth:`ConSEClassifier.explain`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Input samples.
+        k : int, default=5
+            How many candidates to explain per sample.
+
+        Returns
+        -------
+        explanation : :class:`~sklearn.utils.Bunch`
+            The seen labels, weights, candidates, scores and contributions, as
+            :meth:`ConSEClassifier.explain` returns them.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.explain(X, k)
+
+    @available_if(_best_estimator_has("with_candidates"))
+    def with_candidates(self, candidate_labels, *, label_embeddings=None):
+        """The best estimator, ranking other candidate labels; see
+        :meth:`ConSEClassifier.with_candidates`.
+
+        Nothing is refitted: the tuned and refitted ``best_estimator_`` is
+        copied with new candidates, for example to deploy a model tuned on
+        class-disjoint folds on the labels to predict.
+
+        Parameters
+        ----------
+        candidate_labels : {"unseen", "all"} or array-like
+            As the ``candidate_labels`` parameter.
+        label_embeddings : mapping, Series, DataFrame or KeyedVectors, \
+default=None
+            New label vectors; ``None`` keeps the current ones.
+
+        Returns
+        -------
+        estimator : ConSEClassifier
+            A fitted copy of ``best_estimator_``.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.with_candidates(
+            candidate_labels, label_embeddings=label_embeddings
+        )

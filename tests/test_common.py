@@ -6,14 +6,17 @@ here embeds every integer label the checks use plus three labels no check
 uses, one-hot, with ``candidate_labels="all"`` and ``T=1``, so that ConSE
 reproduces the base classifier's argmax while ranking 15 candidates. The checks
 that assume ``classes_ == unique(y)`` cannot pass by design; each is listed
-with its reason.
+with its reason. ConSEClassifierCV is checked in the same configuration, tuned
+on sample folds (class-disjoint folds need more classes than the checks have).
 """
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_conse import ConSEClassifier
+from sk_conse._conse_cv import ConSEClassifierCV
 
 _CLASSES_ARE_CANDIDATES = (
     "classes_ is the candidate label set fixed by label_embeddings (15 labels "
@@ -60,7 +63,18 @@ def _expected_failed_checks(estimator):
             _check_embeddings(),
             T=1,
             candidate_labels="all",
-        )
+        ),
+        # Class-disjoint folds cannot be made from the checks' 2 or 3
+        # classes: sample folds (KFold) with every label a candidate, scored
+        # by accuracy (the zero-shot scorers rightly warn on seen labels).
+        ConSEClassifierCV(
+            LogisticRegression(max_iter=1000),
+            _check_embeddings(),
+            Ts=(1,),
+            cv=KFold(3),
+            scoring="accuracy",
+            candidate_labels="all",
+        ),
     ],
     expected_failed_checks=_expected_failed_checks,
 )

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils._param_validation import InvalidParameterError
@@ -12,8 +12,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sk_conse import ClassDisjointKFold, ConSEClassifier, make_hit_at_k_scorer
 from sk_conse._conse_cv import ConSEClassifierCV
 from sk_conse.gzsl import PseudoUnseenSplit, make_harmonic_mean_scorer
-
-HAS_TEMPERATURE = "temperature" in ConSEClassifier().get_params()
 
 
 class CountingLogisticRegression(ClassifierMixin, BaseEstimator):
@@ -133,7 +131,6 @@ def _mean_log_proba(estimator, X, y):
     return float(np.mean(np.log(proba[np.arange(len(y)), columns])))
 
 
-@pytest.mark.skipif(not HAS_TEMPERATURE, reason="ConSEClassifier has no temperature")
 def test_temperature_is_tuned_when_given(problem):
     X, y, embeddings = problem
     cv = ClassDisjointKFold(n_splits=3)
@@ -155,14 +152,6 @@ def test_temperature_is_tuned_when_given(problem):
     _same_choice(cv_est, search)
     assert cv_est.best_params_["temperature"] != 5.0
     assert len(set(cv_est.cv_results_["mean_test_score"])) == 6
-
-
-@pytest.mark.skipif(HAS_TEMPERATURE, reason="ConSEClassifier has a temperature")
-def test_temperatures_need_the_parameter(problem):
-    X, y, embeddings = problem
-    cv_est = ConSEClassifierCV(LogisticRegression(), embeddings, temperatures=[1.0])
-    with pytest.raises(ValueError, match="no temperature parameter"):
-        cv_est.fit(X, y)
 
 
 def test_int_cv_means_class_disjoint_folds(problem):
@@ -298,3 +287,49 @@ def test_metadata_routing_unrequested_sample_weight_fails_before_any_fit(problem
         with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
             est.fit(X, y, sample_weight=weights)
     assert _count(log, "fit") == 0
+
+
+def test_delegates_every_prediction_method_to_the_best_estimator(problem):
+    X, y, embeddings = problem
+    cv_est = ConSEClassifierCV(LogisticRegression(), embeddings, Ts=[1, 3], cv=3)
+    cv_est.fit(X, y)
+    best = cv_est.best_estimator_
+    for method in ("decision_function", "predict_proba", "predict", "transform"):
+        np.testing.assert_array_equal(
+            getattr(cv_est, method)(X[:5]), getattr(best, method)(X[:5])
+        )
+    labels, scores = cv_est.predict_top_k(X[:5], k=2)
+    best_labels, best_scores = best.predict_top_k(X[:5], k=2)
+    np.testing.assert_array_equal(labels, best_labels)
+    np.testing.assert_array_equal(scores, best_scores)
+    explanation = cv_est.explain(X[:5], k=2)
+    np.testing.assert_array_equal(explanation.scores, best.explain(X[:5], k=2).scores)
+    wider = cv_est.with_candidates("all")
+    assert isinstance(wider, ConSEClassifier)
+    assert set(y) <= set(wider.classes_)
+    assert wider.get_params()["T"] == cv_est.best_params_["T"]
+
+
+def test_delegated_methods_need_a_fit(problem):
+    X, _, embeddings = problem
+    cv_est = ConSEClassifierCV(LogisticRegression(), embeddings)
+    for method in ("predict_top_k", "explain", "with_candidates", "predict"):
+        assert hasattr(cv_est, method)
+    with pytest.raises(NotFittedError):
+        cv_est.explain(X)
+    with pytest.raises(NotFittedError):
+        cv_est.with_candidates("all")
+
+
+def test_a_method_the_best_estimator_lacks_is_not_offered(problem):
+    X, y, embeddings = problem
+    cv_est = ConSEClassifierCV(LogisticRegression(), embeddings, Ts=[1], cv=3)
+    cv_est.fit(X, y)
+    object.__setattr__(cv_est, "best_estimator_", _NoExplain(cv_est.best_estimator_))
+    assert not hasattr(cv_est, "explain")
+    assert hasattr(cv_est, "predict")
+
+
+class _NoExplain:
+    def __init__(self, inner):
+        self.predict = inner.predict
