@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels as kernels
 from ._backend import _GATHER_MAX_T, GROUP, Backend
 
 __all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_route"]
@@ -63,6 +64,9 @@ _FACTORISED_MIN_CANDIDATES = 1024
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
 # Entries re-scored exactly at a time (bounds the float64 temporaries).
 _REFINE_CHUNK = 4096
+# Raw entries a row kept beyond k by the fused top-k: room for the entries
+# within rounding of the k-th (a row that fills them is scored in full).
+_SPARE = 8
 
 
 def choose_route(
@@ -109,6 +113,10 @@ class SearchBatch:
     # unit vectors (>= 1), set while scoring.
     spread: Any = dataclasses.field(default=None, kw_only=True)
 
+    def take(self, rows: Any) -> SearchBatch:
+        """The unscored batch of some of these rows."""
+        return SearchBatch(self.embedding[rows])
+
 
 @dataclasses.dataclass
 class ConSEBatch(SearchBatch):
@@ -120,6 +128,14 @@ class ConSEBatch(SearchBatch):
     suspect: Any = None
     # Whether ``weights`` is the dense W (T covers every seen label).
     dense: bool = False
+
+    def take(self, rows: Any) -> ConSEBatch:
+        return ConSEBatch(
+            self.embedding[rows],
+            self.idx[rows],
+            self.weights[rows],
+            dense=self.dense,
+        )
 
 
 class CosineSearch:
@@ -305,22 +321,32 @@ class CosineSearch:
             The refined entries (on the backend).
         """
         xp = self.backend.xp
-        n = self.n_candidates
-        valid = S[:, :n]
+        valid = S[:, : self.n_candidates]
         live = batch.inverse_norms != 0
         floor = threshold - self._margin(batch)
         mask = (valid >= floor[:, None]) & live[:, None]
         rows, cols = xp.nonzero(mask)
+        values = self._exact_pairs(batch, rows, cols)
+        S[rows, cols] = values
+        return rows, cols, values
+
+    def _exact_pairs(self, batch: SearchBatch, rows: Any, cols: Any) -> Any:
+        """The scores of entries ``(rows, cols)`` of a scored batch, computed
+        in float64 from f(x) and the unit vectors alone, then rounded to the
+        working dtype: the same bits whatever the batch, route or kernel."""
+        xp = self.backend.xp
+        device = self.backend.device
+        values = xp.empty(rows.shape, dtype=self.unit.dtype, device=device)
         if rows.shape[0] == 0:
-            return rows, cols, valid[rows, cols]
-        values = xp.empty(rows.shape, dtype=S.dtype, device=self.backend.device)
-        live_rows = xp.nonzero(live)[0]
-        # Where each batch row sits among the live rows.
-        where = xp.zeros(S.shape[0], dtype=rows.dtype, device=self.backend.device)
-        where[live_rows] = xp.arange(
-            live_rows.shape[0], dtype=rows.dtype, device=self.backend.device
-        )
-        F = self._exact_embedding(batch, live_rows)
+            return values
+        m = batch.embedding.shape[0]
+        # f(x) / ||f(x)|| in float64, for the rows that have entries.
+        needed = xp.zeros(m, dtype=xp.bool, device=device)
+        needed[rows] = True
+        used = xp.nonzero(needed)[0]
+        where = xp.zeros(m, dtype=rows.dtype, device=device)
+        where[used] = xp.arange(used.shape[0], dtype=rows.dtype, device=device)
+        F = self._exact_embedding(batch, used)
         F = F / xp.sqrt(xp.sum(F * F, axis=1))[:, None]
         for start in range(0, rows.shape[0], _REFINE_CHUNK):
             part = slice(start, start + _REFINE_CHUNK)
@@ -328,9 +354,18 @@ class CosineSearch:
             dots = xp.sum(F[where[r]] * self._candidate_units(c), axis=1)
             if self.offset is not None:
                 dots = dots - xp.astype(xp.take(self.offset, c), xp.float64)
-            values[part] = xp.astype(dots, S.dtype)
-        S[rows, cols] = values
-        return rows, cols, values
+            values[part] = xp.astype(dots, self.unit.dtype)
+        return values
+
+    def ranked(self, batch: SearchBatch, k: int, workspace: dict) -> tuple[Any, Any]:
+        """The ``k`` best candidates of a batch and their exact scores.
+
+        ``workspace`` (a dict kept across the batches of one call) holds
+        reusable buffers.
+        """
+        S = self.scores(batch, out=workspace.get("scores"))
+        workspace.setdefault("scores", S)
+        return self.exact_top_k(batch, S, k)
 
     def exact_top_k(self, batch: SearchBatch, S: Any, k: int) -> tuple[Any, Any]:
         """The ``k`` best candidates of each row, decided on exact scores.
@@ -416,8 +451,26 @@ class ConSESearch(CosineSearch):
         self.abs_seen = nx.asarray(np.abs(seen))
         self.seen_norms = nx.asarray(np.linalg.norm(seen, axis=1))
         self.gram = None
+        # The compiled kernels run the factorised route on NumPy: G over the
+        # candidates (copies of a shared vector included) in one C array.
+        self.fused = (
+            route == "factorised" and nx.name == "numpy" and kernels.available()
+        )
         if route == "factorised":
-            self.gram = nx.prepare_product(nx.matmul(self.seen, self.unit.T))
+            G = nx.matmul(self.seen, self.unit.T)
+            if self.fused:
+                if self.expand is None:
+                    G = G[:, : self.n_candidates]
+                else:
+                    G = G[:, nx.to_numpy(self.expand)]
+                self.gram = np.ascontiguousarray(G)
+                self._offsets = (
+                    np.zeros(0, self.dtype)
+                    if offset is None
+                    else nx.to_numpy(self.offset)
+                )
+            else:
+                self.gram = nx.prepare_product(G)
 
     def weights(self, P: Any) -> tuple[Any, Any]:
         """The ``T`` most likely seen labels of each row and their weights.
@@ -539,6 +592,88 @@ class ConSESearch(CosineSearch):
         # Rounding grows with how much the T vectors cancel in f(x).
         batch.spread = reference * inv
         return inv
+
+    def _scaled_weights(self, batch: ConSEBatch) -> Any:
+        """The top-T weights divided by ||f(x)||, as the kernels take them."""
+        w = batch.weights * batch.inverse_norms[:, None]
+        return np.ascontiguousarray(w, dtype=self.dtype)
+
+    def _direct_rows(self, batch: ConSEBatch, rows: Any) -> Any:
+        """Scores of some rows (every candidate, minus the offset) by the
+        direct product of their f(x)."""
+        xp = self.backend.xp
+        F = batch.embedding[rows] * batch.inverse_norms[rows][:, None]
+        S = self.backend.matmul(F, self.unit.T)
+        if self.expand is None:
+            S = S[:, : self.n_candidates]
+        else:
+            S = xp.take(S, self.expand, axis=1)
+        if self.offset is not None:
+            S = S - self.offset
+        return S
+
+    def scores(self, batch: ConSEBatch, out: Any = None) -> Any:
+        if not self.fused:
+            return super().scores(batch, out=out)
+        m = batch.embedding.shape[0]
+        if out is None:
+            out = np.empty((m, self.n_padded), self.dtype)
+        out = out[:m]
+        batch.inverse_norms = self._inverse_norms(batch)
+        kernels.factorised_scores(
+            batch.idx, self._scaled_weights(batch), self.gram, self._offsets, out
+        )
+        if batch.suspect is not None:
+            out[batch.suspect, : self.n_candidates] = self._direct_rows(
+                batch, batch.suspect
+            )
+        return out
+
+    def ranked(self, batch: ConSEBatch, k: int, workspace: dict) -> tuple[Any, Any]:
+        if not self.fused:
+            return super().ranked(batch, k, workspace)
+        # No score matrix: the kernel keeps the K best raw scores of each
+        # row, with room for the contenders of the k-th.
+        batch.inverse_norms = self._inverse_norms(batch)
+        K = min(k + _SPARE, self.n_candidates)
+        cols, vals = kernels.factorised_top_k(
+            batch.idx, self._scaled_weights(batch), self.gram, self._offsets, K
+        )
+        if batch.suspect is not None:
+            rows = batch.suspect
+            c, v = self.backend.top_k(self._direct_rows(batch, rows), K)
+            cols[rows], vals[rows] = c, v
+        return self._finish(batch, cols, vals, k)
+
+    def _finish(self, batch: ConSEBatch, cols: Any, vals: Any, k: int) -> tuple:
+        """Exact top-k from each row's K best raw entries (unordered).
+
+        Entries within the rounding margin of the k-th are re-scored exactly
+        (:meth:`_exact_pairs`). A row whose K-th raw entry is itself within
+        the margin may have contenders beyond its K: it is scored in full.
+        """
+        order = np.lexsort((cols, -vals), axis=1)
+        cols = np.take_along_axis(cols, order, axis=1)
+        vals = np.take_along_axis(vals, order, axis=1)
+        K = cols.shape[1]
+        live = batch.inverse_norms != 0
+        floor = vals[:, k - 1] - self._margin(batch)
+        full = live & (vals[:, K - 1] >= floor) & (K < self.n_candidates)
+        idx, top = cols[:, :k].copy(), vals[:, :k].copy()
+        rows, pos = np.nonzero((vals >= floor[:, None]) & (live & ~full)[:, None])
+        if rows.shape[0]:
+            c = cols[rows, pos]
+            exact = self._exact_pairs(batch, rows, c)
+            order = np.lexsort((c, -exact, rows))
+            rows, c, exact = rows[order], c[order], exact[order]
+            touched, start = np.unique(rows, return_index=True)
+            pick = start[:, None] + np.arange(k)
+            idx[touched], top[touched] = c[pick], exact[pick]
+        rows = np.nonzero(full)[0]
+        if rows.shape[0]:
+            sub = batch.take(rows)
+            idx[rows], top[rows] = self.exact_top_k(sub, self.scores(sub), k)
+        return idx, top
 
     def _products(self, batch: ConSEBatch, inv: Any, out: Any) -> None:
         if self.gram is None:

@@ -1,0 +1,183 @@
+"""Compiled CPU kernels (numba): ConSE's search without a score matrix.
+
+The factorised route scores a row as ``sum_t w_t G[y_t]`` with ``G = S0 S1ᵀ``
+(:mod:`sk_conse._search`). :func:`factorised_top_k` does, for a chunk of
+rows at a time and one column block of ``G`` at a time (the block stays in
+cache while the chunk's rows gather from it):
+
+- the weighted sum of the ``T`` rows of the block (in a fixed order: the
+  same bits for a row whatever the batch);
+- minus the offset (calibrated stacking);
+- a streaming top-K: a block whose maximum does not beat the row's K-th
+  best is skipped after one pass over it.
+
+No (rows x candidates) array is written: memory is K entries a row. The
+direct route has :func:`block_top_k`, the same streaming top-K over blocks
+of scores that a GEMM writes one block at a time.
+
+Compiled code is cached on disk in the user's cache folder (see
+:func:`kernel_cache_dir`), never inside the installed package, so a second
+process does not compile again. Without numba the search keeps its NumPy
+routes (:func:`available`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "available",
+    "block_top_k",
+    "factorised_scores",
+    "factorised_top_k",
+    "kernel_cache_dir",
+]
+
+# Rows per parallel work unit (they share each column block of G).
+CHUNK_ROWS = 32
+# Columns of G per block: T rows of a block are gathered per sample; 256
+# float32 columns are 1 KiB a row (measured on 2 Zen cores: 128 to 1,024
+# within 10 %).
+BLOCK_COLUMNS = 256
+
+
+def kernel_cache_dir() -> Path:
+    """Where compiled kernels are cached: ``<embedding cache>/numba``.
+
+    The folder of :func:`sk_conse.embeddings.embedding_cache_dir`
+    (``$SK_CONSE_CACHE_DIR``, else ``$XDG_CACHE_HOME/sk_conse``, else
+    ``~/.cache/sk_conse``), subfolder ``numba``.
+    """
+    from .embeddings import embedding_cache_dir
+
+    return embedding_cache_dir() / "numba"
+
+
+def cached(dispatcher: Any) -> Any:
+    """``dispatcher`` with its compiled code cached in :func:`kernel_cache_dir`.
+
+    Set on this dispatcher only (numba's own ``cache=True`` would write next
+    to the source, inside site-packages); nothing process-wide changes. An
+    unwritable folder, or a numba whose caching API moved, leaves the kernel
+    uncached (compiled once per process).
+    """
+    try:
+        from numba.core.caching import (
+            CompileResultCacheImpl,
+            FunctionCache,
+            UserWideCacheLocator,
+        )
+
+        class _Locator(UserWideCacheLocator):
+            def __init__(self, py_func, py_file):
+                super().__init__(py_func, py_file)
+                self._cache_path = str(kernel_cache_dir())
+
+        class _Impl(CompileResultCacheImpl):
+            _locator_classes = (_Locator,)
+
+        class _Cache(FunctionCache):
+            _impl_class = _Impl
+
+        dispatcher._cache = _Cache(dispatcher.py_func)
+    except Exception:  # any failure only costs a compile per process
+        pass
+    return dispatcher
+
+
+def available() -> bool:
+    """Whether numba is installed (the kernels compile on first use)."""
+    if os.environ.get("SK_CONSE_DISABLE_NUMBA"):
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _compile() -> Any:
+    """The kernels' module (numba is imported on first use only)."""
+    from . import _numba_kernels
+
+    return _numba_kernels
+
+
+def factorised_top_k(idx: Any, w: Any, G: Any, offset: Any, K: int) -> tuple:
+    """The ``K`` best columns of each row of ``W G - offset``, unordered.
+
+    Parameters
+    ----------
+    idx : int64 array of shape (m, T)
+        Each row's seen labels (rows of ``G``).
+    w : array of shape (m, T)
+        Their weights (already divided by ||f(x)||), in ``G``'s dtype.
+    G : C-contiguous array of shape (n_seen, n)
+        ``S0 S1ᵀ`` over the candidates.
+    offset : array of shape (n,) or (0,)
+        Subtracted from each column; empty for none.
+    K : int
+        Entries kept a row (at most ``n``).
+
+    Returns
+    -------
+    cols : int64 array of shape (m, K)
+    values : array of shape (m, K)
+        Unordered; equal values keep the smaller column.
+    """
+    idx, w, offset = _canonical(idx, w, G, offset)
+    m = idx.shape[0]
+    cols = np.empty((m, K), dtype=np.int64)
+    vals = np.empty((m, K), dtype=G.dtype)
+    _compile().factorised(idx, w, G, offset, K, cols, vals)
+    return cols, vals
+
+
+def _canonical(idx: Any, w: Any, G: Any, offset: Any) -> tuple:
+    """C-contiguous int64 indices, weights and offsets in G's dtype: one
+    compiled signature per dtype."""
+    return (
+        np.ascontiguousarray(idx, dtype=np.int64),
+        np.ascontiguousarray(w, dtype=G.dtype),
+        np.ascontiguousarray(offset, dtype=G.dtype),
+    )
+
+
+def factorised_scores(idx: Any, w: Any, G: Any, offset: Any, out: Any) -> Any:
+    """``out[:, :n] = W G - offset`` and ``-inf`` beyond, written once.
+
+    The same sums, in the same order, as :func:`factorised_top_k`.
+    ``out`` has shape (m, >= n), C-contiguous rows.
+    """
+    idx, w, offset = _canonical(idx, w, G, offset)
+    _compile().scores(idx, w, G, offset, out)
+    return out
+
+
+def block_top_k(blocks: Any, m: int, n_valid: int, K: int, dtype: Any) -> tuple:
+    """The ``K`` best columns of each row over score blocks, unordered.
+
+    Parameters
+    ----------
+    blocks : iterable of (j0, S)
+        Column blocks of a score matrix, left to right; ``S`` of shape
+        (m, width), C-contiguous, holding columns ``j0:j0 + width``.
+    m, n_valid, K : int
+        Rows, valid columns (later ones are ignored), entries kept a row.
+
+    Returns
+    -------
+    cols, values : as :func:`factorised_top_k`.
+    """
+    kernel = _compile().blocks
+    cols = np.empty((m, K), dtype=np.int64)
+    vals = np.full((m, K), -np.inf, dtype=dtype)
+    cols[:] = n_valid + np.arange(K)
+    low = np.full(m, -np.inf, dtype=dtype)
+    for j0, S in blocks:
+        kernel(S, j0, n_valid, K, cols, vals, low)
+    return cols, vals
