@@ -26,7 +26,7 @@ import dataclasses
 import numbers
 import threading
 import warnings
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,7 +49,7 @@ from ._compat import (
     validate_parameter_constraints,
 )
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
-from ._utils import check_k, name_some, progress, repeated
+from ._utils import check_k, check_label_list, name_some, progress
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
 __all__ = ["BaseZeroShotClassifier"]
@@ -159,31 +159,11 @@ class BaseZeroShotClassifier(
             )
 
     def _explicit_candidates(self) -> list:
-        array = np.asarray(self.candidate_labels, dtype=object)
-        if array.ndim != 1:
-            raise ValueError(
-                "candidate_labels must be a list or 1-D array of labels, got "
-                f"{type(self.candidate_labels).__name__} of shape {array.shape}."
-            )
-        labels = list(array)
-        if len(labels) == 0:
-            raise ValueError(
-                "candidate_labels is an empty list. Give at least one label, or "
-                "use 'unseen' or 'all'."
-            )
-        keys = [lab.item() if isinstance(lab, np.generic) else lab for lab in labels]
-        unhashable = [k for k in keys if not isinstance(k, Hashable)]
-        if unhashable:
-            raise TypeError(
-                "candidate_labels must hold labels (str, int, ...); got "
-                f"{unhashable[0]!r} of type {type(unhashable[0]).__name__}."
-            )
-        dups = repeated(keys)
-        if dups:
-            raise ValueError(
-                f"candidate_labels has duplicated labels: {name_some(dups)}."
-            )
-        return keys
+        return check_label_list(
+            self.candidate_labels,
+            "candidate_labels",
+            empty_hint=", or use 'unseen' or 'all'",
+        )
 
     def _candidates(
         self, table: LabelEmbeddings, seen_rows: np.ndarray

@@ -29,10 +29,10 @@ from ._compat import (
     _num_samples,
     _routing_enabled,
 )
-from ._label_embeddings import _py, check_label_embeddings, sorted_labels
+from ._label_embeddings import check_label_embeddings, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
-from ._utils import check_k, name_some, repeated
+from ._utils import as_python_label, check_k, name_some, repeated
 
 __all__ = ["ConSEClassifier"]
 
@@ -614,7 +614,7 @@ def _check_base_classes(base) -> np.ndarray:
             f"{name} has classes_ of shape {classes.shape}; ConSE needs a 1-D "
             "array with one label per column of predict_proba."
         )
-    labels = [_py(label) for label in classes]
+    labels = [as_python_label(label) for label in classes]
     unhashable = [lab for lab in labels if not isinstance(lab, Hashable)]
     if unhashable:
         raise ValueError(
@@ -631,9 +631,10 @@ def _check_base_classes(base) -> np.ndarray:
 
 def _sorted_order(classes: np.ndarray) -> np.ndarray | None:
     """Positions of the sorted labels in ``classes``; None when already sorted."""
-    position = {_py(label): i for i, label in enumerate(classes)}
+    position = {as_python_label(label): i for i, label in enumerate(classes)}
     order = np.array(
-        [position[_py(label)] for label in sorted_labels(classes)], dtype=np.intp
+        [position[as_python_label(label)] for label in sorted_labels(classes)],
+        dtype=np.intp,
     )
     if np.array_equal(order, np.arange(len(classes))):
         return None

@@ -16,17 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from ._utils import MAX_NAMED, is_nan, name_some, repeated
+from ._utils import MAX_NAMED, as_python_label, is_nan, name_some, repeated
 
 __all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
-
-# Kept as an alias while other modules still import it from here.
-_name_some = name_some
-
-
-def _py(label: Any) -> Any:
-    """NumPy scalars as plain Python values, for messages and dict keys."""
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def sorted_labels(labels: Iterable[Hashable]) -> np.ndarray:
@@ -43,7 +35,7 @@ def sorted_labels(labels: Iterable[Hashable]) -> np.ndarray:
     >>> sorted_labels([2, "b", 1])
     array([1, 2, 'b'], dtype=object)
     """
-    labels = [_py(label) for label in labels]
+    labels = [as_python_label(label) for label in labels]
     if not labels:
         return np.asarray([], dtype=object)
     if all(isinstance(v, numbers.Real) for v in labels) or all(
@@ -85,7 +77,9 @@ class LabelEmbeddings:
     def rows_of(self, labels: Iterable[Hashable], *, role: str) -> np.ndarray:
         """Row numbers of ``labels``; an error lists the labels with no vector."""
         labels = list(labels)
-        missing = [label for label in labels if _py(label) not in self.index]
+        missing = [
+            label for label in labels if as_python_label(label) not in self.index
+        ]
         if any(is_nan(label) for label in missing):
             raise ValueError(
                 f"{role} labels contain NaN, which cannot be a label: it is not "
@@ -100,7 +94,7 @@ class LabelEmbeddings:
                 "candidate labels, leave them out of candidate_labels)."
             )
         return np.fromiter(
-            (self.index[_py(label)] for label in labels),
+            (self.index[as_python_label(label)] for label in labels),
             dtype=np.intp,
             count=len(labels),
         )
@@ -193,7 +187,9 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
             values, counts = np.unique(lengths, return_counts=True)
             common = values[np.argmax(counts)]
             odd = [
-                f"{_py(lab)!r} ({n})" for lab, n in zip(labels, lengths) if n != common
+                f"{as_python_label(lab)!r} ({n})"
+                for lab, n in zip(labels, lengths)
+                if n != common
             ]
             raise ValueError(
                 "label_embeddings vectors have different lengths: most have "
@@ -247,7 +243,7 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
             "Rescale all vectors by one common factor (that changes no "
             f"prediction){advice}."
         )
-    keys = [_py(label) for label in labels]
+    keys = [as_python_label(label) for label in labels]
     index = {label: i for i, label in enumerate(keys)}
     if len(index) != len(keys):
         dups = repeated(keys)

@@ -260,7 +260,7 @@ def _evaluate_split(
 
     from . import ConSEClassifier
     from ._conse_cv import _MemoizedProba
-    from .gzsl import seen_unseen_accuracy
+    from .gzsl import harmonic_mean_score, seen_unseen_accuracy
     from .metrics import hit_at_k_score
 
     rng = np.random.RandomState(args.seed)
@@ -322,27 +322,24 @@ def _evaluate_split(
         for mode, ks in (("unseen", zsl_ks), ("all", gzsl_ks)):
             clf = ConSEClassifier(frozen, vectors, T=T, candidate_labels=mode)
             clf.fit(X_fit, y_fit)
-            scores = clf.decision_function(X_test)
-            if scores.ndim == 1:  # two candidates: classes_[1]'s score margin
-                scores = np.column_stack([-scores, scores])
+            scores = clf.decision_function(X_test)  # 1-D with two candidates
             prefix = "zsl" if mode == "unseen" else "gzsl"
             for k in ks:
                 row[f"{prefix}_hit@{k}"] = hit_at_k_score(
                     y_true, scores, k=k, labels=clf.classes_
                 )
             if mode == "unseen" and T == max(Ts):
-                y_pred = clf.classes_[np.argmax(scores, axis=1)]
+                y_pred = clf.predict(X_test)
                 confusion = confusion_matrix(y_true, y_pred, labels=unseen)
         row["penalty"], row["cv_h"] = tuned[T]
         for suffix, penalty in (("before", 0.0), ("after", row["penalty"])):
             clf = ConSEClassifier(
                 frozen, vectors, T=T, candidate_labels="all", seen_penalty=penalty
             ).fit(X_fit, y_fit)
-            acc_s, acc_u = seen_unseen_accuracy(
-                y_gzsl, clf.predict(X_gzsl), seen_labels=seen
-            )
+            y_pred = clf.predict(X_gzsl)
+            acc_s, acc_u = seen_unseen_accuracy(y_gzsl, y_pred, seen_labels=seen)
             row[f"acc_s_{suffix}"], row[f"acc_u_{suffix}"] = acc_s, acc_u
-            row[f"h_{suffix}"] = 2 * acc_s * acc_u / (acc_s + acc_u or 1.0)
+            row[f"h_{suffix}"] = harmonic_mean_score(y_gzsl, y_pred, seen_labels=seen)
         rows.append(row)
     log(f"  done in {time.perf_counter() - t0:.1f} s")
     return {

@@ -26,6 +26,7 @@ from .exceptions import SeenLabelsScoredWarning
 from .gzsl import harmonic_mean_score
 from .hierarchy import Hierarchy, _is_graph
 from .metrics import (
+    _binary_as_two_columns,
     _check_sample_weight,
     _check_y_prob,
     _check_y_score,
@@ -255,9 +256,9 @@ class _TopKScorer(_ZeroShotScorer):
             if hasattr(estimator, "predict_proba"):
                 y_score = estimator.predict_proba(X)
             elif hasattr(estimator, "decision_function"):
-                y_score = np.asarray(estimator.decision_function(X))
-                if y_score.ndim == 1 and classes.shape[0] == 2:
-                    y_score = np.column_stack([-y_score, y_score])
+                y_score = _binary_as_two_columns(
+                    np.asarray(estimator.decision_function(X)), classes.shape[0]
+                )
             else:
                 raise AttributeError(
                     f"{type(estimator).__name__} has none of predict_top_k, "

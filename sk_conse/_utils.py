@@ -12,14 +12,23 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
 
 from ._compat import InvalidParameterError
 
-__all__ = ["check_k", "import_torch", "is_nan", "name_some", "progress"]
+__all__ = [
+    "as_python_label",
+    "check_k",
+    "check_label_list",
+    "import_torch",
+    "is_nan",
+    "name_some",
+    "progress",
+    "repeated",
+]
 
 #: How many labels an error message names before "and N more".
 MAX_NAMED = 10
@@ -261,12 +270,95 @@ def name_some(labels: Iterable[Any], limit: int = MAX_NAMED) -> str:
     '0, 1 and 3 more'
     """
     labels = list(labels)
-    shown = ", ".join(
-        repr(label.item() if isinstance(label, np.generic) else label)
-        for label in labels[:limit]
-    )
+    shown = ", ".join(repr(as_python_label(label)) for label in labels[:limit])
     more = len(labels) - limit
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def as_python_label(label: Any) -> Any:
+    """A NumPy scalar label as the Python value it holds; others unchanged.
+
+    ``np.str_("cat")`` becomes ``"cat"`` and ``np.int64(3)`` becomes ``3``,
+    so that labels read from arrays are the same dict keys as the user's
+    own, and messages show ``'cat'``, not ``np.str_('cat')``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._utils import as_python_label
+    >>> as_python_label(np.int64(3)), as_python_label("cat")
+    (3, 'cat')
+    """
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def check_label_list(
+    labels: Any,
+    name: str,
+    *,
+    duplicates: Literal["raise", "drop"] = "raise",
+    empty_hint: str = "",
+) -> list:
+    """``labels`` as a non-empty list of hashable Python labels.
+
+    The one validation of a list of labels given by a user: a lone string, a
+    set (no order) or a non-iterable, an array that is not 1-D, an empty
+    list, unhashable labels and duplicated labels (unless
+    ``duplicates="drop"``, which keeps the first of each) are refused, the
+    message naming ``name`` and the culprits.
+
+    Examples
+    --------
+    >>> from sk_conse._utils import check_label_list
+    >>> check_label_list(["cat", "dog"], "labels")
+    ['cat', 'dog']
+    >>> check_label_list(["cat", "dog", "cat"], "labels", duplicates="drop")
+    ['cat', 'dog']
+    """
+    if isinstance(labels, (str, bytes)):
+        raise TypeError(
+            f"{name} must be a list or 1-D array of labels, not a single "
+            f"string; did you mean [{labels!r}]?"
+        )
+    if isinstance(labels, (set, frozenset)):
+        raise ValueError(
+            f"{name} must be a list or 1-D array of labels, got "
+            f"{type(labels).__name__} {labels!r}: a set has no order, so sort "
+            f"it or make it a list."
+        )
+    if not isinstance(labels, Iterable):
+        hint = (
+            f" For a single label, pass [{labels!r}]."
+            if isinstance(labels, Hashable) and labels is not None
+            else ""
+        )
+        raise TypeError(
+            f"{name} must be a list or 1-D array of labels, got "
+            f"{type(labels).__name__} {labels!r}.{hint}"
+        )
+    if not isinstance(labels, (list, tuple, np.ndarray)):
+        labels = list(labels)
+    array = np.asarray(labels, dtype=object)
+    if array.ndim != 1:
+        raise ValueError(
+            f"{name} must be a list or 1-D array of labels, got "
+            f"{type(labels).__name__} of shape {array.shape}."
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} is empty: give at least one label{empty_hint}.")
+    keys = [as_python_label(label) for label in array.tolist()]
+    unhashable = [label for label in keys if not isinstance(label, Hashable)]
+    if unhashable:
+        raise TypeError(
+            f"{name} must hold labels (str, int, ...); got {unhashable[0]!r} of "
+            f"type {type(unhashable[0]).__name__}."
+        )
+    if duplicates == "drop":
+        return list(dict.fromkeys(keys))
+    dups = repeated(keys)
+    if dups:
+        raise ValueError(f"{name} has duplicated labels: {name_some(dups)}.")
+    return keys
 
 
 def check_k(k: Any, *, n: int | None = None, name: str = "k") -> int:

@@ -29,9 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._label_embeddings import _py
-from ._utils import MAX_NAMED
-from ._utils import name_some as _name_some
+from ._utils import MAX_NAMED, as_python_label, check_label_list, name_some
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -147,15 +145,8 @@ def _phrase_of(label: Any, names: Mapping | Callable | None) -> str:
 
 
 def _check_labels(labels: Iterable[Hashable]) -> list:
-    if isinstance(labels, str):
-        raise TypeError(
-            "labels must be a list of labels, not a single string; "
-            f"did you mean [{labels!r}]?"
-        )
-    labels = list(dict.fromkeys(_py(lab) for lab in labels))
-    if not labels:
-        raise ValueError("labels is empty: pass at least one label.")
-    return labels
+    """The distinct labels, in order (a lone string or an empty list raises)."""
+    return check_label_list(labels, "labels", duplicates="drop")
 
 
 def _finish(vec: np.ndarray, normalize: bool) -> np.ndarray:
@@ -190,7 +181,7 @@ def _check_float32(out: Mapping[Hashable, np.ndarray], source: str) -> None:
     ]
     if bad:
         raise ValueError(
-            f"The {source} of {_name_some(bad)} do not fit in float32: their "
+            f"The {source} of {name_some(bad)} do not fit in float32: their "
             "values underflow to zero or overflow (float32 holds magnitudes "
             "from about 1e-45 to 3e38). Use normalize=True (unit vectors), or "
             "rescale all the vectors by one common factor."
@@ -357,7 +348,10 @@ def word_vector_embeddings(
             missing.append(label)
 
     if non_finite:
-        shown = [f"{_py(lab)!r} ({phrase!r})" for lab, phrase in non_finite.items()]
+        shown = [
+            f"{as_python_label(lab)!r} ({phrase!r})"
+            for lab, phrase in non_finite.items()
+        ]
         raise ValueError(
             f"The word vectors of {len(non_finite)} label(s) have NaN or "
             f"infinite values: {', '.join(shown[:MAX_NAMED])}"
@@ -368,7 +362,7 @@ def word_vector_embeddings(
     _check_float32(out, "word vectors")
     if missing:
         message = (
-            f"{len(missing)} label(s) out of vocabulary: {_name_some(missing)}. "
+            f"{len(missing)} label(s) out of vocabulary: {name_some(missing)}. "
             "Give them embeddable phrases with names= or fallback=, or leave "
             "them out with on_missing='warn' or 'skip'."
         )
@@ -488,7 +482,7 @@ def sentence_embeddings(
     bad = [lab for lab, ok in zip(labels, usable) if not ok]
     if bad:
         raise ValueError(
-            f"The encoder returned a zero or non-finite vector for {_name_some(bad)}."
+            f"The encoder returned a zero or non-finite vector for {name_some(bad)}."
         )
     out = {label: _finish(vec, normalize) for label, vec in zip(labels, vectors)}
     _check_float32(out, "encoder's vectors")
@@ -716,7 +710,7 @@ def restrict_embeddings(
             f"labels must be a list of labels, not a single string; did you mean "
             f"[{labels!r}]?"
         )
-    labels = list(dict.fromkeys(_py(label) for label in labels))
+    labels = list(dict.fromkeys(as_python_label(label) for label in labels))
     if hasattr(label_embeddings, "index_to_key") and hasattr(
         label_embeddings, "vectors"
     ):
@@ -732,7 +726,7 @@ def restrict_embeddings(
         if frame.index.has_duplicates:
             dups = frame.index[frame.index.duplicated()].unique()
             raise ValueError(
-                f"label_embeddings has duplicated labels: {_name_some(dups)}. "
+                f"label_embeddings has duplicated labels: {name_some(dups)}. "
                 "Each label must appear once (ConSEClassifier refuses such a "
                 "table too): drop the repeats, e.g. with "
                 "label_embeddings[~label_embeddings.index.duplicated()]."
@@ -740,7 +734,7 @@ def restrict_embeddings(
         # Whole index entries only: with a MultiIndex a label is a tuple of
         # every level, as ConSEClassifier reads it; frame.loc would also
         # accept a partial key and return a block of rows.
-        position = {_py(label): i for i, label in enumerate(frame.index)}
+        position = {as_python_label(label): i for i, label in enumerate(frame.index)}
         has = position.__contains__
 
         def get(label: Hashable) -> Any:
@@ -760,14 +754,14 @@ def restrict_embeddings(
         hint = ""
         index = getattr(label_embeddings, "index", None)
         if getattr(index, "nlevels", 1) > 1:
-            example = tuple(_py(level) for level in index[0])
+            example = tuple(as_python_label(level) for level in index[0])
             hint = (
                 f" label_embeddings has a MultiIndex of {index.nlevels} levels: "
                 f"each label is a tuple of all levels, such as {example!r}."
             )
         raise KeyError(
             f"{len(missing)} label(s) have no vector in label_embeddings: "
-            f"{_name_some(missing)}.{hint}"
+            f"{name_some(missing)}.{hint}"
         )
     return {label: np.array(get(label)) for label in labels}
 

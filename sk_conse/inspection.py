@@ -18,38 +18,9 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from ._label_embeddings import check_label_embeddings
+from ._utils import check_label_list
 
 __all__ = ["label_similarities"]
-
-
-def _check_labels(labels: Any, name: str) -> list:
-    """``labels`` as a non-empty list of labels (never a lone string)."""
-    if isinstance(labels, (str, bytes)) or not isinstance(labels, Iterable):
-        hint = (
-            f" For a single label, pass [{labels!r}]."
-            if isinstance(labels, Hashable) and labels is not None
-            else ""
-        )
-        raise TypeError(
-            f"{name} must be a list or 1-D array of labels, got "
-            f"{type(labels).__name__} {labels!r}.{hint}"
-        )
-    array = np.asarray(list(labels), dtype=object)
-    if array.ndim != 1:
-        raise ValueError(
-            f"{name} must be a list or 1-D array of labels, got an array of "
-            f"shape {array.shape}."
-        )
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty: give at least one label.")
-    out = [v.item() if isinstance(v, np.generic) else v for v in array.tolist()]
-    unhashable = [v for v in out if not isinstance(v, Hashable)]
-    if unhashable:
-        raise TypeError(
-            f"{name} must hold labels (str, int, ...); got {unhashable[0]!r} of "
-            f"type {type(unhashable[0]).__name__}."
-        )
-    return out
 
 
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
@@ -162,8 +133,8 @@ def label_similarities(
                     "holding a NumPy array."
                 ) from None
     table = check_label_embeddings(label_embeddings)
-    row_labels = _check_labels(rows, "rows")
-    col_labels = row_labels if columns is None else _check_labels(columns, "columns")
+    row_labels = check_label_list(rows, "rows")
+    col_labels = row_labels if columns is None else check_label_list(columns, "columns")
     row_vectors = _unit_rows(table.vectors[table.rows_of(row_labels, role="row")])
     col_vectors = (
         row_vectors

@@ -85,6 +85,17 @@ def _refuse_complex(raw: np.ndarray, name: str) -> None:
     )
 
 
+def _binary_as_two_columns(y_score: np.ndarray, n_labels: int) -> np.ndarray:
+    """A 1-D binary decision function as two columns ``(-s, s)``.
+
+    scikit-learn's binary classifiers (and ConSE with two candidates) return
+    the score of the second label only; every other shape is returned as is.
+    """
+    if y_score.ndim == 1 and n_labels == 2:
+        return np.column_stack([-y_score, y_score])
+    return y_score
+
+
 def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarray:
     """``y_score`` as (n_samples, n_labels) floats.
 
@@ -107,8 +118,8 @@ def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarr
             f"y_score must be a numeric array of shape (n_samples, n_labels); "
             f"it could not be converted to float: {exc}"
         ) from exc
-    if y_score.ndim == 1 and labels is not None and len(labels) == 2:
-        y_score = np.column_stack([-y_score, y_score])
+    if labels is not None:
+        y_score = _binary_as_two_columns(y_score, len(labels))
     if y_score.ndim != 2:
         raise ValueError(
             f"y_score must be a 2-D array of shape (n_samples, n_labels), got "

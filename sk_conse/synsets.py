@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._utils import name_some as _name_some
+from ._utils import name_some
 from .embeddings import (
     _check_labels,
     _finish,
@@ -371,7 +371,7 @@ def synset_embeddings(
     missing = [w for w, ok in zip(labels, present) if not ok]
     if missing:
         message = (
-            f"{len(missing)} synset(s) have no GloVe vector: {_name_some(missing)}. "
+            f"{len(missing)} synset(s) have no GloVe vector: {name_some(missing)}. "
             "Use a MiniLM space, which covers every synset, or leave them out."
         )
         if on_missing == "error":

@@ -370,7 +370,7 @@ def test_explicit_candidates_raise_or_rank_exactly_them(candidates):
     X, y = _data()
     estimator = _estimator(candidate_labels=candidates)
     if not candidates:
-        with pytest.raises(ValueError, match="candidate_labels is an empty list"):
+        with pytest.raises(ValueError, match="candidate_labels is empty"):
             estimator.fit(X, y)
     elif len(set(candidates)) < len(candidates):
         with pytest.raises(ValueError, match="candidate_labels has duplicated"):

@@ -174,7 +174,7 @@ def test_candidate_without_vector(data):
 
 def test_empty_and_duplicated_candidate_lists(data):
     embeddings, X, y, _, _ = data
-    with pytest.raises(ValueError, match="candidate_labels is an empty list"):
+    with pytest.raises(ValueError, match="candidate_labels is empty"):
         _devise(embeddings, candidate_labels=[]).fit(X, y)
     with pytest.raises(ValueError, match="duplicated labels: 'c12'"):
         _devise(embeddings, candidate_labels=["c12", "c12"]).fit(X, y)

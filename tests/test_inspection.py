@@ -139,8 +139,8 @@ def test_missing_labels_are_all_named():
 @pytest.mark.parametrize(
     ("rows", "columns", "error", "message"),
     [
-        ("cat", None, TypeError, r"rows must be a list.*pass \['cat'\]"),
-        (["cat"], "dog", TypeError, r"columns must be a list.*pass \['dog'\]"),
+        ("cat", None, TypeError, r"rows must be a list.*did you mean \['cat'\]"),
+        (["cat"], "dog", TypeError, r"columns must be a list.*did you mean \['dog'\]"),
         (None, None, TypeError, r"rows must be a list or 1-D array of labels, got "),
         ([], None, ValueError, r"rows is empty"),
         (["cat"], [], ValueError, r"columns is empty"),

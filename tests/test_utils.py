@@ -82,10 +82,41 @@ def test_name_some_limits_and_counts_the_rest():
     assert name_some([]) == ""
 
 
-def test_name_some_is_the_label_embeddings_alias():
-    from sk_conse._label_embeddings import _name_some
+def test_as_python_label():
+    from sk_conse._utils import as_python_label
 
-    assert _name_some is name_some
+    assert type(as_python_label(np.str_("x"))) is str
+    assert type(as_python_label(np.int64(3))) is int
+    label = ("a", 1)
+    assert as_python_label(label) is label
+
+
+@pytest.mark.parametrize(
+    ("labels", "error", "match"),
+    [
+        ("cat", TypeError, r"not a single string; did you mean \['cat'\]"),
+        (3, TypeError, r"got int 3\. For a single label, pass \[3\]"),
+        ({"a", "b"}, ValueError, "a set has no order"),
+        ([["a", "b"], ["c", "d"]], ValueError, r"got list of shape \(2, 2\)"),
+        ([], ValueError, "labels is empty: give at least one label"),
+        ([["a"], "b"], TypeError, r"must hold labels .* got \['a'\]"),
+        (["a", "b", "a"], ValueError, "duplicated labels: 'a'"),
+    ],
+)
+def test_check_label_list_refuses(labels, error, match):
+    from sk_conse._utils import check_label_list
+
+    with pytest.raises(error, match=match):
+        check_label_list(labels, "labels")
+
+
+def test_check_label_list_gives_python_labels_in_order():
+    from sk_conse._utils import check_label_list
+
+    out = check_label_list(np.array(["b", "a", "b"]), "labels", duplicates="drop")
+    assert out == ["b", "a"]
+    assert all(type(label) is str for label in out)
+    assert check_label_list((label for label in [2, 1]), "labels") == [2, 1]
 
 
 # ------------------------------------------------------------ import_torch
