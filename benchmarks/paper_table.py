@@ -14,9 +14,13 @@ imagenet
     EfficientNet-Lite0 (ImageNet-1k, pretrained, frozen) is the seen
     classifier; candidates are the ImageNet-21k synsets within 2 / 3 WordNet
     hops of the 1,000 labels, and all of ImageNet-21k, restricted to synsets
-    with a label vector; test images come from any ``<folder>/<class>/*.jpg``
-    tree whose classes map to WordNet ids outside the 1,000 (default: the
-    CIFAR-10 development sample). DeViSE needs ImageNet training images, which
+    with a label vector. Test images: by default CIFAR-10 test images from
+    ``sk_conse.datasets.fetch_cifar10`` (downloaded once, 163 MiB), at the
+    positions ``--cifar-images`` within each class (default 100:200, 1,000
+    images: the first 100 per class chose the default label space, so these
+    judge it on images it was not chosen on); or any ``--images
+    <folder>/<class>/*.jpg`` tree whose classes map to WordNet ids outside
+    the 1,000 (``--label-map``). DeViSE needs ImageNet training images, which
     are not available offline: its row is n/a. The CNN runs once; the ConSE
     models then read its cached probabilities (a frozen lookup classifier),
     which is the same computation as wrapping the CNN in FrozenEstimator.
@@ -40,6 +44,7 @@ Usage::
 
     python benchmarks/paper_table.py --setting both --out results/
     python benchmarks/paper_table.py --setting imagenet --embedding all
+    python benchmarks/paper_table.py --setting imagenet --cifar-images 0:100
     python benchmarks/paper_table.py --setting imagenet --images DIR \\
         --label-map map.csv          # lines: folder,wnid
 
@@ -68,6 +73,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 
 from sk_conse import ConSEClassifier, DeViSEClassifier
+from sk_conse.datasets import CIFAR10_CLASSES
+from sk_conse.datasets import CIFAR10_WNIDS as CIFAR10_WNIDS_TUPLE
 from sk_conse.embeddings import SYNSET_SPACES
 from sk_conse.gzsl import (
     PseudoUnseenSplit,
@@ -79,23 +86,14 @@ from sk_conse.metrics import hierarchical_precision_at_k_score, hit_at_k_score
 
 KS = (1, 2, 5, 10, 20)
 PENALTIES = (0.0, 0.05, 0.1, 0.2, 0.3)
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGES = REPO.parent / "shared" / "data" / "cifar10-sample"
+#: Positions within each class of the CIFAR-10 test set measured by default.
+#: The first 100 per class chose the default label space (SYNSET_SPACES[0]);
+#: the next 100 judge it.
+DEFAULT_CIFAR_IMAGES = "100:200"
 
-#: CIFAR-10 folder -> WordNet 3.0 noun synset, each checked in data.noun; none
-#: is an ImageNet-1k label (they are parents of ImageNet-1k labels or farther).
-CIFAR10_WNIDS = {
-    "airplane": "n02691156",  # airplane, aeroplane, plane
-    "automobile": "n02958343",  # car, auto, automobile, machine, motorcar
-    "bird": "n01503061",  # bird
-    "cat": "n02121808",  # domestic_cat, house_cat
-    "deer": "n02430045",  # deer, cervid
-    "dog": "n02084071",  # dog, domestic_dog
-    "frog": "n01639765",  # frog, toad, anuran
-    "horse": "n02374451",  # horse, Equus_caballus
-    "ship": "n04194289",  # ship
-    "truck": "n04490091",  # truck, motortruck
-}
+#: CIFAR-10 class -> WordNet 3.0 noun synset (sk_conse.datasets.CIFAR10_WNIDS,
+#: each checked in data.noun); none is an ImageNet-1k label.
+CIFAR10_WNIDS = dict(zip(CIFAR10_CLASSES, CIFAR10_WNIDS_TUPLE))
 
 #: Fashion-MNIST class -> WordNet 3.0 noun synset, each checked in data.noun.
 FASHION_WNIDS = {
@@ -312,15 +310,94 @@ def class_diagnostic(P, seen, y, ranks, wn, space, pool):
     return out
 
 
+def parse_positions(text):
+    """ "START:STOP" -> slice(START, STOP), positions within each class."""
+    try:
+        start, stop = (int(v) if v.strip() else None for v in text.split(":"))
+    except ValueError:
+        raise SystemExit(f"--cifar-images wants START:STOP, got {text!r}") from None
+    return slice(start, stop)
+
+
+def load_test_images(args):
+    """(images, class names, a sentence saying which images) for imagenet."""
+    from sk_conse.datasets import fetch_cifar10, load_image_folder
+
+    if args.images:
+        if not Path(args.images).is_dir():
+            raise SystemExit(f"--images {args.images}: no such folder")
+        bunch = load_image_folder(args.images, max_per_class=args.max_per_class)
+        which = f"the images of the folder tree {args.images}"
+        if args.max_per_class:
+            which += f" (the first {args.max_per_class} per class, sorted by name)"
+        return bunch.images, np.asarray(bunch.target), which
+    positions = parse_positions(args.cifar_images)
+    bunch = fetch_cifar10("test", indices=positions)
+    which = (
+        f"CIFAR-10 test images at positions {args.cifar_images} of each class in "
+        f"test-set order (test-set indices {bunch.index.min()} to "
+        f"{bunch.index.max()}, fetch_cifar10('test', indices={positions}))"
+    )
+    return bunch.images, bunch.target_names[bunch.target], which
+
+
+def typed_names(proba, seen, folders, label_map, wn, space):
+    """The class names typed as candidates against their WordNet synsets.
+
+    Candidates are only the test classes (10 for CIFAR-10). "typed": each
+    folder name as a plain string ("automobile"), embedded by MiniLM, with the
+    seen labels' MiniLM vectors of their lemma names (``minilm-lemmas``), the
+    same encoder on both sides. "synset": the classes' WordNet synsets, in
+    ``minilm-lemmas`` and in ``space`` (seen labels in the same space).
+    """
+    from sk_conse.embeddings import load_minilm, sentence_embeddings
+
+    names = sorted(set(folders.tolist()))
+    wnid_of = {n: label_map[n] for n in names}
+    typed_vectors = sentence_embeddings(names, load_minilm())
+    configs = [("typed names", "minilm-lemmas"), ("synsets", "minilm-lemmas")]
+    if space != "minilm-lemmas":
+        configs.append(("synsets", space))
+    out = []
+    for kind, seen_space in configs:
+        vectors = label_vectors([*seen, *wnid_of.values()], wn, seen_space)
+        if kind == "typed names":
+            vectors = {w: vectors[w] for w in seen if w in vectors}
+            vectors.update(typed_vectors)
+            cands, y = names, folders
+        else:
+            cands = list(wnid_of.values())
+            y = np.array([wnid_of[f] for f in folders])
+        keep = np.isin(seen, list(vectors))
+        P = proba[:, keep] / proba[:, keep].sum(axis=1, keepdims=True)
+        frozen = FrozenEstimator(PrecomputedProba(seen[keep]).fit(None))
+        for T in (10, None):
+            model = ConSEClassifier(frozen, vectors, T=T, candidate_labels=cands)
+            model.fit(P[:2], seen[keep][:2])
+            labels, _ = model.predict_top_k(P, min(5, len(cands)))
+            row = {
+                "candidates": f"{len(cands)} {kind}",
+                "seen label space": seen_space,
+                "model": f"ConSE({T or 'all'})",
+                "n": len(y),
+            }
+            for k in (1, 2, 5):
+                if k <= len(cands):
+                    hit = (labels[:, :k] == y[:, None]).any(axis=1)
+                    row[f"hit@{k}"] = float(hit.mean())
+            out.append(row)
+    return out
+
+
 def run_imagenet(args, wn):
-    from sk_conse.datasets import load_image_folder
     from sk_conse.embeddings import imagenet_embeddings
     from sk_conse.imagenet import candidate_wnids, imagenet_1k_wnids
     from sk_conse.torch_models import EfficientNetLite0Classifier
 
     label_map = read_label_map(args.label_map) if args.label_map else CIFAR10_WNIDS
-    bunch = load_image_folder(args.images, max_per_class=args.max_per_class)
-    folders = np.asarray(bunch.target)
+    images, folders, which = load_test_images(args)
+    args.which_images = which
+    print(f"test images: {which}")
     unknown = sorted(set(folders) - set(label_map))
     if unknown:
         raise SystemExit(f"--label-map lacks the folders {unknown}")
@@ -331,9 +408,10 @@ def run_imagenet(args, wn):
 
     t0 = time.perf_counter()
     cnn = EfficientNetLite0Classifier(progress=False)
-    proba = cnn.predict_proba(bunch.images)
+    proba = cnn.predict_proba(images)
     seen_all = np.asarray(cnn.classes_)
     print(f"CNN forward pass: {time.perf_counter() - t0:.1f} s")
+    typed = typed_names(proba, seen_all, folders, label_map, wn, args.embedding[0])
 
     which = {"2-hop": "2-hop", "3-hop": "3-hop", "all": "all", "21k": "all"}
     sets = {s: candidate_wnids(which[s], wordnet=wn) for s in args.candidate_sets}
@@ -434,7 +512,7 @@ def run_imagenet(args, wn):
                     }
                 )
             print(f"  evaluated in {time.perf_counter() - t0:.1f} s")
-    return rows, sweep, (diagnostics, per_class)
+    return rows, sweep, (diagnostics, per_class, typed)
 
 
 # ------------------------------------------------------------ Fashion-MNIST
@@ -791,12 +869,24 @@ def main(argv=None):
     )
     parser.add_argument("--out", default="results", help="output folder")
     parser.add_argument(
-        "--images", default=str(DEFAULT_IMAGES), help="<class>/*.jpg folder"
+        "--images",
+        default=None,
+        help="a <class>/*.jpg folder tree instead of the CIFAR-10 test images",
+    )
+    parser.add_argument(
+        "--cifar-images",
+        default=DEFAULT_CIFAR_IMAGES,
+        help="without --images: the CIFAR-10 test images at these positions "
+        f"START:STOP within each class (default {DEFAULT_CIFAR_IMAGES}; the "
+        "first 100 per class chose the default label space). Downloaded once "
+        "by sk_conse.datasets.fetch_cifar10",
     )
     parser.add_argument(
         "--label-map", help="CSV lines 'folder,wnid' (default: CIFAR-10)"
     )
-    parser.add_argument("--max-per-class", type=int, default=None)
+    parser.add_argument(
+        "--max-per-class", type=int, default=None, help="with --images only"
+    )
     parser.add_argument(
         "--candidate-sets", default="2-hop,3-hop,all", help="comma-separated subset"
     )
@@ -836,11 +926,11 @@ def main(argv=None):
     wn = WordNet()
     rows, gzsl_rows, sweep, diagnostics = [], [], [], []
     if args.setting in ("imagenet", "both"):
-        if not Path(args.images).is_dir():
-            print(f"no image folder {args.images}: skipping the imagenet setting")
-        else:
+        try:
             r, sweep, diagnostics = run_imagenet(args, wn)
             rows += r
+        except OSError as exc:  # CIFAR-10 neither cached nor downloadable
+            print(f"skipping the imagenet setting: {exc}")
     if args.setting in ("fashion", "both"):
         r, gzsl_rows = run_fashion(args, wn)
         rows += r
@@ -855,6 +945,8 @@ def main(argv=None):
         f"{', '.join(args.embedding)}; fashion {args.fashion_space})\n",
         f"Command: `{command}` (seed {args.seed})\n",
     ]
+    if getattr(args, "which_images", None):
+        parts.append(f"ImageNet setting, test images: {args.which_images}.\n")
     comparison = space_comparison(df)
     if comparison is not None:
         comparison.to_csv(out / "imagenet_label_spaces.csv")
@@ -862,7 +954,20 @@ def main(argv=None):
             "## imagenet | zero-shot, every label space, pool and T "
             f"(command: `{command}`)\n\n" + markdown(comparison) + "\n"
         )
-    diagnostics, per_class = diagnostics or ([], [])
+    diagnostics, per_class, typed = diagnostics or ([], [], [])
+    if typed:
+        tn = pd.DataFrame(typed)
+        tn.to_csv(out / "imagenet_typed_names.csv", index=False)
+        tn.index = [
+            f"{r.candidates} / seen {r['seen label space']} / {r.model}"
+            for _, r in tn.iterrows()
+        ]
+        tn = tn.drop(columns=["candidates", "seen label space", "model", "n"])
+        parts.append(
+            "## imagenet | the test classes as the only candidates: their names "
+            "typed as plain strings (MiniLM) against their WordNet synsets, "
+            f"{typed[0]['n']} images (command: `{command}`)\n\n" + markdown(tn) + "\n"
+        )
     if per_class:
         pc = pd.DataFrame(per_class)
         pc.to_csv(out / "imagenet_T_per_class.csv", index=False)
