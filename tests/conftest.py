@@ -1,6 +1,8 @@
-"""Shared fixtures: the backends every engine test runs on."""
+"""Shared fixtures: the backends every engine test runs on, and the synthetic
+zero-shot problem of the tuning and caching tests (builders in ``_shared.py``)."""
 
 import pytest
+from _shared import make_zero_shot_problem
 
 from sk_conse._backend import CupyBackend, NumpyBackend, TorchBackend, cuda_available
 
@@ -42,3 +44,19 @@ def backend(request):
     if not cuda_available():
         pytest.skip(_NO_CUPY_CUDA)
     return CupyBackend()
+
+
+@pytest.fixture(scope="session")
+def problem():
+    """12 seen classes, inputs a noisy linear image of their vectors; 3 more
+    labels are embedded and never seen, so a refit on all data has candidates."""
+    labels = [f"c{i:02d}" for i in range(15)]
+    return make_zero_shot_problem(
+        labels, n_seen=12, n_per_class=12, n_dims=6, n_features=8, noise=0.7
+    )
+
+
+@pytest.fixture
+def log(tmp_path):
+    """The file CountingLogisticRegression writes its calls to."""
+    return tmp_path / "calls.log"

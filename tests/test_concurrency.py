@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+from _shared import make_zero_shot_problem
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -22,13 +23,16 @@ CALLS_PER_THREAD = 6
 
 
 def _make_problem(seed=0):
-    rng = np.random.RandomState(seed)
     labels = [f"c{i}" for i in range(10)] + [f"u{i}" for i in range(300)]
-    vectors = rng.randn(len(labels), 32)
-    y = np.repeat(labels[:10], 30)
-    X = vectors[np.repeat(np.arange(10), 30)] @ rng.randn(32, 12)
-    X += 0.5 * rng.randn(*X.shape)
-    return X, y, dict(zip(labels, vectors))
+    return make_zero_shot_problem(
+        labels,
+        n_seen=10,
+        n_per_class=30,
+        n_dims=32,
+        n_features=12,
+        noise=0.5,
+        seed=seed,
+    )
 
 
 @pytest.fixture(scope="module", params=["direct", "factorised"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import sklearn
-from sklearn.base import BaseEstimator, ClassifierMixin
+from _shared import CountingLogisticRegression, count_calls
 from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -12,48 +12,6 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sk_conse import ClassDisjointKFold, ConSEClassifier, make_hit_at_k_scorer
 from sk_conse._conse_cv import ConSEClassifierCV
 from sk_conse.gzsl import PseudoUnseenSplit, make_harmonic_mean_scorer
-
-
-class CountingLogisticRegression(ClassifierMixin, BaseEstimator):
-    """LogisticRegression counting its fits and predict_proba calls in a file."""
-
-    def __init__(self, C=1.0, log=None):
-        self.C = C
-        self.log = log
-
-    def _note(self, what):
-        with open(self.log, "a") as f:
-            f.write(what + "\n")
-
-    def fit(self, X, y, sample_weight=None):
-        self._note("fit")
-        self.lr_ = LogisticRegression(C=self.C).fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.lr_.classes_
-        return self
-
-    def predict_proba(self, X):
-        self._note("predict_proba")
-        return self.lr_.predict_proba(X)
-
-
-def _count(log, what):
-    return log.read_text().splitlines().count(what) if log.exists() else 0
-
-
-@pytest.fixture(scope="module")
-def problem():
-    rng = np.random.RandomState(1)
-    labels = [f"c{i:02d}" for i in range(15)]
-    vectors = rng.randn(15, 6)
-    y = np.repeat(labels[:12], 12)
-    X = vectors[np.repeat(np.arange(12), 12)] @ rng.randn(6, 8)
-    X += 0.7 * rng.randn(*X.shape)
-    return X, y, dict(zip(labels, vectors))
-
-
-@pytest.fixture
-def log(tmp_path):
-    return tmp_path / "calls.log"
 
 
 def _same_choice(cv_est, search):
@@ -76,9 +34,9 @@ def test_zero_shot_choice_equals_grid_search(problem, log):
     Ts = [1, 2, 3, 5, None]
     cv_est = ConSEClassifierCV(base, embeddings, Ts=Ts, cv=cv, scoring=scorer)
     cv_est.fit(X, y)
-    assert _count(log, "fit") == 4 + 1
+    assert count_calls(log, "fit") == 4 + 1
     # One predict_proba per fold (one batch each) and none in the refit.
-    assert _count(log, "predict_proba") == 4
+    assert count_calls(log, "predict_proba") == 4
 
     search = GridSearchCV(
         ConSEClassifier(LogisticRegression(), embeddings),
@@ -111,7 +69,7 @@ def test_generalized_choice_equals_grid_search(problem, log):
         scoring=scorer,
         batch_size=16,  # several batches per fold, each predicted once
     ).fit(X, y)
-    assert _count(log, "fit") == 3 + 1
+    assert count_calls(log, "fit") == 3 + 1
     search = GridSearchCV(
         ConSEClassifier(LogisticRegression(), embeddings, candidate_labels="all"),
         grid,
@@ -199,7 +157,7 @@ def test_bad_parameters_fail_before_any_fit(problem, log, params, error, match):
     kwargs = {"base_estimator": CountingLogisticRegression(log=str(log)), **params}
     with pytest.raises(error, match=match):
         ConSEClassifierCV(label_embeddings=embeddings, **kwargs).fit(X, y)
-    assert _count(log, "fit") == 0
+    assert count_calls(log, "fit") == 0
 
 
 def test_unfitted_raises(problem):
@@ -214,7 +172,7 @@ def test_cv_without_splits_raises(problem, log):
     base = CountingLogisticRegression(log=str(log))
     with pytest.raises(ValueError, match=r"cv=\[\] gave no train/test split"):
         ConSEClassifierCV(base, embeddings, cv=[]).fit(X, y)
-    assert _count(log, "fit") == 0
+    assert count_calls(log, "fit") == 0
 
 
 class WeightRecordingLogisticRegression(CountingLogisticRegression):
@@ -286,7 +244,7 @@ def test_metadata_routing_unrequested_sample_weight_fails_before_any_fit(problem
         est = ConSEClassifierCV(base, embeddings, Ts=[1], cv=3)
         with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
             est.fit(X, y, sample_weight=weights)
-    assert _count(log, "fit") == 0
+    assert count_calls(log, "fit") == 0
 
 
 def test_delegates_every_prediction_method_to_the_best_estimator(problem):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _shared import make_zero_shot_problem
 
 dask = pytest.importorskip("dask")
 da = pytest.importorskip("dask.array")
@@ -42,16 +43,17 @@ def _make_problem(n_per_class=25, n_extra_labels=0, seed=0):
     ``n_extra_labels`` adds embedded labels with no samples: more candidates
     and a heavier estimator.
     """
-    rng = np.random.RandomState(seed)
     labels = [f"c{i:02d}" for i in range(N_CLASSES)]
-    extra = [f"x{i:04d}" for i in range(n_extra_labels)]
-    vectors = rng.randn(len(labels) + len(extra), N_DIMS)
-    embeddings = dict(zip(labels + extra, vectors))
-    mixing = rng.randn(N_DIMS, N_FEATURES)
-    y = np.repeat(labels, n_per_class)
-    X = vectors[np.repeat(np.arange(N_CLASSES), n_per_class)] @ mixing
-    X += 0.5 * rng.randn(*X.shape)
-    return X, y, embeddings
+    labels += [f"x{i:04d}" for i in range(n_extra_labels)]
+    return make_zero_shot_problem(
+        labels,
+        n_seen=N_CLASSES,
+        n_per_class=n_per_class,
+        n_dims=N_DIMS,
+        n_features=N_FEATURES,
+        noise=0.5,
+        seed=seed,
+    )
 
 
 def _estimator(embeddings, **params):

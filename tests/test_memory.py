@@ -10,6 +10,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pytest
+from _shared import CountingLogisticRegression, count_calls
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.dummy import DummyClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -25,46 +26,6 @@ from sk_conse import ClassDisjointKFold, ConSEClassifier, make_hit_at_k_scorer
 from sk_conse._memory import fit_base
 
 N_SPLITS = 4
-
-
-class CountingLogisticRegression(ClassifierMixin, BaseEstimator):
-    """LogisticRegression that appends a line to ``log`` on every fit."""
-
-    def __init__(self, C=1.0, log=None):
-        self.C = C
-        self.log = log
-
-    def fit(self, X, y, sample_weight=None):
-        with open(self.log, "a") as f:
-            f.write("fit\n")
-        self.lr_ = LogisticRegression(C=self.C).fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.lr_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.lr_.predict_proba(X)
-
-
-def _n_fits(log):
-    return len(log.read_text().splitlines()) if log.exists() else 0
-
-
-@pytest.fixture
-def log(tmp_path):
-    return tmp_path / "fits.log"
-
-
-@pytest.fixture(scope="module")
-def problem():
-    """12 seen classes, inputs a noisy linear image of their vectors; 3 more
-    labels are embedded and never seen, so a refit on all data has candidates."""
-    rng = np.random.RandomState(0)
-    labels = [f"c{i:02d}" for i in range(15)]
-    vectors = rng.randn(15, 6)
-    y = np.repeat(labels[:12], 12)
-    X = vectors[np.repeat(np.arange(12), 12)] @ rng.randn(6, 8)
-    X += 0.7 * rng.randn(*X.shape)
-    return X, y, dict(zip(labels, vectors))
 
 
 def _conse(log, embeddings, memory=None, **params):
@@ -108,7 +69,7 @@ def plain(problem, tmp_path_factory):
     X, y, embeddings = problem
     log = tmp_path_factory.mktemp("plain") / "fits.log"
     search = _grid_search(_conse(log, embeddings)).fit(X, y)
-    return search, _n_fits(log)
+    return search, count_calls(log, "fit")
 
 
 def test_without_memory_every_candidate_fits_the_base(plain):
@@ -130,7 +91,7 @@ def test_grid_search_fits_base_once_per_fold(
     memory = str(cache) if memory_kind == "str" else joblib.Memory(cache, verbose=0)
 
     cached = _grid_search(_conse(log, embeddings, memory=memory)).fit(X, y)
-    assert _n_fits(log) == N_SPLITS + 1  # one per fold, one for the refit
+    assert count_calls(log, "fit") == N_SPLITS + 1  # one per fold, one for the refit
     _assert_same_test_scores(cached.cv_results_, plain.cv_results_)
     assert cached.best_params_ == plain.best_params_
     assert cached.best_index_ == plain.best_index_
@@ -151,7 +112,7 @@ def test_candidate_labels_in_the_grid_reuse_the_base(problem, log, tmp_path):
     log.unlink()
     cached = _grid_search(_conse(log, embeddings, memory=str(tmp_path)), grid)
     cached.fit(X, y)
-    assert _n_fits(log) == N_SPLITS + 1
+    assert count_calls(log, "fit") == N_SPLITS + 1
     _assert_same_test_scores(cached.cv_results_, plain.cv_results_)
 
 
@@ -160,7 +121,7 @@ def test_rerun_with_a_warm_cache_fits_nothing(problem, plain, log, tmp_path):
     _grid_search(_conse(log, embeddings, memory=str(tmp_path))).fit(X, y)
     log.unlink()
     again = _grid_search(_conse(log, embeddings, memory=str(tmp_path))).fit(X, y)
-    assert _n_fits(log) == 0
+    assert count_calls(log, "fit") == 0
     _assert_same_test_scores(again.cv_results_, plain[0].cv_results_)
 
 
@@ -170,7 +131,7 @@ def test_a_base_parameter_misses_the_cache(problem, log, tmp_path):
     cached = _grid_search(_conse(log, embeddings, memory=str(tmp_path)), grid)
     cached.fit(X, y)
     # One fit per (C, fold), one refit: C is part of the key, T is not.
-    assert _n_fits(log) == 2 * N_SPLITS + 1
+    assert count_calls(log, "fit") == 2 * N_SPLITS + 1
     # Different C values really gave different base estimators.
     scores = cached.cv_results_["split0_test_score"]
     assert not np.array_equal(scores[:2], scores[2:])
@@ -181,21 +142,21 @@ def test_other_data_or_fit_params_miss_the_cache(problem, log, tmp_path):
     clf = _conse(log, embeddings, memory=str(tmp_path), T=2)
     clf.fit(X, y)
     clf.fit(X, y)
-    assert _n_fits(log) == 1
+    assert count_calls(log, "fit") == 1
     proba = clf.base_estimator_.predict_proba(X)
 
     clf.fit(X + 1e-3, y)
-    assert _n_fits(log) == 2
+    assert count_calls(log, "fit") == 2
     assert not np.array_equal(clf.base_estimator_.predict_proba(X), proba)
 
     clf.fit(X, y[::-1])
-    assert _n_fits(log) == 3
+    assert count_calls(log, "fit") == 3
 
     weights = np.linspace(0.5, 1.5, len(y))
     clf.fit(X, y, sample_weight=weights)
-    assert _n_fits(log) == 4
+    assert count_calls(log, "fit") == 4
     clf.fit(X, y, sample_weight=weights)
-    assert _n_fits(log) == 4
+    assert count_calls(log, "fit") == 4
 
 
 def test_search_only_parameters_hit_the_cache(problem, log, tmp_path):
@@ -203,7 +164,7 @@ def test_search_only_parameters_hit_the_cache(problem, log, tmp_path):
     clf = _conse(log, embeddings, memory=str(tmp_path), T=2).fit(X, y)
     for params in [{"T": 5}, {"seen_penalty": 0.2}, {"candidate_labels": "all"}]:
         clf.set_params(**params).fit(X, y)
-    assert _n_fits(log) == 1
+    assert count_calls(log, "fit") == 1
 
 
 def test_cached_fit_equals_uncached(problem, log, tmp_path):
@@ -211,7 +172,7 @@ def test_cached_fit_equals_uncached(problem, log, tmp_path):
     plain = _conse(log, embeddings, T=3).fit(X, y)
     cached = _conse(log, embeddings, memory=str(tmp_path), T=3).fit(X, y)
     reloaded = _conse(log, embeddings, memory=str(tmp_path), T=3).fit(X, y)
-    assert _n_fits(log) == 2
+    assert count_calls(log, "fit") == 2
     for clf in (cached, reloaded):
         np.testing.assert_array_equal(
             clf.decision_function(X), plain.decision_function(X)
@@ -223,7 +184,7 @@ def test_bad_memory_raises(problem, log, memory):
     X, y, embeddings = problem
     with pytest.raises(InvalidParameterError, match="'memory' parameter"):
         _conse(log, embeddings, memory=memory).fit(X, y)
-    assert _n_fits(log) == 0
+    assert count_calls(log, "fit") == 0
 
 
 def test_fit_base_without_memory_fits_a_clone(problem, log):
@@ -233,7 +194,7 @@ def test_fit_base_without_memory_fits_a_clone(problem, log):
     assert fitted is not base
     assert not hasattr(base, "classes_")
     np.testing.assert_array_equal(fitted.classes_, np.unique(y))
-    assert _n_fits(log) == 1
+    assert count_calls(log, "fit") == 1
 
 
 # ---------------------------------------------------- other search tools
@@ -250,7 +211,7 @@ def test_cross_validate_reuses_the_cache(problem, log, tmp_path):
     for T in (2, 5):  # another T: the same base fits
         clf = _conse(log, embeddings, memory=str(tmp_path), T=T)
         scores[T] = cross_validate(clf, X, y, cv=cv, scoring=scoring)["test_score"]
-    assert _n_fits(log) == N_SPLITS
+    assert count_calls(log, "fit") == N_SPLITS
     np.testing.assert_array_equal(scores[2], plain["test_score"])
     assert not np.array_equal(scores[2], scores[5])
 
@@ -270,14 +231,14 @@ def test_halving_grid_search(problem, log, tmp_path):
         )
 
     plain = search(None).fit(X, y)
-    n_plain = _n_fits(log)
+    n_plain = count_calls(log, "fit")
     assert plain.n_iterations_ >= 2
     assert n_plain == sum(plain.n_candidates_) * N_SPLITS + 1
     log.unlink()
 
     cached = search(str(tmp_path)).fit(X, y)
     # Each iteration draws its own subsample: one base fit per fold of each.
-    assert _n_fits(log) == cached.n_iterations_ * N_SPLITS + 1
+    assert count_calls(log, "fit") == cached.n_iterations_ * N_SPLITS + 1
     assert cached.n_candidates_ == plain.n_candidates_
     _assert_same_test_scores(cached.cv_results_, plain.cv_results_)
     assert cached.best_params_ == plain.best_params_
@@ -309,13 +270,13 @@ def test_dask_backend_shares_the_cache_directory(problem, plain, log, tmp_path):
     assert tasks.data  # the fits ran on the cluster (joblib batches them)
     # Two workers may fit the same fold at once before either has stored it
     # (joblib.Memory does not lock), so at most two fits per fold.
-    assert N_SPLITS + 1 <= _n_fits(log) <= 2 * N_SPLITS + 1
+    assert N_SPLITS + 1 <= count_calls(log, "fit") <= 2 * N_SPLITS + 1
     _assert_same_test_scores(remote.cv_results_, plain.cv_results_)
     assert remote.best_params_ == plain.best_params_
 
     log.unlink()
     again = _grid_search(_conse(log, embeddings, memory=memory)).fit(X, y)
-    assert _n_fits(log) == 0  # every fold and the refit are in the directory
+    assert count_calls(log, "fit") == 0  # every fold and the refit are in the directory
     _assert_same_test_scores(again.cv_results_, plain.cv_results_)
 
 
@@ -362,9 +323,9 @@ def test_changed_file_content_refits_the_base(problem, log, tmp_path, as_path):
         ).fit(paths, y)
 
     first = fit()
-    assert _n_fits(log) == 1
+    assert count_calls(log, "fit") == 1
     assert fit().base_estimator_.seen_values_.tolist() == [0, 0.1, 0.2, 1, 1.1, 1.2]
-    assert _n_fits(log) == 1  # same files: from the cache
+    assert count_calls(log, "fit") == 1  # same files: from the cache
 
     # Same size and same modification time, other content: a key on the
     # paths (or on size and mtime) would hand back the stale base.
@@ -372,7 +333,7 @@ def test_changed_file_content_refits_the_base(problem, log, tmp_path, as_path):
     (data / "x0.txt").write_text("0.5")
     os.utime(data / "x0.txt", ns=(stat.st_atime_ns, stat.st_mtime_ns))
     second = fit()
-    assert _n_fits(log) == 2
+    assert count_calls(log, "fit") == 2
     assert second.base_estimator_.seen_values_[0] == 0.5
     assert first.base_estimator_.seen_values_[0] == 0.0
 

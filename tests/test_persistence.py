@@ -16,6 +16,7 @@ import textwrap
 import joblib
 import numpy as np
 import pytest
+from _shared import make_zero_shot_problem
 from sklearn.linear_model import LogisticRegression
 
 from sk_conse import ConSEClassifier
@@ -28,14 +29,16 @@ _NO_CUDA = "CuPy with a CUDA device is not available"
 
 
 def _make_problem(seed=0):
-    rng = np.random.RandomState(seed)
     labels = [f"c{i}" for i in range(6)] + [f"u{i}" for i in range(40)]
-    vectors = rng.randn(len(labels), 16)
-    embeddings = dict(zip(labels, vectors))
-    y = np.repeat(labels[:6], 20)
-    X = vectors[np.repeat(np.arange(6), 20)] @ rng.randn(16, 5)
-    X += 0.3 * rng.randn(*X.shape)
-    return X, y, embeddings
+    return make_zero_shot_problem(
+        labels,
+        n_seen=6,
+        n_per_class=20,
+        n_dims=16,
+        n_features=5,
+        noise=0.3,
+        seed=seed,
+    )
 
 
 def _fitted(algorithm="auto", device="cpu", **params):

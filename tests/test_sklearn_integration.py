@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _shared import make_zero_shot_problem
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
@@ -16,15 +17,16 @@ from sk_conse.model_selection import ClassDisjointKFold
 
 def _problem(n_classes=8, n_unseen=3, q=6, n_per_class=25, seed=0):
     """Classes whose features are a noisy linear image of their vectors."""
-    rng = np.random.RandomState(seed)
     labels = [f"c{i}" for i in range(n_classes + n_unseen)]
-    vectors = rng.randn(len(labels), q)
-    embeddings = dict(zip(labels, vectors))
-    A = rng.randn(q, 10)
-    y = np.repeat(labels[:n_classes], n_per_class)
-    X = vectors[np.repeat(np.arange(n_classes), n_per_class)] @ A
-    X += 0.3 * rng.randn(*X.shape)
-    return X, y, embeddings
+    return make_zero_shot_problem(
+        labels,
+        n_seen=n_classes,
+        n_per_class=n_per_class,
+        n_dims=q,
+        n_features=10,
+        noise=0.3,
+        seed=seed,
+    )
 
 
 def test_clone_keeps_parameters_and_drops_fitted_state():
