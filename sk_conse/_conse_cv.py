@@ -3,6 +3,7 @@ cross-validation, from one base fit per fold."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 from collections.abc import Callable
@@ -34,8 +35,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import (
     HasMethods,
-    Interval,
-    StrOptions,
     _check_method_params,
     _fit_context,
     _routing_enabled,
@@ -63,6 +62,19 @@ def _best_estimator_has(attr: str) -> Callable:
         return hasattr(ConSEClassifier if best is None else best, attr)
 
     return check
+
+
+def _delegate_to_best(name: str) -> Any:
+    """``ConSEClassifierCV.<name>``: the fitted ``best_estimator_``'s method,
+    offered only when it has one (``available_if``), with its signature and
+    docstring."""
+
+    @functools.wraps(getattr(ConSEClassifier, name))
+    def method(self, *args, **kwargs):
+        check_is_fitted(self)
+        return getattr(self.best_estimator_, name)(*args, **kwargs)
+
+    return available_if(_best_estimator_has(name))(method)
 
 
 class _MemoizedProba(ClassifierMixin, BaseEstimator):
@@ -296,12 +308,18 @@ class ConSEClassifierCV(
         "temperatures": ["array-like", None],
         "cv": ["cv_object"],
         "scoring": [str, callable, None],
-        "candidate_labels": [StrOptions({"unseen", "all"}), "array-like"],
-        "device": [StrOptions({"auto", "cpu", "cuda"})],
-        "algorithm": [StrOptions({"auto", "direct", "factorised"})],
-        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [numbers.Integral, None],
-        "verbose": ["verbose"],
+        # As ConSEClassifier declares them, for the ConSE it tunes.
+        **{
+            name: ConSEClassifier._parameter_constraints[name]
+            for name in (
+                "candidate_labels",
+                "device",
+                "algorithm",
+                "batch_size",
+                "verbose",
+            )
+        },
     }
 
     def __init__(
@@ -531,137 +549,12 @@ class ConSEClassifierCV(
             self.feature_names_in_ = best.feature_names_in_
         return self
 
-    @available_if(_best_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Cosine scores of the best estimator; see
-        :meth:`ConSEClassifier.decision_function`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples, n_candidates) or (n_samples,)
-            1-D with two candidates, as for scikit-learn's binary classifiers.
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.decision_function(X)
-
-    @available_if(_best_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Softmax of the best estimator's scores; see
-        :meth:`ConSEClassifier.predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_candidates)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.predict_proba(X)
-
-    @available_if(_best_estimator_has("predict_top_k"))
-    def predict_top_k(self, X, k=5):
-        """The ``k`` best candidate labels and their scores; see
-        :meth:`ConSEClassifier.predict_top_k`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-        k : int, default=5
-            How many labels per sample.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples, k)
-        scores : ndarray of shape (n_samples, k)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.predict_top_k(X, k)
-
-    @available_if(_best_estimator_has("predict"))
-    def predict(self, X):
-        """The best candidate label of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.predict(X)
-
-    @available_if(_best_estimator_has("transform"))
-    def transform(self, X):
-        """Each sample's point f(x) under the best estimator.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-
-        Returns
-        -------
-        F : ndarray of shape (n_samples, n_dims)
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.transform(X)
-
-    @available_if(_best_estimator_has("explain"))
-    def explain(self, X, k=5):
-        """Why each input got its ranking, under the best estimator; see
-        :meth:`ConSEClassifier.explain`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
-        k : int, default=5
-            How many candidates to explain per sample.
-
-        Returns
-        -------
-        explanation : :class:`~sklearn.utils.Bunch`
-            The seen labels, weights, candidates, scores and contributions, as
-            :meth:`ConSEClassifier.explain` returns them.
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.explain(X, k)
-
-    @available_if(_best_estimator_has("with_candidates"))
-    def with_candidates(self, candidate_labels, *, label_embeddings=None):
-        """The best estimator, ranking other candidate labels; see
-        :meth:`ConSEClassifier.with_candidates`.
-
-        Nothing is refitted: the tuned and refitted ``best_estimator_`` is
-        copied with new candidates, for example to deploy a model tuned on
-        class-disjoint folds on the labels to predict.
-
-        Parameters
-        ----------
-        candidate_labels : {"unseen", "all"} or array-like
-            As the ``candidate_labels`` parameter.
-        label_embeddings : mapping, Series, DataFrame or KeyedVectors, \
-default=None
-            New label vectors; ``None`` keeps the current ones.
-
-        Returns
-        -------
-        estimator : ConSEClassifier
-            A fitted copy of ``best_estimator_``.
-        """
-        check_is_fitted(self)
-        return self.best_estimator_.with_candidates(
-            candidate_labels, label_embeddings=label_embeddings
-        )
+    # Each prediction method is the best estimator's (GridSearchCV's
+    # delegation): its signature and docstring are ConSEClassifier's.
+    decision_function = _delegate_to_best("decision_function")
+    predict_proba = _delegate_to_best("predict_proba")
+    predict_top_k = _delegate_to_best("predict_top_k")
+    predict = _delegate_to_best("predict")
+    transform = _delegate_to_best("transform")
+    explain = _delegate_to_best("explain")
+    with_candidates = _delegate_to_best("with_candidates")
