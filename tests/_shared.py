@@ -11,13 +11,26 @@ from sklearn.linear_model import LogisticRegression
 
 
 def make_zero_shot_problem(
-    labels, *, n_seen, n_per_class, n_dims, n_features, noise, seed=0
+    labels=None,
+    *,
+    n_seen,
+    n_unseen=0,
+    n_per_class,
+    n_dims,
+    n_features,
+    noise,
+    seed=0,
 ):
     """``X, y, embeddings``: inputs a noisy linear image of their label vectors.
 
     ``labels[:n_seen]`` get ``n_per_class`` samples each; the other labels
     are embedded and never seen. Every label gets a random ``n_dims`` vector.
+    ``labels=None`` names them ``c0, c1, ...`` (seen) and ``u0, u1, ...``
+    (``n_unseen`` unseen).
     """
+    if labels is None:
+        labels = [f"c{i}" for i in range(n_seen)]
+        labels += [f"u{i}" for i in range(n_unseen)]
     rng = np.random.RandomState(seed)
     vectors = rng.randn(len(labels), n_dims)
     mixing = rng.randn(n_dims, n_features)
@@ -88,3 +101,18 @@ def paper_scores(P, S0, S1, T, offset=0.0):
         if nf > 1e-12 * np.abs(S0).sum():
             out[i] = S1 @ f / (np.linalg.norm(S1, axis=1) * nf)
     return out - offset
+
+
+class _CheckEmbeddings(dict):
+    """A plain dict with a short repr, so that test ids stay readable."""
+
+    def __repr__(self):
+        return f"<{len(self)} label vectors>"
+
+
+def check_embeddings():
+    """For scikit-learn's estimator checks: one-hot vectors for every label
+    the checks use, plus three labels no check uses."""
+    labels = [*range(-1, 11), 100, 101, 102]
+    eye = np.eye(len(labels))
+    return _CheckEmbeddings({label: eye[i] for i, label in enumerate(labels)})

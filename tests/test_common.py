@@ -10,7 +10,7 @@ with its reason. ConSEClassifierCV is checked in the same configuration, tuned
 on sample folds (class-disjoint folds need more classes than the checks have).
 """
 
-import numpy as np
+from _shared import check_embeddings
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -38,20 +38,6 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
-class _CheckEmbeddings(dict):
-    """A plain dict with a short repr, so that test ids stay readable."""
-
-    def __repr__(self):
-        return f"<{len(self)} label vectors>"
-
-
-def _check_embeddings():
-    """One-hot vectors for every label the checks use, plus unseen ones."""
-    labels = [*range(-1, 11), 100, 101, 102]
-    eye = np.eye(len(labels))
-    return _CheckEmbeddings({label: eye[i] for i, label in enumerate(labels)})
-
-
 def _expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS
 
@@ -60,7 +46,7 @@ def _expected_failed_checks(estimator):
     [
         ConSEClassifier(
             LogisticRegression(max_iter=1000),
-            _check_embeddings(),
+            check_embeddings(),
             T=1,
             candidate_labels="all",
         ),
@@ -69,7 +55,7 @@ def _expected_failed_checks(estimator):
         # by accuracy (the zero-shot scorers rightly warn on seen labels).
         ConSEClassifierCV(
             LogisticRegression(max_iter=1000),
-            _check_embeddings(),
+            check_embeddings(),
             Ts=(1,),
             cv=KFold(3),
             scoring="accuracy",

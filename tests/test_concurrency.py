@@ -23,10 +23,9 @@ CALLS_PER_THREAD = 6
 
 
 def _make_problem(seed=0):
-    labels = [f"c{i}" for i in range(10)] + [f"u{i}" for i in range(300)]
     return make_zero_shot_problem(
-        labels,
         n_seen=10,
+        n_unseen=300,
         n_per_class=30,
         n_dims=32,
         n_features=12,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _shared import check_embeddings
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -245,20 +246,6 @@ def test_grid_search_over_seen_penalty_with_pseudo_unseen_folds(data):
 # ------------------------------------------------------ sklearn checks
 
 
-class _CheckEmbeddings(dict):
-    """A plain dict with a short repr, so that test ids stay readable."""
-
-    def __repr__(self):
-        return f"<{len(self)} label vectors>"
-
-
-def _check_embeddings():
-    """One-hot vectors for every label the checks use, plus unseen ones."""
-    labels = [*range(-1, 11), 100, 101, 102]
-    eye = np.eye(len(labels))
-    return _CheckEmbeddings({label: eye[i] for i, label in enumerate(labels)})
-
-
 _CLASSES_ARE_CANDIDATES = (
     "classes_ is the candidate label set fixed by label_embeddings (15 labels "
     "here), not unique(y), so predict_proba/decision_function have one column "
@@ -282,7 +269,7 @@ _EXPECTED_FAILED_CHECKS = {
 @parametrize_with_checks(
     [
         DeViSEClassifier(
-            _check_embeddings(),
+            check_embeddings(),
             candidate_labels="all",
             learning_rate=0.05,
             max_iter=200,

@@ -29,10 +29,9 @@ _NO_CUDA = "CuPy with a CUDA device is not available"
 
 
 def _make_problem(seed=0):
-    labels = [f"c{i}" for i in range(6)] + [f"u{i}" for i in range(40)]
     return make_zero_shot_problem(
-        labels,
         n_seen=6,
+        n_unseen=40,
         n_per_class=20,
         n_dims=16,
         n_features=5,
