@@ -237,24 +237,29 @@ class Backend:
 
         A BLAS rounds a row differently by its place in the kernel's tiles
         and by the size of the call (one row goes through GEMV). The product
-        runs in float64 in row blocks of one fixed size (the last
-        zero-padded) and is rounded to the dtype of ``a``: what is left of
-        the BLAS's choices lies far below the rounding of a float32 result.
+        runs in float64 and is rounded to the dtype of ``a``: for float32,
+        what is left of the BLAS's choices lies far below the final rounding.
+        float64 input gets no such margin: it is multiplied in row blocks of
+        one fixed size (the last zero-padded), so that no row ever goes
+        through another code path than the others.
         """
         xp = self.xp
-        m = a.shape[0]
         wide = xp.float64
-        b = xp.astype(b, wide)
+        if xp.isdtype(a.dtype, xp.float32):
+            return xp.astype(
+                self.matmul(xp.astype(a, wide), xp.astype(b, wide)), a.dtype
+            )
+        m = a.shape[0]
         out = self.empty((m, b.shape[1]), a.dtype)
         block = _STABLE_ROWS
         for start in range(0, m, block):
-            part = xp.astype(a[start : start + block], wide)
+            part = a[start : start + block]
             rows = part.shape[0]
             if rows < block:
-                padded = self.zeros((block, a.shape[1]), wide)
+                padded = self.zeros((block, a.shape[1]), a.dtype)
                 padded[:rows] = part
                 part = padded
-            out[start : start + rows] = xp.astype(self.matmul(part, b)[:rows], a.dtype)
+            out[start : start + rows] = self.matmul(part, b)[:rows]
         return out
 
     def select_top_k(self, A: Any, k: int) -> Any:

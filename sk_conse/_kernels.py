@@ -37,8 +37,10 @@ __all__ = [
     "kernel_cache_dir",
 ]
 
-# Rows per parallel work unit (they share each column block of G).
+# Rows that share each column block of G while it is in cache.
 CHUNK_ROWS = 32
+# Rows per work unit given to a thread.
+UNIT_ROWS = 128
 # Columns of G per block: T rows of a block are gathered per sample; 256
 # float32 columns are 1 KiB a row (measured on 2 Zen cores: 128 to 1,024
 # within 10 %).
@@ -107,7 +109,26 @@ def _compile() -> Any:
     return _numba_kernels
 
 
-def factorised_top_k(idx: Any, w: Any, G: Any, offset: Any, K: int) -> tuple:
+def _rows(parallel: Any, m: int, kernel: Any) -> None:
+    """Run ``kernel(start, stop)`` over the rows in units of
+    :data:`UNIT_ROWS`, on the call's threads (the kernels release the GIL).
+
+    Python threads, not an OpenMP team: a team's threads spin after each
+    kernel and fight OpenBLAS's for the cores (measured: the GEMMs beside
+    them 2x slower).
+    """
+    n_units = -(-m // UNIT_ROWS)
+    if parallel is None or n_units == 1:
+        kernel(0, m)
+        return
+    parallel.run(
+        n_units, lambda u: kernel(u * UNIT_ROWS, min(u * UNIT_ROWS + UNIT_ROWS, m))
+    )
+
+
+def factorised_top_k(
+    idx: Any, w: Any, G: Any, offset: Any, K: int, parallel: Any = None
+) -> tuple:
     """The ``K`` best columns of each row of ``W G - offset``, unordered.
 
     Parameters
@@ -122,6 +143,8 @@ def factorised_top_k(idx: Any, w: Any, G: Any, offset: Any, K: int) -> tuple:
         Subtracted from each column; empty for none.
     K : int
         Entries kept a row (at most ``n``).
+    parallel : sk_conse._parallel.Parallel or None
+        The call's threads; None runs on the calling thread.
 
     Returns
     -------
@@ -133,7 +156,8 @@ def factorised_top_k(idx: Any, w: Any, G: Any, offset: Any, K: int) -> tuple:
     m = idx.shape[0]
     cols = np.empty((m, K), dtype=np.int64)
     vals = np.empty((m, K), dtype=G.dtype)
-    _compile().factorised(idx, w, G, offset, K, cols, vals)
+    kernel = _compile().factorised
+    _rows(parallel, m, lambda a, b: kernel(idx, w, G, offset, K, cols, vals, a, b))
     return cols, vals
 
 
@@ -147,18 +171,23 @@ def _canonical(idx: Any, w: Any, G: Any, offset: Any) -> tuple:
     )
 
 
-def factorised_scores(idx: Any, w: Any, G: Any, offset: Any, out: Any) -> Any:
+def factorised_scores(
+    idx: Any, w: Any, G: Any, offset: Any, out: Any, parallel: Any = None
+) -> Any:
     """``out[:, :n] = W G - offset`` and ``-inf`` beyond, written once.
 
     The same sums, in the same order, as :func:`factorised_top_k`.
     ``out`` has shape (m, >= n), C-contiguous rows.
     """
     idx, w, offset = _canonical(idx, w, G, offset)
-    _compile().scores(idx, w, G, offset, out)
+    kernel = _compile().scores
+    _rows(parallel, idx.shape[0], lambda a, b: kernel(idx, w, G, offset, out, a, b))
     return out
 
 
-def block_top_k(blocks: Any, m: int, n_valid: int, K: int, dtype: Any) -> tuple:
+def block_top_k(
+    blocks: Any, m: int, n_valid: int, K: int, dtype: Any, parallel: Any = None
+) -> tuple:
     """The ``K`` best columns of each row over score blocks, unordered.
 
     Parameters
@@ -179,5 +208,9 @@ def block_top_k(blocks: Any, m: int, n_valid: int, K: int, dtype: Any) -> tuple:
     cols[:] = n_valid + np.arange(K)
     low = np.full(m, -np.inf, dtype=dtype)
     for j0, S in blocks:
-        kernel(S, j0, n_valid, K, cols, vals, low)
+        _rows(
+            parallel,
+            m,
+            lambda a, b, S=S, j0=j0: kernel(S, j0, n_valid, K, cols, vals, low, a, b),
+        )
     return cols, vals

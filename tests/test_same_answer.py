@@ -123,7 +123,8 @@ def test_a_row_ranks_the_same_alone_and_in_any_batch(route, T, dtype):
     labels, top = clf.predict_top_k(P, k=5)
     alone = [clf.predict_top_k(P[i : i + 1], k=5) for i in range(len(P))]
     np.testing.assert_array_equal(np.concatenate([a[0] for a in alone]), labels)
-    np.testing.assert_array_equal(np.concatenate([a[1] for a in alone]), top)
+    # Scores may differ by rounding; the ranking may not.
+    np.testing.assert_allclose(np.concatenate([a[1] for a in alone]), top, rtol=1e-5)
     for size in (7, 64):
         clf.set_params(batch_size=size)
         np.testing.assert_array_equal(clf.predict(P), labels[:, 0])
