@@ -332,14 +332,23 @@ class BaseZeroShotClassifier(
             out[rows] = F if call.keep else call.backend.to_numpy(F)
         return out
 
-    def _scores(self, call: _Call):
-        """The (n_samples, n_candidates) cosine scores of a call."""
+    def _scores(self, call: _Call, then: Any = None):
+        """The (n_samples, n_candidates) cosine scores of a call, each batch
+        written once into the output (and ``then`` applied to it in place)."""
         n_cand = len(self.classes_)
         shape = (_num_samples(call.X), n_cand)
         out = self._output(call.backend, call.keep, shape, self._dtype)
-        for rows, _, S in self._score_batches(call):
-            S = S[:, :n_cand]
-            out[rows] = S if call.keep else call.backend.to_numpy(S)
+        workspace: dict = {}
+        for rows, batch in self._batches(call):
+            if call.keep or call.backend.name == "numpy":
+                call.search.write_scores(batch, out[rows], workspace)
+            else:
+                # Scores on a device, output on the host.
+                S = call.search.exact_scores(batch, out=workspace.get("scores"))
+                workspace.setdefault("scores", S)
+                out[rows] = call.backend.to_numpy(S[:, :n_cand])
+            if then is not None:
+                then(out[rows])
         return out
 
     def decision_function(self, X):
@@ -387,7 +396,10 @@ class BaseZeroShotClassifier(
         if _dask.is_dask_collection(X):
             return _dask.predict_dask(self, X, "predict_proba")
         call = self._start(X)
-        return _softmax(self._scores(call), call.params["temperature"])
+        temperature = call.params["temperature"]
+        if call.keep:
+            return _softmax(self._scores(call), temperature)
+        return self._scores(call, then=lambda S: _softmax_in_place(S, temperature))
 
     def predict_top_k(self, X, k=5):
         """The ``k`` best candidate labels of each sample and their scores.
@@ -531,6 +543,19 @@ default=None
 
     def _update_candidates(self, table: LabelEmbeddings, seen_rows) -> None:
         """Subclass hook: refresh what depends on the candidates or vectors."""
+
+
+# Rows of probabilities computed at a time (float64 temporaries of this many
+# rows x candidates).
+_SOFTMAX_ROWS = 128
+
+
+def _softmax_in_place(S: np.ndarray, temperature: float) -> None:
+    """:func:`_softmax` of NumPy scores, written over them, a few rows at a
+    time."""
+    for start in range(0, S.shape[0], _SOFTMAX_ROWS):
+        rows = slice(start, start + _SOFTMAX_ROWS)
+        S[rows] = _softmax(S[rows], temperature)
 
 
 def _softmax(scores: Any, temperature: float) -> Any:

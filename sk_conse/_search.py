@@ -62,8 +62,9 @@ _FACTORISED_MAX_T = 32
 _FACTORISED_MIN_CANDIDATES = 1024
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
-# Entries re-scored exactly at a time (bounds the float64 temporaries).
-_REFINE_CHUNK = 4096
+# Entries re-scored exactly at a time (bounds the float64 temporaries: 4 MiB
+# each at q = 500).
+_REFINE_CHUNK = 1024
 # Raw entries a row kept beyond k by the fused top-k: room for the entries
 # within rounding of the k-th (a row that fills them is scored in full).
 _SPARE = 8
@@ -362,7 +363,11 @@ class CosineSearch:
         for start in range(0, rows.shape[0], _REFINE_CHUNK):
             part = slice(start, start + _REFINE_CHUNK)
             r, c = rows[part], cols[part]
-            dots = xp.sum(F[where[r]] * self._candidate_units(c), axis=1)
+            units = self._candidate_units(c)
+            if self.backend.name == "numpy":
+                dots = np.einsum("ij,ij->i", F[where[r]], units)
+            else:
+                dots = xp.sum(F[where[r]] * units, axis=1)
             if self.offset is not None:
                 dots = dots - xp.astype(xp.take(self.offset, c), xp.float64)
             values[part] = xp.astype(dots, self.unit.dtype)
@@ -478,6 +483,53 @@ class CosineSearch:
         idx[touched] = cols[pick]
         vals[touched] = values[pick]
         return nx.asarray(idx), nx.asarray(vals)
+
+    def write_scores(self, batch: SearchBatch, out: Any, workspace: dict) -> None:
+        """:meth:`exact_scores` written into ``out`` (m, n_candidates), once.
+
+        On NumPy with the compiled kernels the products go straight into
+        ``out`` and only rows whose best two scores lie within the rounding
+        margin are re-scored; elsewhere through a reused buffer.
+        """
+        if self.backend.name != "numpy" or not kernels.available():
+            S = self.exact_scores(batch, out=workspace.get("scores"))
+            workspace.setdefault("scores", S)
+            out[...] = S[:, : self.n_candidates]
+            return
+        self._write_raw(batch, out)
+        self._settle_best(batch, out)
+
+    def _write_raw(self, batch: SearchBatch, out: Any) -> None:
+        """The raw scores of a batch into ``out`` (m, n_candidates), NumPy."""
+        batch.inverse_norms = self._inverse_norms(batch)
+        F = batch.embedding * batch.inverse_norms[:, None]
+        unit = self.backend.to_numpy(self.unit)[: self.n_distinct]
+        if self.expand is None:
+            np.matmul(F, unit.T, out=out)
+        else:
+            # A vector shared by several candidates is scored once (a GEMM
+            # rounds equal columns differently by their place in its tiles).
+            np.take(F @ unit.T, self.backend.to_numpy(self.expand), axis=1, out=out)
+        if self.offset is not None:
+            out -= self.offset
+
+    def _settle_best(self, batch: SearchBatch, out: Any) -> None:
+        """Re-score exactly the entries within the rounding margin of a row's
+        best, in rows where there are two or more (NumPy)."""
+        m, n = out.shape
+        _, vals = kernels.block_top_k(
+            [(0, out)], m, n, min(2, n), self.dtype, self.backend.parallel
+        )
+        best = vals.max(axis=1)
+        margin = self._margin(batch)
+        live = batch.inverse_norms != 0
+        rows = np.nonzero(live & (vals.min(axis=1) > best - margin))[0]
+        if n < 2 or rows.shape[0] == 0:
+            return
+        near = out[rows] >= (best - margin)[rows][:, None]
+        r, c = np.nonzero(near)
+        r = rows[r]
+        out[r, c] = self._exact_pairs(batch, r, c)
 
     def exact_scores(self, batch: SearchBatch, out: Any = None) -> Any:
         """:meth:`scores` with each row's best entries refined (so that the
@@ -728,6 +780,22 @@ class ConSESearch(CosineSearch):
                 batch, batch.suspect
             )
         return out
+
+    def _write_raw(self, batch: ConSEBatch, out: Any) -> None:
+        if not self.fused:
+            super()._write_raw(batch, out)
+            return
+        batch.inverse_norms = self._inverse_norms(batch)
+        kernels.factorised_scores(
+            batch.idx,
+            self._scaled_weights(batch),
+            self.gram,
+            self._offsets,
+            out,
+            self.backend.parallel,
+        )
+        if batch.suspect is not None:
+            out[batch.suspect] = self._direct_rows(batch, batch.suspect)
 
     def ranked(self, batch: ConSEBatch, k: int, workspace: dict) -> tuple[Any, Any]:
         if not self.fused:

@@ -349,7 +349,7 @@ def test_float32_is_not_upcast_inside(monkeypatch, algorithm):
     cls = search_module.ConSESearch
     monkeypatch.setattr(cls, "_weights", spy("top_t", cls._weights))
     monkeypatch.setattr(cls, "embed", spy("embed", cls.embed))
-    monkeypatch.setattr(cls, "scores", spy("scores", cls.scores))
+    monkeypatch.setattr(cls, "_write_raw", spy("scores", cls._write_raw))
     X_fit, y_fit, X, P, emb = make_problem(dtype=np.float32)
     clf = ConSEClassifier(FixedProba(P), emb, T=3, algorithm=algorithm)
     clf.fit(X_fit, y_fit)
