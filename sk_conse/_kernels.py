@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 # Rows that share each column block of G while it is in cache.
-CHUNK_ROWS = 32
+CHUNK_ROWS = 128
 # Rows per work unit given to a thread.
 UNIT_ROWS = 128
 # Columns of G per block: T rows of a block are gathered per sample; 256
@@ -207,10 +207,13 @@ def block_top_k(
     vals = np.full((m, K), -np.inf, dtype=dtype)
     cols[:] = n_valid + np.arange(K)
     low = np.full(m, -np.inf, dtype=dtype)
+    worst = np.full(m, K - 1, dtype=np.int64)
     for j0, S in blocks:
         _rows(
             parallel,
             m,
-            lambda a, b, S=S, j0=j0: kernel(S, j0, n_valid, K, cols, vals, low, a, b),
+            lambda a, b, S=S, j0=j0: kernel(
+                S, j0, n_valid, K, cols, vals, low, worst, a, b
+            ),
         )
     return cols, vals

@@ -11,37 +11,45 @@ from ._kernels import BLOCK_COLUMNS, CHUNK_ROWS, cached
 
 
 @nb.njit(inline="always")
-def _insert(vals, cols, v, c, K):
-    """Replace the worst of ``vals`` (ties: its largest column) by ``v``;
-    return the new worst value."""
+def _worst(vals, cols, K):
+    """The slot to replace next: the smallest value, and among equal values
+    the largest column (so that equal scores keep the smaller column)."""
     worst = 0
     for s in range(1, K):
         if vals[s] < vals[worst] or (vals[s] == vals[worst] and cols[s] > cols[worst]):
             worst = s
-    vals[worst] = v
-    cols[worst] = c
-    low = vals[0]
-    for s in range(1, K):
-        if vals[s] < low:
-            low = vals[s]
-    return low
+    return worst
 
 
 @nb.njit(inline="always")
-def _stream(acc, width, j0, vals, cols, low, K):
-    """Offer one block of a row's scores to its top-K; return the new
-    K-th best. Equal scores keep the smaller column (columns come in
-    increasing order, and an equal value never displaces)."""
+def _offer(acc, width, j0, vals, cols, K, low, worst):
+    """Offer one block of a row's scores (columns ``j0:j0 + width``, in
+    increasing order) to its top-K; return the new (K-th best, its slot).
+
+    Only values above the K-th best enter (an equal one never displaces:
+    it has the larger column). The block's maximum, then each group of 32
+    values' maximum, is checked first: most blocks are skipped after one
+    vectorised pass.
+    """
     top = acc[0]
     for b in range(1, width):
-        if acc[b] > top:
-            top = acc[b]
+        top = max(top, acc[b])
     if top <= low:
-        return low
-    for b in range(width):
-        if acc[b] > low:
-            low = _insert(vals, cols, acc[b], j0 + b, K)
-    return low
+        return low, worst
+    for g0 in range(0, width, 32):
+        g1 = min(g0 + 32, width)
+        top = acc[g0]
+        for b in range(g0 + 1, g1):
+            top = max(top, acc[b])
+        if top <= low:
+            continue
+        for b in range(g0, g1):
+            if acc[b] > low:
+                vals[worst] = acc[b]
+                cols[worst] = j0 + b
+                worst = _worst(vals, cols, K)
+                low = vals[worst]
+    return low, worst
 
 
 @nb.njit(inline="always")
@@ -118,6 +126,7 @@ def factorised(idx, w, G, offset, K, out_cols, out_vals, start, stop):
     block = BLOCK_COLUMNS
     acc = np.empty(block, dtype=G.dtype)
     low = np.empty(CHUNK_ROWS, dtype=G.dtype)
+    worst = np.empty(CHUNK_ROWS, dtype=np.int64)
     for r0 in range(start, stop, CHUNK_ROWS):
         r1 = min(r0 + CHUNK_ROWS, stop)
         for r in range(r0, r1):
@@ -125,6 +134,7 @@ def factorised(idx, w, G, offset, K, out_cols, out_vals, start, stop):
                 out_vals[r, s] = -np.inf
                 out_cols[r, s] = n + s
             low[r - r0] = -np.inf
+            worst[r - r0] = K - 1
         for j0 in range(0, n, block):
             width = min(block, n - j0)
             for r in range(r0, r1):
@@ -132,8 +142,15 @@ def factorised(idx, w, G, offset, K, out_cols, out_vals, start, stop):
                 if offset.shape[0]:
                     for b in range(width):
                         acc[b] -= offset[j0 + b]
-                low[r - r0] = _stream(
-                    acc, width, j0, out_vals[r], out_cols[r], low[r - r0], K
+                low[r - r0], worst[r - r0] = _offer(
+                    acc,
+                    width,
+                    j0,
+                    out_vals[r],
+                    out_cols[r],
+                    K,
+                    low[r - r0],
+                    worst[r - r0],
                 )
 
 
@@ -158,11 +175,13 @@ def scores(idx, w, G, offset, out, start, stop):
 
 
 @nb.njit(nogil=True)
-def blocks(S, j0, n_valid, K, out_cols, out_vals, low, start, stop):
+def blocks(S, j0, n_valid, K, out_cols, out_vals, low, worst, start, stop):
     """Rows ``start:stop``: offer a block of scores to their top-K."""
     width = min(S.shape[1], n_valid - j0)
     for r in range(start, stop):
-        low[r] = _stream(S[r], width, j0, out_vals[r], out_cols[r], low[r], K)
+        low[r], worst[r] = _offer(
+            S[r], width, j0, out_vals[r], out_cols[r], K, low[r], worst[r]
+        )
 
 
 factorised = cached(factorised)

@@ -55,13 +55,16 @@ __all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_r
 # T = 10. So: T <= q / 8, and T no larger than a gather takes (beyond 32 the
 # weights go dense and the route is several times slower: 0.16-0.38x at T = 40).
 _FACTORISED_MAX_T_FRACTION = 1 / 8
-_FACTORISED_MAX_T = 32
 # With few candidates both routes cost little more than their overheads, and
 # the direct one has less (attribute scale, 40 seen, 85-d, 10 candidates,
 # T = 5: 8.7 ms direct against 10.0 ms factorised for 10,000 rows).
 _FACTORISED_MIN_CANDIDATES = 1024
 # ... and only when G (n_seen x n_candidates) stays of a reasonable size.
 _FACTORISED_MAX_GRAM_BYTES = 1 << 30
+# A row's f(x) is checked for cancellation (the exact bound computed) when its
+# norm is below this many eps times sum_t w_t ||s(y_t)||, or T + 1 if larger:
+# a cheap screen, loose enough never to miss a row the bound would flag.
+_SUSPECT_ULPS = 64
 # Entries re-scored exactly at a time (bounds the float64 temporaries: 4 MiB
 # each at q = 500).
 _REFINE_CHUNK = 1024
@@ -99,7 +102,7 @@ def choose_route(
     if (
         T < n_seen
         and n_candidates >= _FACTORISED_MIN_CANDIDATES
-        and T <= _FACTORISED_MAX_T
+        and T <= _GATHER_MAX_T
         and T <= q * _FACTORISED_MAX_T_FRACTION
         and n_seen * n_candidates * itemsize <= _FACTORISED_MAX_GRAM_BYTES
     ):
@@ -614,19 +617,6 @@ class ConSESearch(CosineSearch):
             else:
                 self.gram = nx.prepare_product(G)
 
-    def weights(self, P: Any) -> tuple[Any, Any]:
-        """The ``T`` most likely seen labels of each row and their weights.
-
-        ``P`` holds finite nonnegative values with a positive entry a row, on
-        any scale (only ratios within a row matter). Returns ``idx``
-        (ascending within each row; ties in probability go to the smaller
-        column) and ``w = p / Z``, rows summing to 1.
-        """
-        idx, w = self._weights(P)
-        if idx is None:
-            idx = self._every_index(w.shape[0])
-        return idx, w
-
     def _weights(self, P: Any) -> tuple[Any, Any]:
         """:meth:`weights`, with ``idx = None`` when ``T`` covers every seen
         label (all of them, in order): no selection, no gather."""
@@ -721,7 +711,7 @@ class ConSESearch(CosineSearch):
         F = batch.embedding
         norms = xp.sqrt(xp.sum(F * F, axis=1))
         reference = self._weighted(batch, self.seen_norms[:, None])[:, 0]
-        suspect = norms <= max(64, self.T + 1) * self._eps * reference
+        suspect = norms <= max(_SUSPECT_ULPS, self.T + 1) * self._eps * reference
         degenerate = norms == 0
         batch.suspect = None
         if bool(xp.any(suspect)):
