@@ -17,7 +17,11 @@ from sklearn.utils.metadata_routing import (
     process_routing,
 )
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    column_or_1d,
+    validate_data,
+)
 
 from ._backend import Backend, backend_for, backend_of, resolve_device, to_numpy
 from ._base import BaseZeroShotClassifier
@@ -44,6 +48,51 @@ _X_CHECKS = {
     "dtype": None,
     "allow_nd": True,
 }
+
+
+def _is_dataframe(X) -> bool:
+    """A pandas or polars DataFrame (columns selected by name downstream)."""
+    return hasattr(X, "columns") and hasattr(X, "shape") and len(X.shape) == 2
+
+
+def _as_given(X) -> bool:
+    """Whether X goes to the base estimator exactly as the user gave it.
+
+    A DataFrame keeps its column names and dtypes (a
+    ``make_column_transformer((..., ["num"]))`` base selects columns by
+    name), and a list of paths or texts stays a list (an image model opens
+    the files itself). Only the bookkeeping of ``validate_data`` is done for
+    them (``n_features_in_``, ``feature_names_in_``), as scikit-learn's
+    meta-estimators do; the base estimator checks the values.
+    """
+    if _is_dataframe(X):
+        return True
+    return isinstance(X, (list, tuple)) and _one_dimensional(X)
+
+
+def _validate_X_y(estimator, X, y="no_validation", *, reset: bool):
+    """``validate_data`` for ConSE: X as given to the base when it is a
+    DataFrame or a list of paths or texts, checked as an array otherwise."""
+    if not _as_given(X):
+        ensure_2d = not _one_dimensional(X)
+        if isinstance(y, str) and y == "no_validation":
+            return validate_data(
+                estimator, X, reset=reset, **_X_CHECKS, ensure_2d=ensure_2d
+            )
+        return validate_data(
+            estimator, X, y, reset=reset, **_X_CHECKS, ensure_2d=ensure_2d
+        )
+    X = validate_data(estimator, X, reset=reset, skip_check_array=True)
+    if isinstance(y, str) and y == "no_validation":
+        return X
+    if y is None:
+        raise ValueError(
+            f"{type(estimator).__name__} requires y to be passed, but the target "
+            "y is None."
+        )
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    return X, y
 
 
 def _one_dimensional(X) -> bool:
@@ -321,7 +370,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
                 "ConSE weights label vectors by p(y|x)." + hint + " Or wrap it in "
                 "sklearn.calibration.CalibratedClassifierCV."
             )
-        X, y = validate_data(self, X, y, **_X_CHECKS, ensure_2d=not _one_dimensional(X))
+        X, y = _validate_X_y(self, X, y, reset=True)
         check_classification_targets(y)
         if not isinstance(self.base_estimator, FrozenEstimator):
             # Fail before a possibly long fit; the fitted classes_ are checked
@@ -590,9 +639,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         return Bunch(**parts)
 
     def _validate_X(self, X, *, reset: bool):
-        return validate_data(
-            self, X, reset=reset, **_X_CHECKS, ensure_2d=not _one_dimensional(X)
-        )
+        return _validate_X_y(self, X, reset=reset)
 
 
 def _bits(dtype: Any) -> int:

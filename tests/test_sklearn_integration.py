@@ -111,6 +111,50 @@ def test_one_item_per_sample_input_goes_to_a_text_pipeline():
     np.testing.assert_array_equal(clf.predict(["my cat", "the dog"]), ["lion", "wolf"])
 
 
+def test_dataframe_reaches_a_column_selecting_base_as_given():
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y, emb = _problem(n_classes=4, n_unseen=2)
+    df = pd.DataFrame({"num": X[:, 0], "other": X[:, 1], "tag": y})
+    base = make_pipeline(
+        make_column_transformer(
+            (StandardScaler(), ["num", "other"]), (OneHotEncoder(), ["tag"])
+        ),
+        LogisticRegression(),
+    )
+    clf = ConSEClassifier(base, emb, T=2).fit(df, y)
+    assert clf.n_features_in_ == 3
+    np.testing.assert_array_equal(clf.feature_names_in_, ["num", "other", "tag"])
+    assert clf.predict(df.iloc[:5]).shape == (5,)
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.predict(df[["num", "other"]])
+
+
+class _RecordsX(LogisticRegression):
+    """A base estimator on list input that records what it was given."""
+
+    def fit(self, X, y):
+        self.given_ = type(X)
+        return super().fit(np.array([[len(str(x))] for x in X]), y)
+
+    def predict_proba(self, X):
+        assert isinstance(X, list), type(X)
+        return super().predict_proba(np.array([[len(str(x))] for x in X]))
+
+
+def test_a_list_of_paths_reaches_the_base_as_a_list():
+    from pathlib import Path
+
+    paths = [Path("a.png"), Path("bbbbbbbbb.png"), Path("cc.png"), Path("dddddd.png")]
+    emb = {"s": [1.0, 0.0], "l": [0.0, 1.0], "x": [1.0, 0.1], "z": [0.1, 1.0]}
+    clf = ConSEClassifier(_RecordsX(), emb, T=1).fit(paths, ["s", "l", "s", "l"])
+    assert clf.base_estimator_.given_ is list
+    assert clf.predict([Path("e.png")]).shape == (1,)
+    assert clf.predict(["e.png", "f.png"]).shape == (2,)
+
+
 # ------------------------------------------------- binary, as sklearn expects
 
 
