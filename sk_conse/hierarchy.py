@@ -160,6 +160,52 @@ class Hierarchy:
         self._where = "the hierarchy"
 
     @classmethod
+    def from_class_names(
+        cls,
+        names: Iterable[Any],
+        overrides: Mapping[Any, str] | None = None,
+        *,
+        wordnet: Any = None,
+    ) -> Hierarchy:
+        """The WordNet is-a hierarchy over class names, names as nodes.
+
+        One call from a dataset's class names to hierarchical precision@k:
+        each name stands for its most frequent WordNet noun sense, and
+        ``overrides`` gives the synset (a wnid or a word to look up) of the
+        names WordNet does not know. An error lists every name left
+        unresolved. See :meth:`sk_conse.wordnet.WordNet.hierarchy_for_names`.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Class names, such as ``load_fashion_mnist().target_names``.
+        overrides : mapping name -> str, default=None
+            The synset of some names: a wnid (``"n03595614"``) or a word.
+        wordnet : WordNet, default=None
+            The WordNet to read; by default Debian's WordNet 3.0
+            (``apt-get install wordnet-base``).
+
+        Returns
+        -------
+        hierarchy : Hierarchy
+
+        Examples
+        --------
+        >>> from sk_conse import Hierarchy
+        >>> h = Hierarchy.from_class_names(
+        ...     ["Sandal", "Sneaker", "Ankle boot", "Shirt"],
+        ...     overrides={"Ankle boot": "boot"},
+        ... )
+        >>> sorted(h.correct_set("Sneaker", 2, ["Sandal", "Sneaker", "Shirt"]))
+        ['Sandal', 'Sneaker']
+        """
+        from .wordnet import WordNet  # imports this module: deferred
+
+        if wordnet is None:
+            wordnet = WordNet()
+        return wordnet.hierarchy_for_names(names, overrides)
+
+    @classmethod
     def _wrap(cls, neighbours: Mapping[Hashable, Collection], where: str) -> Hierarchy:
         """A Hierarchy over a ready undirected adjacency (not copied)."""
         self = cls.__new__(cls)

@@ -44,10 +44,11 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ._utils import name_some
 from .hierarchy import Hierarchy
 
 __all__ = ["WORDNET_ROOT", "WordNet"]
@@ -523,6 +524,108 @@ class WordNet:
         2
         """
         return Hierarchy._wrap(self._data.neighbours, where=str(self.path))
+
+    def hierarchy_for_names(
+        self, names: Iterable[Any], overrides: Mapping[Any, str] | None = None
+    ) -> Hierarchy:
+        """The is-a hierarchy over class names, with the names as its nodes.
+
+        Each name is looked up in WordNet (:meth:`lookup`: case, spaces and
+        underscores ignored) and stands for its most frequent noun sense;
+        ``overrides`` gives the synset of the names that do not resolve, or
+        resolve to the wrong sense, as a wnid (``"n03595614"``) or a word to
+        look up instead (``"T-shirt"``). The hierarchy holds the class names
+        and all the ancestors of their synsets (as wnids), ready for
+        :func:`sk_conse.metrics.hierarchical_precision_at_k_score` with the
+        class names as labels.
+
+        Parameters
+        ----------
+        names : iterable of str
+            Class names, such as a dataset's ``target_names``.
+        overrides : mapping name -> str, default=None
+            The synset of some names: a wnid or a word or phrase to look up.
+
+        Returns
+        -------
+        hierarchy : Hierarchy
+            Nodes: the names, and the wnids of their ancestors.
+
+        Raises
+        ------
+        ValueError
+            Listing every name that has no noun synset (with an
+            ``overrides`` line to fix it), or names that resolve to the same
+            synset.
+
+        Examples
+        --------
+        >>> from sk_conse.wordnet import WordNet
+        >>> wn = WordNet()  # apt-get install wordnet-base
+        >>> h = wn.hierarchy_for_names(
+        ...     ["Sandal", "Sneaker", "Ankle boot", "Shirt"],
+        ...     overrides={"Ankle boot": "boot"},
+        ... )
+        >>> h.hop_distance("Sandal", "Sneaker"), h.hop_distance("Sandal", "Shirt")
+        (2, 6)
+        """
+        if isinstance(names, str):
+            raise TypeError(
+                "names must be an iterable of class names, not a single string; "
+                f"wrap it in a list: [{names!r}]."
+            )
+        names = list(names)
+        overrides = dict(overrides or {})
+        unknown = [key for key in overrides if key not in names]
+        if unknown:
+            raise ValueError(
+                f"overrides has names that are not among the class names: "
+                f"{name_some(unknown)}. Its keys must be class names."
+            )
+        wnid_of: dict[Any, str] = {}
+        unresolved = []
+        for name in names:
+            target = overrides.get(name, name)
+            if not isinstance(target, str):
+                raise TypeError(
+                    f"Class name {name!r} is not a string: give its synset in "
+                    "overrides, as a wnid or a word to look up."
+                )
+            if target in self._data.lemmas:
+                wnid_of[name] = target
+                continue
+            senses = self.lookup(target)
+            if senses:
+                wnid_of[name] = senses[0][0]
+            else:
+                unresolved.append(name)
+        if unresolved:
+            example = ", ".join(f"{name!r}: '...'" for name in unresolved[:3])
+            raise ValueError(
+                f"{len(unresolved)} class name(s) have no WordNet noun synset: "
+                f"{name_some(unresolved)}. Give each one a synset with "
+                f"overrides={{{example}}}, as a wnid such as 'n03595614' or a "
+                "word that WordNet knows (see WordNet.lookup)."
+            )
+        shared: dict[str, list] = {}
+        for name, wnid in wnid_of.items():
+            shared.setdefault(wnid, []).append(name)
+        clashes = [group for group in shared.values() if len(group) > 1]
+        if clashes:
+            raise ValueError(
+                "Some class names resolve to the same WordNet synset: "
+                + "; ".join(
+                    f"{name_some(group)} -> {wnid_of[group[0]]}" for group in clashes
+                )
+                + ". Give all but one of each group another synset in overrides."
+            )
+        node_of = {wnid: name for name, wnid in wnid_of.items()}
+        parents = {}
+        for wnid in self.ancestors(wnid_of.values()):
+            parents[node_of.get(wnid, wnid)] = [
+                node_of.get(p, p) for p in self._data.hypernyms.get(wnid, ())
+            ]
+        return Hierarchy(parents)
 
     def lookup(self, name: str) -> list[tuple[str, list[str]]]:
         """The noun synsets that have ``name`` as a lemma, most frequent first.

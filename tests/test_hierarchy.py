@@ -552,3 +552,63 @@ def test_real_wordnet_lookup(wordnet):
         "n07697537",
         "n07676602",
     ]
+
+
+# ---------------------------------------------------------------------------
+# A hierarchy from class names (Fashion-MNIST)
+# ---------------------------------------------------------------------------
+
+FASHION_NAMES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
+
+
+@requires_wordnet
+def test_from_class_names_lists_every_unresolved_name():
+    with pytest.raises(ValueError, match="2 class name") as info:
+        Hierarchy.from_class_names(FASHION_NAMES)
+    message = str(info.value)
+    assert "'T-shirt/top'" in message
+    assert "'Ankle boot'" in message
+    assert "overrides=" in message
+
+
+@requires_wordnet
+def test_from_class_names_with_overrides_scores_hierarchical_precision():
+    h = Hierarchy.from_class_names(
+        FASHION_NAMES, overrides={"T-shirt/top": "T-shirt", "Ankle boot": "boot"}
+    )
+    assert set(FASHION_NAMES) <= set(h.nodes)
+    assert h.hop_distance("Sandal", "Sneaker") == 2
+    assert h.hop_distance("Sandal", "Sneaker") < h.hop_distance("Sandal", "Dress")
+    # A near miss (Sandal for Sneaker) scores; a far one (Bag) does not.
+    scores = np.zeros((2, len(FASHION_NAMES)))
+    scores[0, FASHION_NAMES.index("Sandal")] = 1.0
+    scores[0, FASHION_NAMES.index("Sneaker")] = 0.5
+    scores[1, FASHION_NAMES.index("Bag")] = 1.0
+    scores[1, FASHION_NAMES.index("Trouser")] = 0.5
+    score = hierarchical_precision_at_k_score(
+        ["Sneaker", "Sneaker"], scores, k=2, hierarchy=h, labels=FASHION_NAMES
+    )
+    assert score == 0.5
+
+
+@requires_wordnet
+def test_from_class_names_overrides_take_a_wnid_and_refuse_clashes(wordnet):
+    with pytest.raises(ValueError, match="same WordNet synset"):
+        Hierarchy.from_class_names(
+            ["dog", "Dog2"], overrides={"Dog2": "n02084071"}, wordnet=wordnet
+        )
+    h = Hierarchy.from_class_names(["dog", "wolf"], wordnet=wordnet)
+    assert h.hop_distance("dog", "wolf") == 2
+    with pytest.raises(ValueError, match="not among the class names"):
+        Hierarchy.from_class_names(["dog"], overrides={"cat": "cat"}, wordnet=wordnet)
