@@ -23,17 +23,27 @@ the torch backend on the CPU. :class:`NumpyBackend` replaces them with the
 tuned CPU versions (narrow strided groups, threaded gathers through
 :mod:`sk_conse._parallel`). CuPy and torch are imported lazily, so importing
 sk_conse never needs them or a GPU.
+
+The backends are registered in one table (``_BACKENDS``, at the end): each
+class knows its library's name (which is how its arrays are recognised), the
+devices it computes on, how to build itself for one (:meth:`Backend.on_device`)
+and how its arrays go to NumPy (:meth:`Backend.array_to_numpy`).
+:func:`to_numpy`, :func:`cuda_available`, :func:`resolve_device`,
+:func:`get_backend`, :func:`backend_for` and :func:`backend_of` all read that
+table, so a new backend is one class and one entry.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from ._compat import array_api_compat_namespace
 from ._parallel import SERIAL, Parallel
 
 __all__ = [
@@ -65,22 +75,28 @@ _GATHER_MAX_T = 32
 
 
 @functools.cache
-def _import_cupy() -> ModuleType | None:
-    """Import CuPy once; ``None`` when it is not installed or cannot load."""
+def _import_library(name: str) -> ModuleType | None:
+    """Import an array library once; ``None`` when it is absent or cannot load."""
     try:
-        import cupy
+        return importlib.import_module(name)
     except Exception:  # ImportError, or a broken CUDA runtime under it
         return None
-    return cupy
 
 
 def _library(a: Any) -> str:
+    """The name of the library an array (or dtype) comes from."""
     return type(a).__module__.split(".")[0]
 
 
 @functools.cache
-def cuda_available() -> bool:
-    """Whether CuPy is installed and sees at least one CUDA device.
+def cuda_available(library: str = "cupy") -> bool:
+    """Whether ``library`` is installed and sees at least one CUDA device.
+
+    Parameters
+    ----------
+    library : {"cupy", "torch", "numpy"}, default="cupy"
+        The array library that would compute on the device: CuPy for
+        ConSE's search, torch for DeViSE's training (NumPy never does).
 
     Returns
     -------
@@ -90,26 +106,34 @@ def cuda_available() -> bool:
     Examples
     --------
     >>> from sk_conse._backend import cuda_available
-    >>> cuda_available() in (True, False)
-    True
+    >>> cuda_available() in (True, False), cuda_available("numpy")
+    (True, False)
     """
-    cupy = _import_cupy()
-    if cupy is None:
+    if "cuda" not in _backend_class(library).devices:
+        return False
+    module = _import_library(library)
+    if module is None:
         return False
     try:
-        return bool(cupy.cuda.is_available())
+        return bool(module.cuda.is_available())
     except Exception:  # CUDARuntimeError and friends: no usable device
         return False
 
 
-def resolve_device(device: str) -> str:
+def resolve_device(device: str, library: str = "cupy") -> str:
     """Turn a ``device`` parameter into ``"cpu"`` or ``"cuda"``.
+
+    The one device resolver of sk_conse: the estimators call it at fit time,
+    each naming the library that computes on the device.
 
     Parameters
     ----------
     device : {"auto", "cpu", "cuda"}
-        ``"auto"`` picks ``"cuda"`` when CuPy and a CUDA device are present,
+        ``"auto"`` picks ``"cuda"`` when ``library`` sees a CUDA device,
         ``"cpu"`` otherwise. ``"cuda"`` without a device is an error.
+
+    library : {"cupy", "torch"}, default="cupy"
+        Whose CUDA device counts: CuPy for ConSE, torch for DeViSE.
 
     Returns
     -------
@@ -125,17 +149,18 @@ def resolve_device(device: str) -> str:
         raise ValueError(f"device must be one of {_DEVICES}, got {device!r}.")
     if device == "cpu":
         return "cpu"
-    if cuda_available():
+    if cuda_available(library):
         return "cuda"
     if device == "cuda":
+        cls = _backend_class(library)
         reason = (
-            "CuPy is not installed (pip install 'sk_conse[gpu]')"
-            if _import_cupy() is None
-            else "CuPy found no CUDA device"
+            f"{cls.title} is not installed (pip install 'sk_conse[{cls.extra}]')"
+            if _import_library(library) is None
+            else f"{cls.title} sees no CUDA device"
         )
         raise RuntimeError(
             f"device='cuda' was requested but {reason}. "
-            "Use device='auto' to fall back to NumPy, or device='cpu'."
+            "Use device='auto' to fall back to the CPU, or device='cpu'."
         )
     return "cpu"
 
@@ -150,12 +175,7 @@ def to_numpy(a: Any) -> Any:
     >>> to_numpy(np.arange(3))
     array([0, 1, 2])
     """
-    library = _library(a)
-    if library == "cupy":
-        return a.get()
-    if library == "torch":
-        return a.detach().cpu().numpy()
-    return np.asarray(a)
+    return _class_of(a).array_to_numpy(a)
 
 
 # --------------------------------------------------------------- backends
@@ -164,17 +184,44 @@ def to_numpy(a: Any) -> Any:
 class Backend:
     """Array operations of one library on one device.
 
-    Subclasses set ``name``, ``xp`` (an array-API namespace from
-    ``sklearn.externals.array_api_compat``) and ``device``, and implement the
-    primitives :meth:`asarray`, :meth:`to_numpy`, :meth:`kth_largest`,
+    Subclasses set the class attributes of the registry (``name``, ``title``,
+    ``extra``, ``devices``, :meth:`array_to_numpy`; :meth:`on_device` where
+    the device is a choice), ``xp`` (the library's array-API namespace, from
+    :func:`sk_conse._compat.array_api_compat_namespace`) and ``device``, and
+    implement the primitives :meth:`asarray`, :meth:`kth_largest`,
     :meth:`put_rows` and :meth:`_sparse_product`. Everything else here is
     generic.
     """
 
+    #: The array library's module name: its arrays are recognised by it.
     name: str = ""
+    #: The library's name in messages, and the pip extra that installs it.
+    title: str = ""
+    extra: str = ""
+    #: The resolved devices it computes on; the first is its default.
+    devices: tuple[str, ...] = ("cpu",)
     xp: Any = None
     device: Any = None
     parallel: Parallel = SERIAL
+
+    @classmethod
+    def on_device(cls, device: Any = None) -> Backend:
+        """This backend built for ``device`` (``None``: its default device)."""
+        return cls()
+
+    @staticmethod
+    def array_to_numpy(a: Any) -> np.ndarray:
+        """One of this library's arrays as NumPy."""
+        return np.asarray(a)
+
+    @classmethod
+    def owns(cls, a: Any) -> bool:
+        """Whether ``a`` is an array of this backend's library."""
+        return _library(a) == cls.name
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """The one exit to NumPy (an array of any registered library)."""
+        return to_numpy(a)
 
     @property
     def key(self) -> tuple:
@@ -190,16 +237,8 @@ class Backend:
 
     # ------------------------------------------------------- primitives
 
-    def owns(self, a: Any) -> bool:
-        """Whether ``a`` is an array of this backend's library."""
-        raise NotImplementedError
-
     def asarray(self, a: Any, dtype: Any = None) -> Any:
         """``a`` (NumPy or this library) as an array on this backend's device."""
-        raise NotImplementedError
-
-    def to_numpy(self, a: Any) -> np.ndarray:
-        """The one exit to NumPy."""
         raise NotImplementedError
 
     def dtype(self, dtype: Any) -> Any:
@@ -381,9 +420,6 @@ class _NumpyLike(Backend):
 
     module: Any = np
 
-    def owns(self, a: Any) -> bool:
-        return _library(a) == self.module.__name__
-
     def asarray(self, a: Any, dtype: Any = None) -> Any:
         return self.module.asarray(a, dtype=dtype)
 
@@ -408,21 +444,23 @@ class CupyBackend(_NumpyLike):
     """CuPy on the current CUDA device: the generic top-k, cuSPARSE products."""
 
     name = "cupy"
+    title = "CuPy"
+    extra = "gpu"
+    devices = ("cuda",)
 
     def __init__(self) -> None:
-        from sklearn.externals.array_api_compat import cupy as xp_cupy
-
-        self.module = _import_cupy()
-        self.xp = xp_cupy
+        self.module = _import_library("cupy")
+        self.xp = array_api_compat_namespace("cupy")
         self.device = "cuda"
+
+    @staticmethod
+    def array_to_numpy(a: Any) -> np.ndarray:
+        return a.get()
 
     @property
     def key(self) -> tuple:
         # Arrays live on the GPU that was current when they were made.
         return (self.name, f"cuda:{self.module.cuda.Device().id}")
-
-    def to_numpy(self, a: Any) -> np.ndarray:
-        return a.get() if _library(a) == "cupy" else np.asarray(a)
 
     def _sparse_product(self, idx: Any, w: Any, M: Any, out: Any) -> Any:
         import cupyx.scipy.sparse as sparse  # pragma: no cover - GPU only
@@ -446,17 +484,24 @@ class TorchBackend(Backend):
     """torch on one device (CPU or CUDA): the generic top-k, ``embedding_bag``."""
 
     name = "torch"
+    title = "torch"
+    extra = "torch"
+    devices = ("cpu", "cuda")
 
     def __init__(self, device: Any = "cpu") -> None:
         import torch
-        from sklearn.externals.array_api_compat import torch as xp_torch
 
         self.torch = torch
-        self.xp = xp_torch
+        self.xp = array_api_compat_namespace("torch")
         self.device = torch.device(device)
 
-    def owns(self, a: Any) -> bool:
-        return _library(a) == "torch"
+    @classmethod
+    def on_device(cls, device: Any = None) -> TorchBackend:
+        return cls("cpu" if device is None else device)
+
+    @staticmethod
+    def array_to_numpy(a: Any) -> np.ndarray:
+        return a.detach().cpu().numpy()
 
     def dtype(self, dtype: Any) -> Any:
         if not isinstance(dtype, np.dtype) and _library(dtype) == "torch":
@@ -468,9 +513,6 @@ class TorchBackend(Backend):
             a = a.get()
         dtype = None if dtype is None else self.dtype(dtype)
         return self.torch.as_tensor(a, dtype=dtype, device=self.device)
-
-    def to_numpy(self, a: Any) -> np.ndarray:
-        return to_numpy(a)
 
     def kth_largest(self, A: Any, k: int) -> Any:
         n = A.shape[1]
@@ -533,20 +575,16 @@ class NumpyBackend(_NumpyLike):
     """
 
     name = "numpy"
+    title = "NumPy"
 
     def __init__(self, parallel: Parallel = SERIAL) -> None:
-        from sklearn.externals.array_api_compat import numpy as xp_numpy
-
         self.module = np
-        self.xp = xp_numpy
+        self.xp = array_api_compat_namespace("numpy")
         self.device = "cpu"
         self.parallel = parallel
 
     def with_parallel(self, parallel: Parallel) -> NumpyBackend:
         return NumpyBackend(parallel)
-
-    def to_numpy(self, a: Any) -> np.ndarray:
-        return to_numpy(a)
 
     # A flat take / put is ~2x faster than take_along_axis / put_along_axis.
     def take_rows(self, A: Any, idx: Any) -> Any:
@@ -712,9 +750,31 @@ def _unordered_top_k_np(A: Any, k: int) -> tuple[Any, Any]:
 
 # ----------------------------------------------------------------- lookup
 
+#: Every backend by library name, the host's (NumPy) first: the one registry.
+_BACKENDS: dict[str, type[Backend]] = {
+    cls.name: cls for cls in (NumpyBackend, CupyBackend, TorchBackend)
+}
+_HOST = NumpyBackend
+
+
+def _backend_class(name: str) -> type[Backend]:
+    try:
+        return _BACKENDS[name]
+    except KeyError:
+        known = ", ".join(map(repr, _BACKENDS))
+        raise ValueError(f"Unknown backend {name!r}; use one of {known}.") from None
+
+
+def _class_of(a: Any) -> type[Backend]:
+    """The backend class whose library ``a`` comes from (the host's for the rest)."""
+    return next((cls for cls in _BACKENDS.values() if cls.owns(a)), _HOST)
+
 
 def get_backend(name: str = "numpy", device: Any = None) -> Backend:
     """A backend by library name: ``"numpy"``, ``"cupy"`` or ``"torch"``.
+
+    ``device`` is the backend's device (its default when ``None``); a CUDA
+    device needs the library to see one.
 
     Examples
     --------
@@ -722,15 +782,14 @@ def get_backend(name: str = "numpy", device: Any = None) -> Backend:
     >>> get_backend("numpy")
     NumpyBackend(device='cpu')
     """
-    if name == "numpy":
-        return NumpyBackend()
-    if name == "cupy":
-        if not cuda_available():
-            raise RuntimeError("The CuPy backend needs CuPy and a CUDA device.")
-        return CupyBackend()
-    if name == "torch":
-        return TorchBackend("cpu" if device is None else device)
-    raise ValueError(f"Unknown backend {name!r}; use 'numpy', 'cupy' or 'torch'.")
+    cls = _backend_class(name)
+    wanted = cls.devices[0] if device is None else device
+    on_cuda = "cuda" in cls.devices and str(wanted).startswith("cuda")
+    if on_cuda and not cuda_available(name):
+        raise RuntimeError(
+            f"The {cls.title} backend needs {cls.title} and a CUDA device."
+        )
+    return cls.on_device(device)
 
 
 def backend_for(X: Any, device: str, *, follow_input: bool) -> Backend:
@@ -741,7 +800,8 @@ def backend_for(X: Any, device: str, *, follow_input: bool) -> Backend:
     X : array-like
         The call's input.
     device : {"cpu", "cuda"}
-        The estimator's resolved device.
+        The estimator's resolved device: the first registered backend that
+        computes on it and, for ``"cuda"``, sees a device (CuPy, then torch).
     follow_input : bool
         When true (scikit-learn's ``array_api_dispatch`` is on), a torch or
         CuPy ``X`` is computed on in its own library and on its own device.
@@ -753,25 +813,16 @@ def backend_for(X: Any, device: str, *, follow_input: bool) -> Backend:
     >>> backend_for(np.zeros(3), "cpu", follow_input=True)
     NumpyBackend(device='cpu')
     """
-    if follow_input:
-        library = _library(X)
-        if library == "torch":
-            return TorchBackend(X.device)
-        if library == "cupy":
-            return CupyBackend()
-    if device == "cuda":
-        return CupyBackend()
-    return NumpyBackend()
+    if follow_input and _class_of(X) is not _HOST:
+        return backend_of(X)
+    able = [cls for cls in _BACKENDS.values() if device in cls.devices]
+    usable = [cls for cls in able if device == "cpu" or cuda_available(cls.name)]
+    return (usable or able)[0].on_device(device)
 
 
 def backend_of(a: Any) -> Backend:
-    """The backend that owns array ``a``."""
-    library = _library(a)
-    if library == "torch":
-        return TorchBackend(a.device)
-    if library == "cupy":
-        return CupyBackend()
-    return NumpyBackend()
+    """The backend that owns array ``a`` (NumPy's for anything else)."""
+    return _class_of(a).on_device(getattr(a, "device", None))
 
 
 def top_k(scores: Any, k: int) -> tuple[Any, Any]:

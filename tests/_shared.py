@@ -116,3 +116,13 @@ def check_embeddings():
     labels = [*range(-1, 11), 100, 101, 102]
     eye = np.eye(len(labels))
     return _CheckEmbeddings({label: eye[i] for i, label in enumerate(labels)})
+
+
+def cuda_seen_by(monkeypatch, *libraries):
+    """Make ``sk_conse._backend.cuda_available`` say that only ``libraries``
+    (``"cupy"``, ``"torch"``) see a CUDA device: no GPU needed."""
+    from sk_conse import _backend
+
+    monkeypatch.setattr(
+        _backend, "cuda_available", lambda library="cupy": library in libraries
+    )

@@ -9,10 +9,12 @@ NumPy reference written here: top-k is a stable sort of the negated values
 
 import numpy as np
 import pytest
+from _shared import cuda_seen_by
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from sk_conse import _backend
 from sk_conse._backend import (
     _GATHER_MAX_T,
     _GRAM_BLOCK,
@@ -458,6 +460,84 @@ def test_resolve_device_cuda_without_gpu_raises():
 @pytest.mark.skipif(not cuda_available(), reason="CuPy with a CUDA device is absent")
 def test_resolve_device_cuda_with_gpu():
     assert resolve_device("cuda") == "cuda"
+
+
+@pytest.mark.parametrize(
+    ("seen_by", "library", "expected"),
+    [
+        (("cupy",), "cupy", "cuda"),
+        (("cupy",), "torch", "cpu"),
+        (("torch",), "torch", "cuda"),
+        (("torch",), "cupy", "cpu"),
+    ],
+)
+def test_resolve_device_asks_the_library_that_computes(
+    monkeypatch, seen_by, library, expected
+):
+    cuda_seen_by(monkeypatch, *seen_by)
+    assert resolve_device("auto", library=library) == expected
+
+
+def test_resolve_device_cuda_names_the_library_without_a_device(monkeypatch):
+    cuda_seen_by(monkeypatch, "cupy")
+    with pytest.raises(RuntimeError, match="but torch sees no CUDA device"):
+        resolve_device("cuda", library="torch")
+
+
+def test_numpy_never_sees_cuda_and_unknown_libraries_are_refused():
+    assert cuda_available("numpy") is False
+    with pytest.raises(ValueError, match="Unknown backend 'jax'"):
+        cuda_available("jax")
+
+
+@pytest.mark.parametrize(
+    ("seen_by", "expected"),
+    [(("cupy", "torch"), "CupyBackend"), (("torch",), "TorchBackend")],
+)
+def test_backend_for_cuda_takes_the_first_library_that_sees_it(
+    monkeypatch, seen_by, expected
+):
+    pytest.importorskip("torch")
+    if "cupy" in seen_by:
+        # The stand-in device: CuPy itself is not needed to pick the class.
+        monkeypatch.setattr(_backend.CupyBackend, "__init__", lambda self: None)
+    cuda_seen_by(monkeypatch, *seen_by)
+    nx = backend_for(np.zeros(3), "cuda", follow_input=False)
+    assert type(nx).__name__ == expected
+    if expected == "TorchBackend":
+        assert nx.device.type == "cuda"
+
+
+class _FakeArray:
+    """An array of a library that sk_conse does not know."""
+
+    __module__ = "fakelib"
+    device = "cpu"
+
+    def __init__(self, values):
+        self.values = np.asarray(values)
+
+
+class _FakeBackend(NumpyBackend):
+    name = "fakelib"
+    title = "Fake"
+
+    @staticmethod
+    def array_to_numpy(a):
+        return a.values
+
+
+def test_one_registry_entry_is_all_a_new_backend_needs(monkeypatch):
+    monkeypatch.setitem(_backend._BACKENDS, "fakelib", _FakeBackend)
+    a = _FakeArray([1, 2])
+    assert _FakeBackend.owns(a)
+    assert not NumpyBackend.owns(a)
+    assert type(backend_of(a)) is _FakeBackend
+    assert type(get_backend("fakelib")) is _FakeBackend
+    assert type(backend_for(a, "cpu", follow_input=True)) is _FakeBackend
+    assert type(backend_for(a, "cpu", follow_input=False)) is NumpyBackend
+    np.testing.assert_array_equal(to_numpy(a), [1, 2])
+    np.testing.assert_array_equal(NumpyBackend().to_numpy(a), [1, 2])
 
 
 def test_get_backend_by_name():

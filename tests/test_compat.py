@@ -9,9 +9,7 @@ import sk_conse
 from sk_conse._compat import array_api_compat_namespace
 
 PACKAGE = Path(sk_conse.__file__).parent
-# _backend.py moves to array_api_compat_namespace with the backend registry
-# (another change in flight); until then it is the one module exempt.
-EXEMPT = {"_compat.py", "conftest.py", "_backend.py"}
+EXEMPT = {"_compat.py", "conftest.py"}
 
 
 def _private_sklearn_imports(path):
