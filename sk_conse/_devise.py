@@ -122,8 +122,9 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         state is left alone.
 
     device : {"auto", "cpu", "cuda"}, default="auto"
-        Where training (torch) and the cosine search (NumPy or CuPy) run:
-        ``"auto"`` uses a CUDA device when CuPy sees one.
+        Where training and the cosine search run. Training runs in torch, so
+        ``"auto"`` uses a CUDA device when torch sees one; the search then
+        runs on it in CuPy when CuPy sees it too, in torch otherwise.
 
     verbose : bool, default=False
         Print the loss of each epoch.
@@ -315,7 +316,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         seen_vectors = table.vectors[seen_rows].astype(np.float32)
         seen_vectors /= np.linalg.norm(seen_vectors, axis=1, keepdims=True)
         self.seen_embeddings_ = seen_vectors
-        self.device_ = resolve_device(self.device)
+        self.device_ = resolve_device(self.device, library="torch")
 
         self._train(torch, X.astype(np.float32), y_idx)
 
@@ -339,9 +340,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     def _train(self, torch, X, y_idx) -> None:
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
-        tdevice = (
-            "cuda" if self.device_ == "cuda" and torch.cuda.is_available() else "cpu"
-        )
+        tdevice = self.device_  # resolved by torch's own CUDA availability
         gen = torch.Generator(device="cpu").manual_seed(seed)
 
         if self.early_stopping:

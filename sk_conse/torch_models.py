@@ -28,6 +28,7 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from ._backend import resolve_device
 from ._compat import (
     HasMethods,
     Interval,
@@ -53,12 +54,13 @@ _import_torch = functools.partial(import_torch, "sk_conse.torch_models")
 
 
 def _resolve_device(device: Any):
+    """Any torch device spec (``"cuda:1"`` too); CUDA as the shared resolver sees it."""
     torch = _import_torch()
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"Invalid torch device {device!r}: {exc}") from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
+    if dev.type == "cuda" and resolve_device("auto", library="torch") != "cuda":
         raise ValueError(
             f"device={device!r} but torch sees no CUDA device; use device='cpu'."
         )

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from _shared import check_embeddings
+from _shared import check_embeddings, cuda_seen_by
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -241,6 +241,33 @@ def test_grid_search_over_seen_penalty_with_pseudo_unseen_folds(data):
     # a penalty larger than any cosine gap hides every seen label: H = 0
     assert scores[2] == 0
     assert scores[0] > 0.5  # these synthetic scores carry no seen bias
+
+
+# ------------------------------------------------------------- device
+
+
+def test_device_comes_from_torch_not_cupy(data, monkeypatch):
+    """DeViSE trains in torch: a GPU that only CuPy sees is not its device."""
+    embeddings, X, y, _, _ = data
+    cuda_seen_by(monkeypatch, "cupy")
+    clf = _devise(embeddings, max_iter=2, **QUICK).fit(X, y)
+    assert clf.device_ == "cpu"
+    with pytest.raises(RuntimeError, match="torch sees no CUDA device"):
+        _devise(embeddings, device="cuda").fit(X, y)
+
+
+def test_device_is_cuda_when_torch_sees_one(data, monkeypatch):
+    embeddings, X, y, _, _ = data
+    cuda_seen_by(monkeypatch, "torch")
+    trained_on = []
+    monkeypatch.setattr(
+        DeViSEClassifier,
+        "_train",
+        lambda self, torch, X, y_idx: trained_on.append(self.device_),
+    )
+    clf = _devise(embeddings).fit(X, y)
+    assert clf.device_ == "cuda"
+    assert trained_on == ["cuda"]
 
 
 # ------------------------------------------------------ sklearn checks
