@@ -34,6 +34,7 @@ __all__ = [
     "block_top_k",
     "factorised_scores",
     "factorised_top_k",
+    "gather_cost",
     "kernel_cache_dir",
 ]
 
@@ -217,3 +218,98 @@ def block_top_k(
             ),
         )
     return cols, vals
+
+
+# The calibration problem: big enough to time above the noise of a shared
+# machine, small enough to take well under a second with a warm kernel.
+_CALIBRATION = {"rows": 512, "candidates": 8192, "q": 256, "T": 8, "repeat": 5}
+_GATHER_COST: dict = {}
+
+
+def _machine_key() -> str:
+    """What the calibration depends on: CPU, BLAS kernel, numba, the thread
+    budget."""
+    import platform
+
+    import numba
+    from threadpoolctl import threadpool_info
+
+    blas = [
+        f"{i.get('internal_api')}-{i.get('architecture')}-{i.get('num_threads')}"
+        for i in threadpool_info()
+        if i.get("user_api") == "blas"
+    ]
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return "|".join([cpu, *blas, f"numba-{numba.__version__}", str(os.cpu_count())])
+
+
+def gather_cost(parallel: Any = None) -> float:
+    """How many GEMM multiply-adds cost as much as one multiply-add of the
+    factorised kernel, on this machine (measured once, cached on disk).
+
+    The factorised route does ``T`` kernel multiply-adds per (row,
+    candidate), the direct route ``q`` GEMM ones: it is the faster one when
+    ``T * gather_cost() < q``. Measured on a small problem (256 rows, 4,096
+    candidates, q = 128, T = 8; a few milliseconds), stored in
+    ``kernel_cache_dir() / "calibration.json"`` under a key naming the CPU,
+    the BLAS kernel and threads, and numba's version, so another machine or
+    BLAS kernel measures again.
+    """
+    import json
+    import time
+
+    key = _machine_key()
+    if key in _GATHER_COST:
+        return _GATHER_COST[key]
+    path = kernel_cache_dir() / "calibration.json"
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError):
+        stored = {}
+    if isinstance(stored.get(key), float):
+        _GATHER_COST[key] = stored[key]
+        return stored[key]
+    c = _CALIBRATION
+    rng = np.random.default_rng(0)
+    F = rng.standard_normal((c["rows"], c["q"]), dtype=np.float32)
+    U = rng.standard_normal((c["candidates"], c["q"]), dtype=np.float32)
+    G = rng.standard_normal((c["rows"], c["candidates"]), dtype=np.float32)
+    idx = np.sort(rng.integers(0, c["rows"], (c["rows"], c["T"])), axis=1)
+    w = rng.random((c["rows"], c["T"]), dtype=np.float32)
+    none = np.zeros(0, np.float32)
+
+    def gemm() -> None:
+        F @ U.T
+
+    def kernel() -> None:
+        factorised_top_k(idx, w, G, none, 28, parallel)
+
+    # Interleaved, least-disturbed run of each (a shared machine's load hits
+    # both alike).
+    times: dict = {gemm: [], kernel: []}
+    for _ in range(c["repeat"] + 1):
+        for fn, spent in times.items():
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    gemm_time = min(times[gemm][1:]) / (c["rows"] * c["candidates"] * c["q"])
+    kernel_time = min(times[kernel][1:]) / (c["rows"] * c["candidates"] * c["T"])
+    cost = float(kernel_time / gemm_time)
+    _GATHER_COST[key] = cost
+    stored[key] = cost
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(stored, indent=1))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # unwritable cache: measured again in the next process
+    return cost

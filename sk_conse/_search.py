@@ -48,12 +48,14 @@ __all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_r
 
 # The factorised route wins when T is small against the embedding size q: each
 # row then costs T row-additions of G = S0 S1ᵀ instead of q multiply-adds per
-# candidate. Measured crossovers on the CPU (1,000 seen, 21,841 candidates,
-# float32, 2 cores; benchmarks/bench_predict.py and a sweep over q): q = 50
-# between T = 5 (1.10x faster) and T = 10 (0.85x); q = 150 at T = 20 (0.97x,
-# T = 10: 1.27x); q = 300, T = 20: 1.47x; q = 500: 4.5x at T = 1, 2.7x at
-# T = 10. So: T <= q / 8, and T no larger than a gather takes (beyond 32 the
-# weights go dense and the route is several times slower: 0.16-0.38x at T = 40).
+# candidate. With the compiled kernels the crossover is measured on the
+# user's machine (choose_route). Without them, these crossovers were measured
+# on 2 CPU cores (1,000 seen, 21,841 candidates, float32; bench_predict.py
+# and a sweep over q): q = 50 between T = 5 (1.10x faster) and T = 10
+# (0.85x); q = 150 at T = 20 (0.97x, T = 10: 1.27x); q = 300, T = 20: 1.47x;
+# q = 500: 4.5x at T = 1, 2.7x at T = 10. So: T <= q / 8, and T no larger
+# than a gather takes (beyond 32 the weights go dense and the route is
+# several times slower: 0.16-0.38x at T = 40).
 _FACTORISED_MAX_T_FRACTION = 1 / 8
 # With few candidates both routes cost little more than their overheads, and
 # the direct one has less (attribute scale, 40 seen, 85-d, 10 candidates,
@@ -82,32 +84,50 @@ def choose_route(
 ) -> str:
     """``"factorised"`` or ``"direct"``: the faster route for this backend.
 
-    The thresholds were measured on 2 CPU cores (see the constants above);
-    ``embedding_bag``, torch's factorised product, costs about what NumPy's
-    gather does, so the torch CPU backend shares them. On a GPU the direct
-    route is a single dense GEMM at several hundred TFLOP/s and the sparse
-    route is bound by memory: it is not chosen automatically until measured
-    there (``benchmarks/bench_gpu.py`` times both).
+    On NumPy with the compiled kernels, the rule is measured on the machine
+    it runs on: the factorised route does ``T`` kernel multiply-adds per
+    (row, candidate) and the direct one ``q`` GEMM ones, and
+    :func:`sk_conse._kernels.gather_cost` (measured once per CPU, BLAS
+    kernel and thread budget, cached on disk) says how many GEMM
+    multiply-adds one kernel multiply-add costs here. Without the kernels
+    (the torch CPU backend, or no numba) the thresholds measured on 2 CPU
+    cores apply (see the constants above). On a GPU the direct route is a
+    single dense GEMM at several hundred TFLOP/s and the sparse route is
+    bound by memory: it is not chosen automatically until measured there
+    (``benchmarks/bench_gpu.py`` times both).
+
+    Either way the factorised route needs ``T`` below the number of seen
+    labels and within the gather (``_GATHER_MAX_T``), enough candidates for
+    its set-up to pay (``_FACTORISED_MIN_CANDIDATES``) and a Gram matrix
+    ``G`` of at most ``_FACTORISED_MAX_GRAM_BYTES``.
 
     Examples
     --------
     >>> from sk_conse._backend import get_backend
     >>> from sk_conse._search import choose_route
-    >>> choose_route(get_backend("numpy"), T=10, n_seen=1000, q=500,
+    >>> choose_route(get_backend("numpy"), T=1, n_seen=1000, q=500,
     ...              n_candidates=21841, itemsize=4)
     'factorised'
+    >>> choose_route(get_backend("numpy"), T=1000, n_seen=1000, q=500,
+    ...              n_candidates=21841, itemsize=4)
+    'direct'
     """
     if str(backend.device) not in ("cpu",):
         return "direct"
-    if (
+    if not (
         T < n_seen
         and n_candidates >= _FACTORISED_MIN_CANDIDATES
         and T <= _GATHER_MAX_T
-        and T <= q * _FACTORISED_MAX_T_FRACTION
         and n_seen * n_candidates * itemsize <= _FACTORISED_MAX_GRAM_BYTES
     ):
-        return "factorised"
-    return "direct"
+        return "direct"
+    if backend.name == "numpy" and kernels.available():
+        from ._parallel import plan
+
+        fast = T * kernels.gather_cost(plan()) <= q
+    else:
+        fast = T <= q * _FACTORISED_MAX_T_FRACTION
+    return "factorised" if fast else "direct"
 
 
 @dataclasses.dataclass
