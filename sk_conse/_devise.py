@@ -193,13 +193,9 @@ class DeViSEClassifier(BaseZeroShotClassifier):
        M. Ranzato and T. Mikolov, "DeViSE: A Deep Visual-Semantic Embedding
        Model", NIPS 2013.
 
-    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
+    .. [2] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
-    .. [3] W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
-       and Analysis of Generalized Zero-Shot Learning for Object Recognition
-       in the Wild", ECCV 2016.
+    .. [3] Chao et al., ECCV 2016 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------

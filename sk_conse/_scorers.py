@@ -377,9 +377,7 @@ def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014.
+    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------
@@ -442,9 +440,7 @@ def make_hierarchical_precision_scorer(
     .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
        M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
        Model". NIPS 2013.
-    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014.
+    .. [2] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------

@@ -9,10 +9,12 @@
 
 from __future__ import annotations
 
+import importlib
 import math
 import numbers
 import sys
-from collections.abc import Hashable, Iterable, Iterator
+import warnings
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -25,7 +27,9 @@ __all__ = [
     "check_label_list",
     "import_torch",
     "is_nan",
+    "lazy_reexport",
     "name_some",
+    "on_missing_labels",
     "progress",
     "repeated",
 ]
@@ -407,3 +411,37 @@ between 1 and the number of candidate labels (7), got 9.
             allowed = f"an integer between 1 and the number of candidate labels ({n})"
         raise InvalidParameterError(f"{name} must be {allowed}, got {k!r}.")
     return int(k)
+
+
+def lazy_reexport(module: str, names: Iterable[str], source: str) -> Callable:
+    """A module ``__getattr__`` that takes ``names`` from ``source`` on first use.
+
+    For names a module re-exports from a module that builds on it, so that
+    either of the two can be imported first.
+    """
+    names = frozenset(names)
+
+    def __getattr__(name: str) -> Any:
+        if name in names:
+            return getattr(importlib.import_module(source), name)
+        raise AttributeError(f"module {module!r} has no attribute {name!r}")
+
+    return __getattr__
+
+
+def on_missing_labels(
+    on_missing: str, problem: str, advice: str, *, stacklevel: int = 2
+) -> None:
+    """Raise (``on_missing="error"``) or warn (``"warn"``) of labels left out.
+
+    The message is ``problem`` then ``advice``; the warning says that the
+    labels are left out. ``stacklevel`` is counted from the caller.
+    """
+    if on_missing == "error":
+        raise ValueError(f"{problem} {advice}")
+    if on_missing == "warn":
+        warnings.warn(
+            f"{problem} They are left out. {advice}",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )

@@ -23,13 +23,19 @@ from __future__ import annotations
 import functools
 import os
 import re
-import warnings
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._utils import MAX_NAMED, as_python_label, check_label_list, name_some
+from ._utils import (
+    MAX_NAMED,
+    as_python_label,
+    check_label_list,
+    lazy_reexport,
+    name_some,
+    on_missing_labels,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from gensim.models import KeyedVectors
@@ -284,9 +290,7 @@ def word_vector_embeddings(
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
+    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------
@@ -361,19 +365,12 @@ def word_vector_embeddings(
         )
     _check_float32(out, "word vectors")
     if missing:
-        message = (
-            f"{len(missing)} label(s) out of vocabulary: {name_some(missing)}. "
+        on_missing_labels(
+            on_missing,
+            f"{len(missing)} label(s) out of vocabulary: {name_some(missing)}.",
             "Give them embeddable phrases with names= or fallback=, or leave "
-            "them out with on_missing='warn' or 'skip'."
+            "them out with on_missing='warn' or 'skip'.",
         )
-        if on_missing == "error":
-            raise ValueError(message)
-        if on_missing == "warn":
-            warnings.warn(
-                message.replace("Give", "They are left out. Give"),
-                UserWarning,
-                stacklevel=2,
-            )
     return out
 
 
@@ -775,11 +772,6 @@ _SYNSETS = (
 )
 
 
-def __getattr__(name: str) -> Any:
-    # The WordNet synset spaces live in sk_conse.synsets, which builds on the
-    # functions above: re-exported lazily so either module can load first.
-    if name in _SYNSETS:
-        from . import synsets
-
-        return getattr(synsets, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The WordNet synset spaces live in sk_conse.synsets, which builds on the
+# functions above: re-exported lazily so either module can load first.
+__getattr__ = lazy_reexport(__name__, _SYNSETS, "sk_conse.synsets")

@@ -137,8 +137,7 @@ def harmonic_mean_score(y_true: Any, y_pred: Any, *, seen_labels: Any) -> float:
 
     References
     ----------
-    .. [1] Y. Xian, B. Schiele and Z. Akata, "Zero-Shot Learning - The Good,
-       the Bad and the Ugly", CVPR 2017.
+    .. [1] Xian et al., CVPR 2017 (see :func:`seen_unseen_accuracy`).
 
     Examples
     --------

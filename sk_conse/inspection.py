@@ -97,9 +97,7 @@ def label_similarities(
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
+    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------

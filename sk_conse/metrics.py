@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend
-from ._utils import check_k, is_nan, name_some
+from ._utils import check_k, is_nan, lazy_reexport, name_some
 from .exceptions import TrivialScoreWarning
 from .hierarchy import Hierarchy
 
@@ -126,13 +126,7 @@ def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarr
             f"shape {y_score.shape}. A 1-D binary decision function needs "
             f"labels= with its two labels, the positive one second."
         )
-    if y_score.shape[0] != n_samples:
-        raise ValueError(
-            f"y_true and y_score have different numbers of samples: "
-            f"{n_samples} != {y_score.shape[0]}."
-        )
-    if y_score.shape[1] == 0:
-        raise ValueError("y_score has no columns: at least one label is needed.")
+    _check_rows_and_columns(y_score, n_samples, "y_score")
     nan_rows = np.isnan(y_score).any(axis=1)
     if nan_rows.any():
         raise ValueError(
@@ -382,9 +376,7 @@ def hit_at_k_score(
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014.
+    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
     .. [2] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
        M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
        Model". NIPS 2013.
@@ -484,9 +476,7 @@ def hierarchical_precision_at_k_score(
     .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
        M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
        Model". NIPS 2013. (Definition of hierarchical precision@k.)
-    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014. (Table 2.)
+    .. [2] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`). (Table 2.)
 
     Examples
     --------
@@ -535,13 +525,7 @@ def _check_y_prob(y_prob: Any, n_samples: int) -> np.ndarray:
             "probabilities p of the positive class of a binary problem, pass "
             "np.column_stack([1 - p, p])."
         )
-    if raw.shape[0] != n_samples:
-        raise ValueError(
-            f"y_true and y_prob have different numbers of samples: "
-            f"{n_samples} != {raw.shape[0]}."
-        )
-    if raw.shape[1] == 0:
-        raise ValueError("y_prob has no columns: at least one label is needed.")
+    _check_rows_and_columns(raw, n_samples, "y_prob")
     # Rows must sum to 1 up to the rounding of the input's own dtype.
     dtype = raw.dtype if raw.dtype.kind == "f" else np.float64
     y_prob = raw.astype(np.float64)
@@ -680,6 +664,17 @@ def expected_calibration_error(
     return float(np.abs(gap).sum() / y_true.shape[0])
 
 
+def _check_rows_and_columns(scores: np.ndarray, n_samples: int, name: str) -> None:
+    """A 2-D ``scores`` has one row per sample of ``y_true`` and a column."""
+    if scores.shape[0] != n_samples:
+        raise ValueError(
+            f"y_true and {name} have different numbers of samples: "
+            f"{n_samples} != {scores.shape[0]}."
+        )
+    if scores.shape[1] == 0:
+        raise ValueError(f"{name} has no columns: at least one label is needed.")
+
+
 _SCORERS = (
     "make_hierarchical_precision_scorer",
     "make_hit_at_k_scorer",
@@ -687,11 +682,6 @@ _SCORERS = (
 )
 
 
-def __getattr__(name: str) -> Any:
-    # The scorers live in sk_conse._scorers, which builds on the functions
-    # above: re-exported lazily so that either module can be imported first.
-    if name in _SCORERS:
-        from . import _scorers
-
-        return getattr(_scorers, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+# The scorers live in sk_conse._scorers, which builds on the functions
+# above: re-exported lazily so that either module can be imported first.
+__getattr__ = lazy_reexport(__name__, _SCORERS, "sk_conse._scorers")

@@ -63,9 +63,7 @@ class ClassDisjointKFold(BaseCrossValidator):
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014.
+    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------
@@ -257,9 +255,7 @@ class PseudoUnseenSplit(BaseCrossValidator):
 
     References
     ----------
-    .. [1] W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
-       and Analysis of Generalized Zero-Shot Learning for Object Recognition
-       in the Wild", ECCV 2016.
+    .. [1] Chao et al., ECCV 2016 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------

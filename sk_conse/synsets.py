@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ._utils import name_some
+from ._utils import name_some, on_missing_labels
 from .embeddings import (
     _check_labels,
     _finish,
@@ -290,9 +290,7 @@ def synset_embeddings(
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
+    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
 
     Examples
     --------
@@ -370,18 +368,11 @@ def synset_embeddings(
     present = np.any(vectors != 0, axis=1)
     missing = [w for w, ok in zip(labels, present) if not ok]
     if missing:
-        message = (
-            f"{len(missing)} synset(s) have no GloVe vector: {name_some(missing)}. "
-            "Use a MiniLM space, which covers every synset, or leave them out."
+        on_missing_labels(
+            on_missing,
+            f"{len(missing)} synset(s) have no GloVe vector: {name_some(missing)}.",
+            "Use a MiniLM space, which covers every synset, or leave them out.",
         )
-        if on_missing == "error":
-            raise ValueError(message)
-        if on_missing == "warn":
-            warnings.warn(
-                message.replace("Use", "They are left out. Use"),
-                UserWarning,
-                stacklevel=2,
-            )
     return {w: vec for w, vec, ok in zip(labels, vectors, present) if ok}
 
 
