@@ -308,10 +308,21 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
         channels-last memory format when ``channels_last=True``) in place;
         its training flag is restored afterwards.
 
-    preprocess : callable, default=None
+    preprocess : callable, "imagenet" or None, default=None
         ``preprocess(batch) -> torch.Tensor``, called on each slice of ``X``;
         replaces the default conversion above (use it to normalise with the
-        model's mean and std, ...).
+        model's mean and std, ...). ``"imagenet"``: the default conversion,
+        grey images repeated to RGB, then the usual ImageNet normalisation
+        ``(x - mean) / std`` with ``mean = (0.485, 0.456, 0.406)`` and
+        ``std = (0.229, 0.224, 0.225)`` (torchvision's pretrained models);
+        combine it with ``image_size=224``.
+
+    layer : str, default=None
+        Read the output of this submodule (its name in
+        ``module.named_modules()``, such as ``"avgpool"`` or
+        ``"features.7"``) instead of the module's output: the features of a
+        pretrained network without its classification head. ``None``: the
+        module's own output.
 
     image_size : int or tuple of (height, width), default=None
         Resize the images to this size in the default conversion; an int
@@ -361,7 +372,8 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
 
     _parameter_constraints: ClassVar[dict] = {
         "module": [HasMethods(["forward", "eval", "train"])],
-        "preprocess": [callable, None],
+        "preprocess": [callable, StrOptions({"imagenet"}), None],
+        "layer": [str, None],
         "image_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "device": "no_validation",
@@ -373,7 +385,8 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
         self,
         module: Any,
         *,
-        preprocess: Callable | None = None,
+        preprocess: Callable | str | None = None,
+        layer: str | None = None,
         image_size: int | tuple[int, int] | None = None,
         batch_size: int = 64,
         device: Any = "cpu",
@@ -382,6 +395,7 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
     ) -> None:
         self.module = module
         self.preprocess = preprocess
+        self.layer = layer
         self.image_size = image_size
         self.batch_size = batch_size
         self.device = device
@@ -407,6 +421,7 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
             The extractor.
         """
         self._to_tensor()
+        self._layer()
         _resolve_device(self.device)
         if isinstance(X, np.ndarray) and X.ndim == 2:
             self.n_features_in_ = X.shape[1]
@@ -428,14 +443,18 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
         """
         self._validate_params()
         to_tensor = self._to_tensor()
+        layer = self._layer()
         torch = _import_torch()
         device = _resolve_device(self.device)
         module = self.module.to(device)
         if self.channels_last:
             module = module.to(memory_format=torch.channels_last)
+        forward = lambda x: _first(module(x))  # noqa: E731
+        if layer is not None:
+            forward = functools.partial(_read_layer, module, layer)
         with _eval_mode(module):
             (features,) = _batched_forward(
-                lambda x: _first(module(x)),
+                forward,
                 to_tensor,
                 X,
                 batch_size=self.batch_size,
@@ -446,11 +465,27 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
             )
         return features
 
+    def _layer(self) -> Any:
+        """The submodule named by ``layer`` (None: the module's output)."""
+        if self.layer is None:
+            return None
+        names = dict(self.module.named_modules())
+        if self.layer not in names or self.layer == "":
+            shown = [name for name in names if name][:20]
+            raise ValueError(
+                f"layer={self.layer!r} is not a submodule of "
+                f"{type(self.module).__name__}. Its submodules include: "
+                f"{', '.join(map(repr, shown))} (see module.named_modules())."
+            )
+        return names[self.layer]
+
     def _to_tensor(self) -> Callable:
         """The batch conversion: ``preprocess``, or the default at ``image_size``."""
         size = _image_size(self)
         if self.preprocess is None:
             return functools.partial(_default_to_tensor, size=size)
+        if isinstance(self.preprocess, str):  # "imagenet"
+            return functools.partial(_imagenet_to_tensor, size=size)
         if size is not None:
             raise ValueError(
                 f"image_size={self.image_size!r} resizes in the default conversion, "
@@ -469,6 +504,43 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
 
 def _first(out: Any) -> Any:
     return out[0] if isinstance(out, (tuple, list)) else out
+
+
+#: The ImageNet channel means and standard deviations of torchvision's models.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _imagenet_to_tensor(batch: Any, size: tuple[int, int] | None = None):
+    """The default conversion, then ImageNet's normalisation (RGB)."""
+    torch = _import_torch()
+    x = _default_to_tensor(batch, size=size)
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(
+            'preprocess="imagenet" needs images (grey or RGB); got a tensor of '
+            f"shape {tuple(x.shape)}. Use preprocess=None or a callable."
+        )
+    if x.shape[1] == 1:
+        x = x.expand(-1, 3, -1, -1)
+    mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD, dtype=x.dtype).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def _read_layer(module: Any, layer: Any, x: Any) -> Any:
+    """Run ``module`` on ``x`` and return what ``layer`` output."""
+    seen = []
+    handle = layer.register_forward_hook(lambda _m, _i, out: seen.append(out))
+    try:
+        module(x)
+    finally:
+        handle.remove()
+    if not seen:
+        raise ValueError(
+            f"The layer {type(layer).__name__} was not run by the module's "
+            "forward: read another layer."
+        )
+    return _first(seen[-1])
 
 
 # --------------------------------------------------------------- ImageNet-1k

