@@ -86,6 +86,23 @@ class LabelEmbeddings:
                 "equal to itself, so it has no vector in label_embeddings. Drop "
                 "it or give it a real label."
             )
+        if missing and not any(
+            as_python_label(label) in self.index for label in labels
+        ):
+            kinds_y = _kinds(missing)
+            kinds_table = _kinds(self.labels[:1000])
+            if kinds_y.isdisjoint(kinds_table):
+                raise ValueError(
+                    f"The {role} labels and the labels of label_embeddings are "
+                    f"of different types: the {role} labels are "
+                    f"{' and '.join(sorted(kinds_y))} ({name_some(missing)}), "
+                    "label_embeddings is keyed by "
+                    f"{' and '.join(sorted(kinds_table))} "
+                    f"({name_some(self.labels)}). Use the same labels on both "
+                    "sides: map integer class codes to names first (for "
+                    "example y = target_names[y]), or key the vectors by the "
+                    "codes."
+                )
         if missing:
             raise ValueError(
                 f"{len(missing)} {role} label(s) have no vector in "
@@ -98,6 +115,24 @@ class LabelEmbeddings:
             dtype=np.intp,
             count=len(labels),
         )
+
+
+def _kinds(labels: Iterable[Any]) -> set[str]:
+    """The kinds of some labels, for an error message: "integers", "strings"..."""
+    kinds = set()
+    for label in labels:
+        label = as_python_label(label)
+        if isinstance(label, bool):
+            kinds.add("booleans")
+        elif isinstance(label, numbers.Integral):
+            kinds.add("integers")
+        elif isinstance(label, numbers.Real):
+            kinds.add("floats")
+        elif isinstance(label, str):
+            kinds.add("strings")
+        else:
+            kinds.add(f"{type(label).__name__} objects")
+    return kinds
 
 
 def _items(label_embeddings: Any) -> tuple[list, list]:

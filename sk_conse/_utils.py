@@ -32,6 +32,7 @@ __all__ = [
     "on_missing_labels",
     "progress",
     "repeated",
+    "summarize_vectors",
 ]
 
 #: How many labels an error message names before "and N more".
@@ -363,6 +364,39 @@ def check_label_list(
     if dups:
         raise ValueError(f"{name} has duplicated labels: {name_some(dups)}.")
     return keys
+
+
+class _Summary:
+    """Stands for a large parameter in an estimator's repr."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def summarize_vectors(table: Any) -> Any:
+    """A short stand-in for a label-vector table in a repr: ``<dict of 2000>``.
+
+    ``None`` stays ``None``; a table of any supported kind (mapping, pandas
+    Series or DataFrame, gensim KeyedVectors) becomes an object whose repr
+    names its type and number of labels, so that an estimator's repr does
+    not print thousands of vectors.
+
+    Examples
+    --------
+    >>> from sk_conse._utils import summarize_vectors
+    >>> summarize_vectors({"cat": [1.0, 0.0], "dog": [0.0, 1.0]})
+    <dict of 2>
+    """
+    if table is None:
+        return None
+    try:
+        n = len(table)
+    except TypeError:
+        return table
+    return _Summary(f"<{type(table).__name__} of {n}>")
 
 
 def check_k(k: Any, *, n: int | None = None, name: str = "k") -> int:

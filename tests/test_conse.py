@@ -553,3 +553,60 @@ def test_with_candidates_takes_new_vectors_and_checks_them():
         clf.with_candidates("everything")
     with pytest.raises(NotFittedError):
         ConSEClassifier(FixedProba(P), emb).with_candidates("all")
+
+
+# ------------------------------------------ messages, repr, norms (issue 19)
+
+
+def _three_seen():
+    rng = np.random.RandomState(0)
+    X = rng.randn(30, 3) + np.repeat(np.eye(3) * 3, 10, axis=0)
+    return X, np.repeat([0, 1, 2], 10)
+
+
+def test_integer_y_against_named_vectors_says_the_label_types_differ():
+    X, y = _three_seen()
+    vectors = {"cat": [1.0, 0.0], "dog": [0.0, 1.0], "car": [1.0, 1.0]}
+    with pytest.raises(ValueError, match="different types") as info:
+        ConSEClassifier(LogisticRegression(), vectors).fit(X, y)
+    assert "integers" in str(info.value)
+    assert "strings" in str(info.value)
+    assert "target_names[y]" in str(info.value)
+
+
+def test_repr_summarises_the_label_vectors():
+    rng = np.random.RandomState(0)
+    vectors = {f"w{i}": rng.randn(50) for i in range(2000)}
+    text = repr(ConSEClassifier(LogisticRegression(), vectors, T=3))
+    assert "label_embeddings=<dict of 2000>" in text
+    assert len(text) < 200, text
+    assert repr(ConSEClassifier()) == "ConSEClassifier()"
+
+
+def test_normalize_embeddings_uses_unit_vectors_on_the_seen_side():
+    X, y = _three_seen()
+    y = np.array(["a", "b", "c"])[y]
+    # b's vector is long: unnormalised, it pulls f(x) towards "far".
+    vectors = {
+        "a": [1.0, 0.0],
+        "b": [0.0, 10.0],
+        "c": [1.0, 1.0],
+        "near": [1.0, 0.2],
+        "far": [0.0, 1.0],
+    }
+    raw = ConSEClassifier(GaussianNB(), vectors, T=None).fit(X, y)
+    unit = ConSEClassifier(
+        GaussianNB(), vectors, T=None, normalize_embeddings=True
+    ).fit(X, y)
+    np.testing.assert_allclose(np.linalg.norm(unit.seen_embeddings_, axis=1), 1.0)
+    np.testing.assert_allclose(
+        np.linalg.norm(raw.seen_embeddings_, axis=1), [1.0, 10.0, 2**0.5]
+    )
+    # The unit model is the raw model on pre-normalised vectors.
+    normalised = {k: np.array(v) / np.linalg.norm(v) for k, v in vectors.items()}
+    twin = ConSEClassifier(GaussianNB(), normalised, T=None).fit(X, y)
+    np.testing.assert_allclose(unit.decision_function(X), twin.decision_function(X))
+    assert not np.allclose(raw.decision_function(X), twin.decision_function(X))
+    # with_candidates keeps the seen side normalised.
+    again = unit.with_candidates("all")
+    np.testing.assert_allclose(np.linalg.norm(again.seen_embeddings_, axis=1), 1.0)

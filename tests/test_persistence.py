@@ -272,3 +272,57 @@ def test_hierarchical_precision_scorer_round_trips():
     # Top 2 is (fox, dog): hit for dog, and fox shares its parent.
     expected = scorer(_TopK(), [[0.0], [0.0]], ["dog", "cat"])
     assert loaded(_TopK(), [[0.0], [0.0]], ["dog", "cat"]) == expected == 0.5
+
+
+# ------------------------------------------- what a fitted model keeps (issue 19)
+
+
+def _open_vocabulary_model(n_words=20_000):
+    """Fitted on a large vocabulary, ranking three of its words."""
+    rng = np.random.RandomState(0)
+    vocabulary = {f"w{i}": rng.randn(50).astype(np.float32) for i in range(n_words)}
+    y = np.repeat(["w0", "w1", "w2"], 10)
+    X = rng.randn(30, 4) + np.repeat(np.eye(3, 4) * 3, 10, axis=0)
+    model = ConSEClassifier(
+        LogisticRegression(), vocabulary, T=2, candidate_labels=["w5", "w6", "w7"]
+    )
+    return model.fit(X, y), X, vocabulary
+
+
+def test_pickle_keeps_only_the_vectors_the_model_uses():
+    model, X, vocabulary = _open_vocabulary_model()
+    payload = pickle.dumps(model)
+    # 20,000 x 50 float32 would be 4 MB; the 6 vectors in use are 1.2 kB.
+    assert len(payload) < 20_000
+    loaded = pickle.loads(payload)
+    assert sorted(loaded.label_embeddings) == ["w0", "w1", "w2", "w5", "w6", "w7"]
+    np.testing.assert_array_equal(
+        loaded.decision_function(X), model.decision_function(X)
+    )
+    # In memory the table is kept by reference, and copies keep all of it.
+    assert model.label_embeddings is vocabulary
+    assert len(copy.copy(model).label_embeddings) == len(vocabulary)
+    assert len(copy.deepcopy(model).label_embeddings) == len(vocabulary)
+    assert len(model.with_candidates("unseen").classes_) == len(vocabulary) - 3
+    # New names need the full table again.
+    deployed = loaded.with_candidates(["w9"], label_embeddings=vocabulary)
+    np.testing.assert_array_equal(deployed.classes_, ["w9"])
+
+
+def test_skops_loads_trusting_only_this_package(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, embeddings = _make_problem()
+    model = ConSEClassifier(
+        make_pipeline(StandardScaler(), LogisticRegression()), embeddings, T=2
+    ).fit(X, y)
+    path = tmp_path / "model.skops"
+    sio.dump(model, path)
+    untrusted = sio.get_untrusted_types(file=path)
+    assert untrusted
+    assert all(name.startswith("sk_conse.") for name in untrusted), untrusted
+    loaded = sio.load(path, trusted=untrusted)
+    _assert_same_predictions(loaded, model, X, rtol=0)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
