@@ -126,3 +126,20 @@ def cuda_seen_by(monkeypatch, *libraries):
     monkeypatch.setattr(
         _backend, "cuda_available", lambda library="cupy": library in libraries
     )
+
+
+def hide_module(monkeypatch, name):
+    """Make ``import name`` (and its submodules) fail, as where it is absent,
+    and drop the module from ``sys.modules`` for the test."""
+    import builtins
+    import sys
+
+    real_import = builtins.__import__
+
+    def fake_import(module, *args, **kwargs):
+        if module == name or module.startswith(f"{name}."):
+            raise ImportError(f"No module named {name!r}")
+        return real_import(module, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setattr(builtins, "__import__", fake_import)

@@ -22,16 +22,12 @@ N_THREADS = 8
 CALLS_PER_THREAD = 6
 
 
+#: 10 seen labels, 300 unseen: a search wide enough for threads to overlap.
+_SIZES = {"n_seen": 10, "n_unseen": 300, "n_per_class": 30, "n_dims": 32}
+
+
 def _make_problem(seed=0):
-    return make_zero_shot_problem(
-        n_seen=10,
-        n_unseen=300,
-        n_per_class=30,
-        n_dims=32,
-        n_features=12,
-        noise=0.5,
-        seed=seed,
-    )
+    return make_zero_shot_problem(**_SIZES, n_features=12, noise=0.5, seed=seed)
 
 
 @pytest.fixture(scope="module", params=["direct", "factorised"])

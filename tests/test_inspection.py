@@ -1,10 +1,8 @@
 """Tests for sk_conse.inspection: label_similarities."""
 
-import builtins
-import sys
-
 import numpy as np
 import pytest
+from _shared import hide_module
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import Bunch
 
@@ -92,15 +90,7 @@ def test_bunch_without_pandas_frame():
 @pytest.fixture
 def no_pandas(monkeypatch):
     """Make ``import pandas`` fail, as on a machine without it."""
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("No module named 'pandas'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.delitem(sys.modules, "pandas", raising=False)
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+    hide_module(monkeypatch, "pandas")
 
 
 @pytest.mark.usefixtures("no_pandas")

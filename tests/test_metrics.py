@@ -520,14 +520,8 @@ class TopKOnly:
 
 @pytest.fixture
 def blobs():
-    X, y = make_classification(
-        n_samples=120,
-        n_features=6,
-        n_informative=4,
-        n_classes=4,
-        n_clusters_per_class=1,
-        random_state=0,
-    )
+    four_blobs = {"n_informative": 4, "n_classes": 4, "n_clusters_per_class": 1}
+    X, y = make_classification(120, 6, **four_blobs, random_state=0)
     return X, np.array(["car", "cat", "dog", "wolf"])[y]
 
 
@@ -577,20 +571,25 @@ def test_hierarchical_scorer_with_predict_top_k(graph):
     assert scorer(est, X, y) == expected
 
 
+def _assert_scorers_match_metrics(clf, X, y, scores, hierarchy, ks):
+    """Each scorer on ``clf`` equals its metric on ``clf``'s ``scores``."""
+    for k in ks:
+        assert make_hit_at_k_scorer(k)(clf, X, y) == hit_at_k_score(
+            y, scores, k=k, labels=clf.classes_
+        )
+        assert make_hierarchical_precision_scorer(k, hierarchy)(
+            clf, X, y
+        ) == hierarchical_precision_at_k_score(
+            y, scores, k=k, hierarchy=hierarchy, labels=clf.classes_
+        )
+
+
 def test_scorers_match_metrics_on_predict_proba(blobs):
     X, y = blobs
     clf = LogisticRegression().fit(X, y)
     proba = clf.predict_proba(X)
     hierarchy = {"car": "vehicle", "cat": "animal", "dog": "animal", "wolf": "animal"}
-    for k in (1, 2):
-        assert make_hit_at_k_scorer(k)(clf, X, y) == hit_at_k_score(
-            y, proba, k=k, labels=clf.classes_
-        )
-        assert make_hierarchical_precision_scorer(k, hierarchy)(
-            clf, X, y
-        ) == hierarchical_precision_at_k_score(
-            y, proba, k=k, hierarchy=hierarchy, labels=clf.classes_
-        )
+    _assert_scorers_match_metrics(clf, X, y, proba, hierarchy, ks=(1, 2))
 
 
 def test_scorer_decision_function_fallback():
@@ -706,15 +705,7 @@ def test_scorers_on_conse_match_the_metrics_on_its_scores():
     y_test = rng.choice(clf.classes_, size=30)
     scores = clf.decision_function(X_test)
     hierarchy = {label: f"group{i % 2}" for i, label in enumerate(labels)}
-    for k in (1, 3):
-        assert make_hit_at_k_scorer(k)(clf, X_test, y_test) == hit_at_k_score(
-            y_test, scores, k=k, labels=clf.classes_
-        )
-        assert make_hierarchical_precision_scorer(k, hierarchy)(
-            clf, X_test, y_test
-        ) == hierarchical_precision_at_k_score(
-            y_test, scores, k=k, hierarchy=hierarchy, labels=clf.classes_
-        )
+    _assert_scorers_match_metrics(clf, X_test, y_test, scores, hierarchy, ks=(1, 3))
 
 
 # ---------------------------------------------------------------------------

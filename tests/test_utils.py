@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import builtins
 import io
 import sys
 
 import numpy as np
 import pytest
+from _shared import hide_module
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import _utils
@@ -21,14 +21,8 @@ class _Terminal(io.StringIO):
 
 @pytest.fixture
 def no_tqdm(monkeypatch):
-    real_import = builtins.__import__
-
-    def fake_import(name, *args, **kwargs):
-        if name == "tqdm" or name.startswith("tqdm."):
-            raise ImportError("No module named 'tqdm'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake_import)
+    """Make ``import tqdm`` fail, as on a machine without it."""
+    hide_module(monkeypatch, "tqdm")
 
 
 # ----------------------------------------------------------------- check_k
