@@ -34,14 +34,14 @@ __all__ = [
     "block_top_k",
     "factorised_scores",
     "factorised_top_k",
-    "gather_cost",
     "kernel_cache_dir",
+    "route_costs",
 ]
 
 # Rows that share each column block of G while it is in cache.
-CHUNK_ROWS = 128
+CHUNK_ROWS = 512
 # Rows per work unit given to a thread.
-UNIT_ROWS = 128
+UNIT_ROWS = 512
 # Columns of G per block: T rows of a block are gathered per sample; 256
 # float32 columns are 1 KiB a row (measured on 2 Zen cores: 128 to 1,024
 # within 10 %).
@@ -221,14 +221,14 @@ def block_top_k(
 
 
 # The calibration problem: big enough to time above the noise of a shared
-# machine, small enough to take well under a second with a warm kernel.
-_CALIBRATION = {"rows": 512, "candidates": 8192, "q": 256, "T": 8, "repeat": 5}
-_GATHER_COST: dict = {}
+# machine, small enough to take well under a second with warm kernels.
+_CALIBRATION = {"rows": 512, "candidates": 8192, "q": 256, "T": 8, "repeat": 4}
+_COSTS: dict = {}
 
 
 def _machine_key() -> str:
-    """What the calibration depends on: CPU, BLAS kernel, numba, the thread
-    budget."""
+    """What the calibration depends on: CPU, BLAS kernel and threads, numba,
+    cores."""
     import platform
 
     import numba
@@ -251,65 +251,77 @@ def _machine_key() -> str:
     return "|".join([cpu, *blas, f"numba-{numba.__version__}", str(os.cpu_count())])
 
 
-def gather_cost(parallel: Any = None) -> float:
-    """How many GEMM multiply-adds cost as much as one multiply-add of the
-    factorised kernel, on this machine (measured once, cached on disk).
+def route_costs(parallel: Any = None) -> dict:
+    """Seconds per unit of work of each route's parts, on this machine.
 
-    The factorised route does ``T`` kernel multiply-adds per (row,
-    candidate), the direct route ``q`` GEMM ones: it is the faster one when
-    ``T * gather_cost() < q``. Measured on a small problem (256 rows, 4,096
-    candidates, q = 128, T = 8; a few milliseconds), stored in
-    ``kernel_cache_dir() / "calibration.json"`` under a key naming the CPU,
-    the BLAS kernel and threads, and numba's version, so another machine or
-    BLAS kernel measures again.
+    Measured once (under a second) and cached on disk in
+    ``kernel_cache_dir() / "calibration.json"``, under a key naming the CPU,
+    the BLAS kernel and its threads, numba's version and the cores, so
+    another machine or BLAS kernel measures again:
+
+    - ``gemm``: one multiply-add of the direct route's GEMM;
+    - ``stream``: one score offered to the streamed top-k (direct route);
+    - ``gather``: one multiply-add of the factorised kernel;
+    - ``offer``: the factorised kernel's cost per score beyond its
+      multiply-adds.
+
+    Per (row, candidate) the direct route then costs ``q * gemm + stream``
+    and the factorised one ``T * gather + offer``.
     """
     import json
     import time
 
     key = _machine_key()
-    if key in _GATHER_COST:
-        return _GATHER_COST[key]
+    if key in _COSTS:
+        return _COSTS[key]
     path = kernel_cache_dir() / "calibration.json"
     try:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         stored = {}
-    if isinstance(stored.get(key), float):
-        _GATHER_COST[key] = stored[key]
+    if isinstance(stored.get(key), dict):
+        _COSTS[key] = stored[key]
         return stored[key]
     c = _CALIBRATION
+    m, n, q, T = c["rows"], c["candidates"], c["q"], c["T"]
     rng = np.random.default_rng(0)
-    F = rng.standard_normal((c["rows"], c["q"]), dtype=np.float32)
-    U = rng.standard_normal((c["candidates"], c["q"]), dtype=np.float32)
-    G = rng.standard_normal((c["rows"], c["candidates"]), dtype=np.float32)
-    idx = np.sort(rng.integers(0, c["rows"], (c["rows"], c["T"])), axis=1)
-    w = rng.random((c["rows"], c["T"]), dtype=np.float32)
+    F = rng.standard_normal((m, q), dtype=np.float32)
+    U = rng.standard_normal((n, q), dtype=np.float32)
+    G = rng.standard_normal((m, n), dtype=np.float32)
+    idx = np.sort(rng.integers(0, m, (m, T)), axis=1)
+    w = rng.random((m, T), dtype=np.float32)
     none = np.zeros(0, np.float32)
+    S = F @ U.T
 
-    def gemm() -> None:
-        F @ U.T
-
-    def kernel() -> None:
-        factorised_top_k(idx, w, G, none, 28, parallel)
-
-    # Interleaved, least-disturbed run of each (a shared machine's load hits
-    # both alike).
-    times: dict = {gemm: [], kernel: []}
+    fns = {
+        "gemm": lambda: F @ U.T,
+        "stream": lambda: block_top_k([(0, S)], m, n, 28, S.dtype, parallel),
+        "one": lambda: factorised_top_k(idx[:, :1], w[:, :1], G, none, 28, parallel),
+        "all": lambda: factorised_top_k(idx, w, G, none, 28, parallel),
+    }
+    # Interleaved rounds, least-disturbed run of each: a shared machine's
+    # load hits every part alike.
+    times: dict = {name: [] for name in fns}
     for _ in range(c["repeat"] + 1):
-        for fn, spent in times.items():
+        for name, fn in fns.items():
             start = time.perf_counter()
             fn()
-            spent.append(time.perf_counter() - start)
-    gemm_time = min(times[gemm][1:]) / (c["rows"] * c["candidates"] * c["q"])
-    kernel_time = min(times[kernel][1:]) / (c["rows"] * c["candidates"] * c["T"])
-    cost = float(kernel_time / gemm_time)
-    _GATHER_COST[key] = cost
-    stored[key] = cost
+            times[name].append(time.perf_counter() - start)
+    best = {name: min(spent[1:]) / (m * n) for name, spent in times.items()}
+    gather = max(best["all"] - best["one"], 0.0) / (T - 1)
+    costs = {
+        "gemm": best["gemm"] / q,
+        "stream": best["stream"],
+        "gather": gather,
+        "offer": max(best["one"] - gather, 0.0),
+    }
+    _COSTS[key] = costs
+    stored[key] = costs
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(stored, indent=1))
         os.replace(tmp, path)
     except OSError:
-        pass  # unwritable cache: measured again in the next process
-    return cost
+        pass  # an unwritable cache: measured again in the next process
+    return costs

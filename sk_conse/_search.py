@@ -85,11 +85,11 @@ def choose_route(
     """``"factorised"`` or ``"direct"``: the faster route for this backend.
 
     On NumPy with the compiled kernels, the rule is measured on the machine
-    it runs on: the factorised route does ``T`` kernel multiply-adds per
-    (row, candidate) and the direct one ``q`` GEMM ones, and
-    :func:`sk_conse._kernels.gather_cost` (measured once per CPU, BLAS
-    kernel and thread budget, cached on disk) says how many GEMM
-    multiply-adds one kernel multiply-add costs here. Without the kernels
+    it runs on: per (row, candidate) the factorised route does ``T`` kernel
+    multiply-adds and offers the score to its top-k, the direct one ``q``
+    GEMM multiply-adds and streams the score into its top-k;
+    :func:`sk_conse._kernels.route_costs` (measured once per CPU, BLAS
+    kernel and thread budget, cached on disk) prices each part here. Without the kernels
     (the torch CPU backend, or no numba) the thresholds measured on 2 CPU
     cores apply (see the constants above). On a GPU the direct route is a
     single dense GEMM at several hundred TFLOP/s and the sparse route is
@@ -124,7 +124,8 @@ def choose_route(
     if backend.name == "numpy" and kernels.available():
         from ._parallel import plan
 
-        fast = T * kernels.gather_cost(plan()) <= q
+        cost = kernels.route_costs(plan())
+        fast = T * cost["gather"] + cost["offer"] <= q * cost["gemm"] + cost["stream"]
     else:
         fast = T <= q * _FACTORISED_MAX_T_FRACTION
     return "factorised" if fast else "direct"
