@@ -110,15 +110,9 @@ def machine_description() -> list[str]:
     """CPU model, cores, BLAS kernel and OpenBLAS environment, as lines."""
     from threadpoolctl import threadpool_info
 
-    model = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    from sk_conse._kernels import cpu_model
+
+    model = cpu_model()
     lines = [
         f"CPU: {model}, {os.cpu_count()} logical cores; "
         f"Python {platform.python_version()}, NumPy {np.__version__}"

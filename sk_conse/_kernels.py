@@ -229,8 +229,6 @@ _COSTS: dict = {}
 def _machine_key() -> str:
     """What the calibration depends on: CPU, BLAS kernel and threads, numba,
     cores."""
-    import platform
-
     import numba
     from threadpoolctl import threadpool_info
 
@@ -239,16 +237,23 @@ def _machine_key() -> str:
         for i in threadpool_info()
         if i.get("user_api") == "blas"
     ]
-    cpu = platform.processor() or platform.machine()
+    return "|".join(
+        [cpu_model(), *blas, f"numba-{numba.__version__}", str(os.cpu_count())]
+    )
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` says."""
+    import platform
+
     try:
         with open("/proc/cpuinfo") as fh:
             for line in fh:
                 if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return "|".join([cpu, *blas, f"numba-{numba.__version__}", str(os.cpu_count())])
+    return platform.processor() or platform.machine()
 
 
 def route_costs(parallel: Any = None) -> dict:

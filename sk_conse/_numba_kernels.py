@@ -22,6 +22,15 @@ def _worst(vals, cols, K):
 
 
 @nb.njit(inline="always")
+def _largest(acc, start, stop):
+    """The largest of ``acc[start:stop]`` (one vectorised pass)."""
+    top = acc[start]
+    for b in range(start + 1, stop):
+        top = max(top, acc[b])
+    return top
+
+
+@nb.njit(inline="always")
 def _offer(acc, width, j0, vals, cols, K, low, worst):
     """Offer scores ``acc[:width]`` (columns ``j0:j0 + width``, in increasing
     order) to a row's top-K; return the new (K-th best, its slot).
@@ -33,17 +42,11 @@ def _offer(acc, width, j0, vals, cols, K, low, worst):
     """
     for s0 in range(0, width, 256):
         s1 = min(s0 + 256, width)
-        top = acc[s0]
-        for b in range(s0 + 1, s1):
-            top = max(top, acc[b])
-        if top <= low:
+        if _largest(acc, s0, s1) <= low:
             continue
         for g0 in range(s0, s1, 32):
             g1 = min(g0 + 32, s1)
-            top = acc[g0]
-            for b in range(g0 + 1, g1):
-                top = max(top, acc[b])
-            if top <= low:
+            if _largest(acc, g0, g1) <= low:
                 continue
             for b in range(g0, g1):
                 if acc[b] > low:
@@ -55,52 +58,29 @@ def _offer(acc, width, j0, vals, cols, K, low, worst):
 
 
 @nb.njit(inline="always")
-def _eight(G, idx, w, t, j0, j1, acc, first):
-    """Terms ``t:t + 8`` added, in order, to ``acc`` (set when ``first``)."""
+def _eight(G, idx, w, t, j0, j1, acc):
+    """Terms ``t:t + 8`` added, in order, to ``acc``."""
     g0, g1 = G[idx[t], j0:j1], G[idx[t + 1], j0:j1]
     g2, g3 = G[idx[t + 2], j0:j1], G[idx[t + 3], j0:j1]
     g4, g5 = G[idx[t + 4], j0:j1], G[idx[t + 5], j0:j1]
     g6, g7 = G[idx[t + 6], j0:j1], G[idx[t + 7], j0:j1]
     w0, w1, w2, w3 = w[t], w[t + 1], w[t + 2], w[t + 3]
     w4, w5, w6, w7 = w[t + 4], w[t + 5], w[t + 6], w[t + 7]
-    if first:
-        for b in range(j1 - j0):
-            v = w0 * g0[b] + w1 * g1[b]
-            v = v + w2 * g2[b]
-            v = v + w3 * g3[b]
-            v = v + w4 * g4[b]
-            v = v + w5 * g5[b]
-            v = v + w6 * g6[b]
-            acc[b] = v + w7 * g7[b]
-    else:
-        for b in range(j1 - j0):
-            v = acc[b] + w0 * g0[b]
-            v = v + w1 * g1[b]
-            v = v + w2 * g2[b]
-            v = v + w3 * g3[b]
-            v = v + w4 * g4[b]
-            v = v + w5 * g5[b]
-            v = v + w6 * g6[b]
-            acc[b] = v + w7 * g7[b]
-
-
-@nb.njit(inline="always")
-def _two(G, idx, w, t, j0, j1, acc, first):
-    """Terms ``t:t + 2`` added, in order, to ``acc`` (set when ``first``)."""
-    g0, g1 = G[idx[t], j0:j1], G[idx[t + 1], j0:j1]
-    w0, w1 = w[t], w[t + 1]
-    if first:
-        for b in range(j1 - j0):
-            acc[b] = w0 * g0[b] + w1 * g1[b]
-    else:
-        for b in range(j1 - j0):
-            acc[b] = (acc[b] + w0 * g0[b]) + w1 * g1[b]
+    for b in range(j1 - j0):
+        v = acc[b] + w0 * g0[b]
+        v = v + w1 * g1[b]
+        v = v + w2 * g2[b]
+        v = v + w3 * g3[b]
+        v = v + w4 * g4[b]
+        v = v + w5 * g5[b]
+        v = v + w6 * g6[b]
+        acc[b] = v + w7 * g7[b]
 
 
 @nb.njit(inline="always")
 def _gather(idx, w, G, j0, width, acc):
     """``acc[:width] = sum_t w[t] G[idx[t], j0:j0 + width]``, the terms added
-    strictly in order (``((w0 g0 + w1 g1) + w2 g2) + ...``), eight, then
+    strictly in order to zero (``((0 + w0 g0) + w1 g1) + ...``), eight, then
     two, then one per pass over ``acc``.
 
     Each term reads a 1-D slice of G: LLVM then vectorises the loop over
@@ -108,21 +88,21 @@ def _gather(idx, w, G, j0, width, acc):
     """
     T = idx.shape[0]
     j1 = j0 + width
+    for b in range(width):
+        acc[b] = 0
     t = 0
     while t + 8 <= T:
-        _eight(G, idx, w, t, j0, j1, acc, t == 0)
+        _eight(G, idx, w, t, j0, j1, acc)
         t += 8
     while t + 2 <= T:
-        _two(G, idx, w, t, j0, j1, acc, t == 0)
+        g0, g1, w0, w1 = G[idx[t], j0:j1], G[idx[t + 1], j0:j1], w[t], w[t + 1]
+        for b in range(width):
+            acc[b] = (acc[b] + w0 * g0[b]) + w1 * g1[b]
         t += 2
     if t < T:
         g0, w0 = G[idx[t], j0:j1], w[t]
-        if t == 0:
-            for b in range(width):
-                acc[b] = w0 * g0[b]
-        else:
-            for b in range(width):
-                acc[b] = acc[b] + w0 * g0[b]
+        for b in range(width):
+            acc[b] = acc[b] + w0 * g0[b]
 
 
 @nb.njit(nogil=True)

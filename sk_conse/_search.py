@@ -777,22 +777,11 @@ class ConSESearch(CosineSearch):
         if out is None:
             out = np.empty((m, self.n_padded), self.dtype)
         out = out[:m]
-        batch.inverse_norms = self._inverse_norms(batch)
-        kernels.factorised_scores(
-            batch.idx,
-            self._scaled_weights(batch),
-            self.gram,
-            self._offsets,
-            out,
-            self.backend.parallel,
-        )
-        if batch.suspect is not None:
-            out[batch.suspect, : self.n_candidates] = self._direct_rows(
-                batch, batch.suspect
-            )
+        self._write_raw(batch, out)
         return out
 
     def _write_raw(self, batch: ConSEBatch, out: Any) -> None:
+        """Raw scores into ``out`` (m, >= n_candidates; ``-inf`` beyond)."""
         if not self.fused:
             super()._write_raw(batch, out)
             return
@@ -806,7 +795,9 @@ class ConSESearch(CosineSearch):
             self.backend.parallel,
         )
         if batch.suspect is not None:
-            out[batch.suspect] = self._direct_rows(batch, batch.suspect)
+            out[batch.suspect, : self.n_candidates] = self._direct_rows(
+                batch, batch.suspect
+            )
 
     def ranked(self, batch: ConSEBatch, k: int, workspace: dict) -> tuple[Any, Any]:
         if not self.fused:
