@@ -155,6 +155,25 @@ def test_a_list_of_paths_reaches_the_base_as_a_list():
     assert clf.predict(["e.png", "f.png"]).shape == (2,)
 
 
+def test_predict_top_k_and_explain_through_a_pipeline():
+    """docs/user_guide.rst's recipe: the last step on the earlier steps' output."""
+    X, y, emb = _problem()
+    X = 100 * X  # the scaler matters
+    pipe = make_pipeline(
+        StandardScaler(), ConSEClassifier(LogisticRegression(), emb, T=3)
+    )
+    pipe.fit(X, y)
+    conse, features = pipe[-1], pipe[:-1].transform(X[:7])
+    labels, scores = conse.predict_top_k(features, k=2)
+    np.testing.assert_array_equal(labels[:, 0], pipe.predict(X[:7]))
+    np.testing.assert_allclose(
+        np.sort(pipe.decision_function(X[:7]), axis=1)[:, ::-1][:, :2], scores
+    )
+    why = conse.explain(features, k=2)
+    np.testing.assert_array_equal(why.candidates, labels)
+    assert not hasattr(pipe, "predict_top_k")  # hence the recipe
+
+
 # ------------------------------------------------- binary, as sklearn expects
 
 
