@@ -163,11 +163,26 @@ def scores(idx, w, G, offset, out, start, stop):
 
 @nb.njit(nogil=True)
 def blocks(S, j0, n_valid, K, out_cols, out_vals, low, worst, start, stop):
-    """Rows ``start:stop``: offer a block of scores to their top-K."""
+    """Rows ``start:stop``: offer a block of scores to their top-K.
+
+    A wide block first bounds its row's K-th best from below: with at least
+    K runs of 256 scores, the K-th largest run maximum is a score that K
+    scores reach, so nothing below it can enter. Only the runs that reach
+    it are then screened further.
+    """
     width = min(S.shape[1], n_valid - j0)
+    n_runs = width // 256
+    tops = np.empty(max(n_runs, 1), dtype=S.dtype)
     for r in range(start, stop):
+        acc = S[r]
+        if n_runs >= K:
+            for i in range(n_runs):
+                tops[i] = _largest(acc, 256 * i, 256 * i + 256)
+            bound = np.partition(tops[:n_runs], n_runs - K)[n_runs - K]
+            # Scores equal to the bound may still enter (ties).
+            low[r] = max(low[r], np.nextafter(bound, -np.inf))
         low[r], worst[r] = _offer(
-            S[r], width, j0, out_vals[r], out_cols[r], K, low[r], worst[r]
+            acc, width, j0, out_vals[r], out_cols[r], K, low[r], worst[r]
         )
 
 
