@@ -36,9 +36,9 @@ from sklearn.frozen import FrozenEstimator
 from sk_conse import ConSEClassifier
 from sk_conse.datasets import load_fashion_mnist
 from sk_conse.embeddings import SYNSET_SPACES, synset_embeddings, synset_texts
-from sk_conse.wordnet import WordNet
 from sk_conse.metrics import hierarchical_precision_at_k_score, hit_at_k_score
 from sk_conse.torch_models import EfficientNetLite0Classifier
+from sk_conse.wordnet import WordNet
 
 wordnet = WordNet()
 synset_of = {

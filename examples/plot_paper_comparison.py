@@ -48,8 +48,8 @@ from sk_conse.gzsl import (
     make_harmonic_mean_scorer,
     seen_unseen_accuracy,
 )
-from sk_conse.wordnet import WordNet
 from sk_conse.metrics import hierarchical_precision_at_k_score, hit_at_k_score
+from sk_conse.wordnet import WordNet
 
 torch.set_num_threads(1)  # DeViSE's map is small: one thread is fastest
 start = time.perf_counter()
