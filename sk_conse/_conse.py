@@ -190,6 +190,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
         batches (tqdm when installed, otherwise a line per batch on stderr)
         when there is more than one batch.
 
+    memory : str, joblib.Memory or None, default=None
+        Caches the fitted base estimator, keyed by its parameters and its
+        training data, as :class:`~sklearn.pipeline.Pipeline` caches
+        transformers: a grid search over ``T``, ``seen_penalty``,
+        ``temperature`` or ``candidate_labels`` then fits the base estimator
+        once per fold. A string is a cache directory. ``None`` caches
+        nothing.
+
     normalize_embeddings : bool, default=False
         Whether each label vector is divided by its norm before use. ConSE
         weighs the vector of each seen label by p(y|x), so a seen label with
@@ -203,14 +211,6 @@ class ConSEClassifier(BaseZeroShotClassifier):
         vectors whose length carries meaning should stay as they are
         (``False``). Only the seen side matters: candidates are ranked by
         cosine, which ignores their norm.
-
-    memory : str, joblib.Memory or None, default=None
-        Caches the fitted base estimator, keyed by its parameters and its
-        training data, as :class:`~sklearn.pipeline.Pipeline` caches
-        transformers: a grid search over ``T``, ``seen_penalty``,
-        ``temperature`` or ``candidate_labels`` then fits the base estimator
-        once per fold. A string is a cache directory. ``None`` caches
-        nothing.
 
     Attributes
     ----------
@@ -359,7 +359,10 @@ class ConSEClassifier(BaseZeroShotClassifier):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training data, in whatever form the base estimator accepts.
+            Training data, in whatever form the base estimator accepts. A
+            DataFrame (columns selected by name in the base) or a list of
+            paths or texts reaches the base estimator as given; arrays are
+            checked for rows and width only.
 
         y : array-like of shape (n_samples,)
             Seen labels. Each needs a vector in ``label_embeddings``.
