@@ -100,9 +100,10 @@ def main(argv=None) -> int:
     from sk_conse import _kernels
     from sk_conse._parallel import plan
 
+    costs = _kernels.route_costs(plan())
     print(
-        f"# measured gather cost (GEMM multiply-adds per kernel one): "
-        f"{_kernels.gather_cost(plan()):.1f}"
+        "# measured costs, ns per (row, candidate) unit: "
+        + ", ".join(f"{name} {1e9 * v:.3f}" for name, v in costs.items())
     )
     print(f"# {N_SEEN} seen labels, n = {args.n:,} rows, k = {K}, float32")
     rows, worst = sweep(args)
