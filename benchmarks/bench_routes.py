@@ -99,8 +99,9 @@ def main(argv=None) -> int:
     print(f"# OPENBLAS_CORETYPE: {env or 'unset'}")
     from sk_conse import _kernels
     from sk_conse._parallel import plan
+    from sk_conse._search import route_costs
 
-    costs = _kernels.route_costs(plan())
+    costs = _kernels.measured("routes", lambda: route_costs(plan()))
     print(
         "# measured costs, ns per (row, candidate) unit: "
         + ", ".join(f"{name} {1e9 * v:.3f}" for name, v in costs.items())

@@ -35,7 +35,7 @@ __all__ = [
     "factorised_scores",
     "factorised_top_k",
     "kernel_cache_dir",
-    "route_costs",
+    "measured",
 ]
 
 # Rows that share each column block of G while it is in cache.
@@ -220,10 +220,7 @@ def block_top_k(
     return cols, vals
 
 
-# The calibration problem: big enough to time above the noise of a shared
-# machine, small enough to take well under a second with warm kernels.
-_CALIBRATION = {"rows": 512, "candidates": 8192, "q": 256, "T": 8, "repeat": 4}
-_COSTS: dict = {}
+_MEASURED: dict = {}
 
 
 def _machine_key() -> str:
@@ -256,77 +253,32 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
-def route_costs(parallel: Any = None) -> dict:
-    """Seconds per unit of work of each route's parts, on this machine.
+def measured(name: str, measure: Any) -> Any:
+    """``measure()``, run once per machine and kept on disk.
 
-    Measured once (under a second) and cached on disk in
-    ``kernel_cache_dir() / "calibration.json"``, under a key naming the CPU,
-    the BLAS kernel and its threads, numba's version and the cores, so
-    another machine or BLAS kernel measures again:
-
-    - ``gemm``: one multiply-add of the direct route's GEMM;
-    - ``stream``: one score offered to the streamed top-k (direct route);
-    - ``gather``: one multiply-add of the factorised kernel;
-    - ``offer``: the factorised kernel's cost per score beyond its
-      multiply-adds.
-
-    Per (row, candidate) the direct route then costs ``q * gemm + stream``
-    and the factorised one ``T * gather + offer``.
+    Stored in ``kernel_cache_dir() / "calibration.json"`` under ``name`` and
+    a key naming the CPU, the BLAS kernel and its threads, numba's version
+    and the cores: another machine or BLAS kernel measures again. An
+    unwritable cache folder only means measuring again in the next process.
     """
     import json
-    import time
 
-    key = _machine_key()
-    if key in _COSTS:
-        return _COSTS[key]
+    key = f"{name}|{_machine_key()}"
+    if key in _MEASURED:
+        return _MEASURED[key]
     path = kernel_cache_dir() / "calibration.json"
     try:
         stored = json.loads(path.read_text())
     except (OSError, ValueError):
         stored = {}
-    if isinstance(stored.get(key), dict):
-        _COSTS[key] = stored[key]
-        return stored[key]
-    c = _CALIBRATION
-    m, n, q, T = c["rows"], c["candidates"], c["q"], c["T"]
-    rng = np.random.default_rng(0)
-    F = rng.standard_normal((m, q), dtype=np.float32)
-    U = rng.standard_normal((n, q), dtype=np.float32)
-    G = rng.standard_normal((m, n), dtype=np.float32)
-    idx = np.sort(rng.integers(0, m, (m, T)), axis=1)
-    w = rng.random((m, T), dtype=np.float32)
-    none = np.zeros(0, np.float32)
-    S = F @ U.T
-
-    fns = {
-        "gemm": lambda: F @ U.T,
-        "stream": lambda: block_top_k([(0, S)], m, n, 28, S.dtype, parallel),
-        "one": lambda: factorised_top_k(idx[:, :1], w[:, :1], G, none, 28, parallel),
-        "all": lambda: factorised_top_k(idx, w, G, none, 28, parallel),
-    }
-    # Interleaved rounds, least-disturbed run of each: a shared machine's
-    # load hits every part alike.
-    times: dict = {name: [] for name in fns}
-    for _ in range(c["repeat"] + 1):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    best = {name: min(spent[1:]) / (m * n) for name, spent in times.items()}
-    gather = max(best["all"] - best["one"], 0.0) / (T - 1)
-    costs = {
-        "gemm": best["gemm"] / q,
-        "stream": best["stream"],
-        "gather": gather,
-        "offer": max(best["one"] - gather, 0.0),
-    }
-    _COSTS[key] = costs
-    stored[key] = costs
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(stored, indent=1))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an unwritable cache: measured again in the next process
-    return costs
+    if key not in stored:
+        stored[key] = measure()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(stored, indent=1))
+            os.replace(tmp, path)
+        except OSError:
+            pass
+    _MEASURED[key] = stored[key]
+    return stored[key]

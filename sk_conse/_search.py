@@ -124,11 +124,70 @@ def choose_route(
     if backend.name == "numpy" and kernels.available():
         from ._parallel import plan
 
-        cost = kernels.route_costs(plan())
-        fast = T * cost["gather"] + cost["offer"] <= q * cost["gemm"] + cost["stream"]
+        cost = kernels.measured("routes", lambda: route_costs(plan()))
+        fast = (
+            T * cost["per_T"] + cost["factorised"] <= q * cost["per_q"] + cost["direct"]
+        )
     else:
         fast = T <= q * _FACTORISED_MAX_T_FRACTION
     return "factorised" if fast else "direct"
+
+
+# The calibration problem of route_costs: big enough to time above the noise
+# of a shared machine, small enough to take about a second with warm kernels.
+_CALIBRATION = {"rows": 1024, "seen": 512, "candidates": 16384, "k": 20, "repeat": 2}
+
+
+def route_costs(parallel: Any = None) -> dict:
+    """Seconds per (row, candidate) of each CPU route, end to end, here.
+
+    Both routes' ``ranked`` run on a synthetic problem (1,024 rows, 512
+    seen labels, 16,384 candidates, top-20) at two embedding sizes (direct:
+    q = 32 and 256) and two T (factorised: 1 and 16, q = 256), in
+    interleaved rounds: per (row, candidate) the direct route costs
+    ``direct + q * per_q`` and the factorised one ``factorised + T * per_T``.
+    """
+    import time
+
+    from ._backend import NumpyBackend
+
+    c = _CALIBRATION
+    rng = np.random.default_rng(0)
+    backend = NumpyBackend(parallel) if parallel is not None else NumpyBackend()
+    P = rng.dirichlet(np.full(c["seen"], 0.05), size=c["rows"]).astype(np.float32)
+    runs = {}
+    for route, q, T in (
+        ("direct", 32, c["seen"]),
+        ("direct", 256, c["seen"]),
+        ("factorised", 256, 1),
+        ("factorised", 256, 16),
+    ):
+        seen = rng.standard_normal((c["seen"], q), dtype=np.float32)
+        cands = rng.standard_normal((c["candidates"], q), dtype=np.float32)
+        search = ConSESearch(backend, cands, seen, T, route=route)
+        runs[route, q, T] = (search, backend.asarray(P))
+    times: dict = {key: [] for key in runs}
+    for _ in range(c["repeat"] + 1):
+        for key, (search, P_) in runs.items():
+            start = time.perf_counter()
+            search.ranked(search.embed(P_), c["k"], {})
+            times[key].append(time.perf_counter() - start)
+    per = {
+        key: min(spent[1:]) / (c["rows"] * c["candidates"])
+        for key, spent in times.items()
+    }
+    (d32, d256), (f1, f16) = (
+        (per["direct", 32, c["seen"]], per["direct", 256, c["seen"]]),
+        (per["factorised", 256, 1], per["factorised", 256, 16]),
+    )
+    per_q = max(d256 - d32, 0.0) / (256 - 32)
+    per_T = max(f16 - f1, 0.0) / 15
+    return {
+        "per_q": per_q,
+        "direct": max(d32 - 32 * per_q, 0.0),
+        "per_T": per_T,
+        "factorised": max(f1 - per_T, 0.0),
+    }
 
 
 @dataclasses.dataclass
