@@ -529,12 +529,27 @@ def test_choose_route_factorised_when_t_is_small_against_q():
         {"T": 1000},  # T = all
         {"n_candidates": 1000},  # few candidates
         {"T": 33, "q": 5000},  # beyond the gather
-        {"q": 79},  # T > q / 8
         {"n_seen": 100_000, "itemsize": 8},  # G too large
     ],
 )
 def test_choose_route_direct_otherwise(change):
     assert _route(NumpyBackend(), **change) == "direct"
+
+
+def test_choose_route_follows_the_measured_costs(monkeypatch):
+    # Per (row, candidate): direct 3 + q * 0.01, factorised 2 + T * 0.1
+    # (ns): at q = 50 the factorised route wins up to T = 15.
+    import sk_conse._kernels as kernels
+
+    costs = {"per_q": 0.01, "direct": 3.0, "per_T": 0.1, "factorised": 2.0}
+    monkeypatch.setattr(kernels, "measured", lambda name, measure: costs)
+    assert _route(NumpyBackend(), q=50, T=15) == "factorised"
+    assert _route(NumpyBackend(), q=50, T=16) == "direct"
+    if kernels.available():
+        # Without the kernels the fixed rule T <= q / 8 applies instead.
+        monkeypatch.setattr(kernels, "available", lambda: False)
+        assert _route(NumpyBackend(), q=50, T=7) == "direct"
+        assert _route(NumpyBackend(), q=80, T=10) == "factorised"
 
 
 def test_choose_route_direct_on_a_gpu():
