@@ -49,7 +49,7 @@ from ._compat import (
     validate_parameter_constraints,
 )
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
-from ._utils import check_k, check_label_list, name_some, progress
+from ._utils import check_k, check_label_list, name_some, progress, summarized_repr
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
 __all__ = ["BaseZeroShotClassifier"]
@@ -222,6 +222,10 @@ class BaseZeroShotClassifier(
         # The stored search keeps its arrays; this call's thread budget rides
         # on the backend it is given.
         return search.on(backend)
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # The label vectors show as "<dict of 2000>", not thousands of numbers.
+        return summarized_repr(self, N_CHAR_MAX)
 
     def __getstate__(self):
         # Search objects hold device arrays and precomputed products: caches.

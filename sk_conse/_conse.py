@@ -42,7 +42,6 @@ from ._utils import (
     check_k,
     name_some,
     repeated,
-    summarize_vectors,
 )
 
 __all__ = ["ConSEClassifier"]
@@ -457,13 +456,6 @@ class ConSEClassifier(BaseZeroShotClassifier):
         )
 
     # -------------------------------------------------- repr and pickling
-
-    def __repr__(self, N_CHAR_MAX=700):
-        # The label vectors show as "<dict of 2000>", not thousands of numbers.
-        shown = object.__new__(type(self))
-        shown.__dict__.update(self.__dict__)
-        shown.label_embeddings = summarize_vectors(self.label_embeddings)
-        return BaseZeroShotClassifier.__repr__(shown, N_CHAR_MAX=N_CHAR_MAX)
 
     def __getstate__(self):
         """A fitted model pickles the vectors it uses, not the whole table.

@@ -41,6 +41,7 @@ from ._compat import (
     _safe_indexing,
 )
 from ._conse import ConSEClassifier
+from ._utils import summarized_repr
 from .metrics import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold
 
@@ -284,7 +285,7 @@ class ConSEClassifierCV(
     --------
     >>> import numpy as np
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sk_conse._conse_cv import ConSEClassifierCV
+    >>> from sk_conse import ConSEClassifierCV
     >>> rng = np.random.RandomState(0)
     >>> labels = [f"c{i}" for i in range(10)]
     >>> vectors = dict(zip(labels, rng.randn(10, 4)))
@@ -426,6 +427,10 @@ class ConSEClassifierCV(
         tags.input_tags.sparse = conse_tags.input_tags.sparse
         tags.input_tags.allow_nan = conse_tags.input_tags.allow_nan
         return tags
+
+    def __repr__(self, N_CHAR_MAX=700):
+        # The label vectors show as "<dict of 2000>", not thousands of numbers.
+        return summarized_repr(self, N_CHAR_MAX)
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None, **fit_params):

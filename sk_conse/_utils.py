@@ -33,6 +33,7 @@ __all__ = [
     "progress",
     "repeated",
     "summarize_vectors",
+    "summarized_repr",
 ]
 
 #: How many labels an error message names before "and N more".
@@ -479,3 +480,14 @@ def on_missing_labels(
             UserWarning,
             stacklevel=stacklevel + 1,
         )
+
+
+def summarized_repr(estimator: Any, N_CHAR_MAX: int = 700) -> str:
+    """scikit-learn's repr of ``estimator`` with its ``label_embeddings``
+    shown as :func:`summarize_vectors` (``<dict of 2000>``), not as vectors."""
+    from sklearn.base import BaseEstimator
+
+    shown = object.__new__(type(estimator))
+    shown.__dict__.update(estimator.__dict__)
+    shown.label_embeddings = summarize_vectors(estimator.label_embeddings)
+    return BaseEstimator.__repr__(shown, N_CHAR_MAX=N_CHAR_MAX)

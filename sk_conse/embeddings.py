@@ -644,15 +644,12 @@ def load_minilm(device: str = "cpu") -> SentenceTransformer:
 def restrict_embeddings(
     label_embeddings: Any, labels: Iterable[Hashable]
 ) -> dict[Hashable, np.ndarray]:
-    """Keep only the vectors of some labels, e.g. before pickling a model.
+    """Keep only the vectors of some labels.
 
-    A fitted :class:`sk_conse.ConSEClassifier` keeps its ``label_embeddings``
-    parameter, so a model built on all of GloVe pickles all 400,000 word
-    vectors (about 88 MB) even when it ranks two candidates. Passing the
-    restriction to the labels in use (the seen labels and the candidates)
-    instead gives the same predictions from a small pickle, and
-    ``get_params``, ``clone`` and refitting keep working after loading it (a
-    refit may only use those labels).
+    A fitted :class:`sk_conse.ConSEClassifier` already pickles only the
+    vectors it uses (its seen labels and candidates); restricting the table
+    yourself makes the unfitted estimator small too, and says explicitly
+    which labels a refit or ``with_candidates`` may use after loading.
 
     Parameters
     ----------
@@ -699,7 +696,7 @@ def restrict_embeddings(
     ... ).fit(X, y)
     >>> clf.predict([[0.0], [1.1]]).tolist()
     ['dog', 'truck']
-    >>> len(pickle.dumps(clf)) < 100_000  # instead of about 88 MB
+    >>> len(pickle.dumps(clf)) < 100_000
     True
     """
     if isinstance(labels, str):

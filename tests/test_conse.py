@@ -583,6 +583,17 @@ def test_repr_summarises_the_label_vectors():
     assert repr(ConSEClassifier()) == "ConSEClassifier()"
 
 
+@pytest.mark.parametrize("name", ["DeViSEClassifier", "ConSEClassifierCV"])
+def test_repr_summarises_the_label_vectors_of_the_other_estimators(name):
+    import sk_conse
+
+    rng = np.random.RandomState(0)
+    vectors = {f"w{i}": rng.randn(50) for i in range(2000)}
+    text = repr(getattr(sk_conse, name)(label_embeddings=vectors))
+    assert "label_embeddings=<dict of 2000>" in text
+    assert len(text) < 200, text
+
+
 def test_normalize_embeddings_uses_unit_vectors_on_the_seen_side():
     X, y = _three_seen()
     y = np.array(["a", "b", "c"])[y]
