@@ -23,6 +23,7 @@ routes (:func:`available`).
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -224,15 +225,25 @@ _MEASURED: dict = {}
 
 
 def _machine_key() -> str:
-    """What the calibration depends on: CPU, BLAS kernel and threads, numba,
-    cores."""
+    """What the calibration depends on: CPU, BLAS kernels, numba, cores, and
+    the BLAS thread budget of this call (read through the cached controller
+    of :mod:`sk_conse._parallel`: a prediction pays microseconds, not the
+    milliseconds of a fresh ``threadpool_info()``)."""
+    from ._parallel import blas_threads
+
+    return f"{_machine()}|threads-{blas_threads()}"
+
+
+@functools.cache
+def _machine() -> str:
+    """The parts of :func:`_machine_key` that a process cannot change."""
     import numba
-    from threadpoolctl import threadpool_info
+
+    from ._parallel import _threadpool_controller
 
     blas = [
-        f"{i.get('internal_api')}-{i.get('architecture')}-{i.get('num_threads')}"
-        for i in threadpool_info()
-        if i.get("user_api") == "blas"
+        f"{lib.internal_api}-{lib.architecture}"
+        for lib in _threadpool_controller().select(user_api="blas").lib_controllers
     ]
     return "|".join(
         [cpu_model(), *blas, f"numba-{numba.__version__}", str(os.cpu_count())]
