@@ -295,16 +295,6 @@ class BaseZeroShotClassifier(
             inputs = self._search_input(call.X[rows], call.backend, n_rows)
             yield rows, call.search.embed(inputs)
 
-    def _score_batches(self, call: _Call) -> Iterator[tuple]:
-        """Yield ``(rows, batch, scores)`` per batch, the best of each row
-        exact (:meth:`~sk_conse._search.CosineSearch.refine`); the score
-        buffer is reused."""
-        buffer = None
-        for rows, batch in self._batches(call):
-            S = call.search.exact_scores(batch, out=buffer)
-            buffer = S if buffer is None else buffer
-            yield rows, batch, S
-
     @staticmethod
     def _output(backend: Backend, keep: bool, shape: tuple, dtype: Any) -> Any:
         if keep:

@@ -278,7 +278,8 @@ class CosineSearch:
             rank = np.empty_like(order)
             rank[order] = np.arange(len(order))
             units = distinct[order]
-            self.expand = backend.asarray(rank[expand.reshape(-1)].astype(np.int64))
+            expand = rank[expand.reshape(-1)].astype(np.int64)
+            self.expand = backend.asarray(expand)
         self.n_distinct = len(units)
         width = -(-self.n_distinct // GROUP) * GROUP
         padded = np.zeros((width, q), dtype=self.dtype)
@@ -289,7 +290,7 @@ class CosineSearch:
         # The direct route's streamed top-k reads candidates in their order.
         self._expanded_units = None
         if self.expand is not None and backend.name == "numpy":
-            self._expanded_units = np.ascontiguousarray(units[rank[expand.reshape(-1)]])
+            self._expanded_units = np.ascontiguousarray(units[expand])
         self._max_offset = 0.0 if offset is None else float(np.max(np.abs(offset)))
 
     def on(self, backend: Backend) -> CosineSearch:
@@ -389,7 +390,9 @@ class CosineSearch:
             cols = xp.take(self.expand, cols)
         return xp.astype(xp.take(self.unit, cols, axis=0), xp.float64)
 
-    def refine(self, batch: SearchBatch, S: Any, threshold: Any) -> tuple:
+    def refine(
+        self, batch: SearchBatch, S: Any, threshold: Any, among: Any = None
+    ) -> tuple:
         """Re-score exactly the entries that could reach the top of each row.
 
         Every entry of ``S`` (from :meth:`scores`) at or above ``threshold``
@@ -406,6 +409,9 @@ class CosineSearch:
             Its scores, refined in place.
         threshold : array of shape (m,)
             Each row's k-th best score in ``S``.
+        among : int array or None
+            Only these rows (of ``S`` exactly ``n_candidates`` wide); None:
+            every row.
 
         Returns
         -------
@@ -413,14 +419,18 @@ class CosineSearch:
             The refined entries (on the backend).
         """
         xp = self.backend.xp
-        valid = S[:, : self.n_candidates]
-        live = batch.inverse_norms != 0
         floor = threshold - self._margin(batch)
+        live = batch.inverse_norms != 0
+        if among is not None:
+            floor, live = floor[among], live[among]
+        valid = S[:, : self.n_candidates] if among is None else S[among]
         mask = (valid >= floor[:, None]) & live[:, None]
         # A row whose threshold entry stands alone is in its true order.
         alone = xp.sum(xp.astype(mask, xp.int64), axis=1) < 2
         mask = mask & ~alone[:, None]
         rows, cols = xp.nonzero(mask)
+        if among is not None:
+            rows = among[rows]
         values = self._exact_pairs(batch, rows, cols)
         S[rows, cols] = values
         return rows, cols, values
@@ -600,19 +610,17 @@ class CosineSearch:
         """Re-score exactly the entries within the rounding margin of a row's
         best, in rows where there are two or more (NumPy)."""
         m, n = out.shape
+        if n < 2:
+            return
+        # The best two of each row, streamed: only rows where they lie within
+        # the margin are handed to refine.
         _, vals = kernels.block_top_k(
-            [(0, out)], m, n, min(2, n), self.dtype, self.backend.parallel
+            [(0, out)], m, n, 2, self.dtype, self.backend.parallel
         )
         best = vals.max(axis=1)
-        margin = self._margin(batch)
-        live = batch.inverse_norms != 0
-        rows = np.nonzero(live & (vals.min(axis=1) > best - margin))[0]
-        if n < 2 or rows.shape[0] == 0:
-            return
-        near = out[rows] >= (best - margin)[rows][:, None]
-        r, c = np.nonzero(near)
-        r = rows[r]
-        out[r, c] = self._exact_pairs(batch, r, c)
+        near = np.nonzero(vals.min(axis=1) >= best - self._margin(batch))[0]
+        if near.shape[0]:
+            self.refine(batch, out, best, among=near)
 
     def exact_scores(self, batch: SearchBatch, out: Any = None) -> Any:
         """:meth:`scores` with each row's best entries refined (so that the
