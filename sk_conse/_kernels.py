@@ -156,11 +156,23 @@ def factorised_top_k(
     """
     idx, w, offset = _canonical(idx, w, G, offset)
     m = idx.shape[0]
-    cols = np.empty((m, K), dtype=np.int64)
-    vals = np.empty((m, K), dtype=G.dtype)
+    top = _empty_top_k(m, K, G.shape[1], G.dtype)
     kernel = _compile().factorised
-    _rows(parallel, m, lambda a, b: kernel(idx, w, G, offset, K, cols, vals, a, b))
-    return cols, vals
+    _rows(parallel, m, lambda a, b: kernel(idx, w, G, offset, *top, a, b))
+    return top[0], top[1]
+
+
+def _empty_top_k(m: int, K: int, n: int, dtype: Any) -> tuple:
+    """Each row's empty top-K: columns, values, K-th best and its slot.
+
+    Empty slots hold ``-inf`` at columns ``n, n + 1, ...`` (beyond every
+    real one, so a real score displaces them first)."""
+    cols = np.empty((m, K), dtype=np.int64)
+    cols[:] = n + np.arange(K)
+    vals = np.full((m, K), -np.inf, dtype=dtype)
+    low = np.full(m, -np.inf, dtype=dtype)
+    worst = np.full(m, K - 1, dtype=np.int64)
+    return cols, vals, low, worst
 
 
 def _canonical(idx: Any, w: Any, G: Any, offset: Any) -> tuple:
@@ -205,20 +217,10 @@ def block_top_k(
     cols, values : as :func:`factorised_top_k`.
     """
     kernel = _compile().blocks
-    cols = np.empty((m, K), dtype=np.int64)
-    vals = np.full((m, K), -np.inf, dtype=dtype)
-    cols[:] = n_valid + np.arange(K)
-    low = np.full(m, -np.inf, dtype=dtype)
-    worst = np.full(m, K - 1, dtype=np.int64)
+    top = _empty_top_k(m, K, n_valid, dtype)
     for j0, S in blocks:
-        _rows(
-            parallel,
-            m,
-            lambda a, b, S=S, j0=j0: kernel(
-                S, j0, n_valid, K, cols, vals, low, worst, a, b
-            ),
-        )
-    return cols, vals
+        _rows(parallel, m, lambda a, b, S=S, j0=j0: kernel(S, j0, n_valid, *top, a, b))
+    return top[0], top[1]
 
 
 _MEASURED: dict = {}

@@ -105,39 +105,31 @@ def _gather(idx, w, G, j0, width, acc):
             acc[b] = acc[b] + w0 * g0[b]
 
 
+@nb.njit(inline="always")
+def _row_block(idx, w, G, offset, j0, width, acc):
+    """One row's scores over columns ``j0:j0 + width``: the gather, minus the
+    offset (when there is one)."""
+    _gather(idx, w, G, j0, width, acc)
+    if offset.shape[0]:
+        for b in range(width):
+            acc[b] -= offset[j0 + b]
+
+
 @nb.njit(nogil=True)
-def factorised(idx, w, G, offset, K, out_cols, out_vals, start, stop):
-    """Rows ``start:stop``: the K best of ``W G - offset`` (see
-    :func:`sk_conse._kernels.factorised_top_k`)."""
+def factorised(idx, w, G, offset, out_cols, out_vals, low, worst, start, stop):
+    """Rows ``start:stop``: the K best of ``W G - offset`` into the rows'
+    top-K (see :func:`sk_conse._kernels.factorised_top_k`)."""
     n = G.shape[1]
-    block = BLOCK_COLUMNS
-    acc = np.empty(block, dtype=G.dtype)
-    low = np.empty(CHUNK_ROWS, dtype=G.dtype)
-    worst = np.empty(CHUNK_ROWS, dtype=np.int64)
+    K = out_cols.shape[1]
+    acc = np.empty(BLOCK_COLUMNS, dtype=G.dtype)
     for r0 in range(start, stop, CHUNK_ROWS):
         r1 = min(r0 + CHUNK_ROWS, stop)
-        for r in range(r0, r1):
-            for s in range(K):
-                out_vals[r, s] = -np.inf
-                out_cols[r, s] = n + s
-            low[r - r0] = -np.inf
-            worst[r - r0] = K - 1
-        for j0 in range(0, n, block):
-            width = min(block, n - j0)
+        for j0 in range(0, n, BLOCK_COLUMNS):
+            width = min(BLOCK_COLUMNS, n - j0)
             for r in range(r0, r1):
-                _gather(idx[r], w[r], G, j0, width, acc)
-                if offset.shape[0]:
-                    for b in range(width):
-                        acc[b] -= offset[j0 + b]
-                low[r - r0], worst[r - r0] = _offer(
-                    acc,
-                    width,
-                    j0,
-                    out_vals[r],
-                    out_cols[r],
-                    K,
-                    low[r - r0],
-                    worst[r - r0],
+                _row_block(idx[r], w[r], G, offset, j0, width, acc)
+                low[r], worst[r] = _offer(
+                    acc, width, j0, out_vals[r], out_cols[r], K, low[r], worst[r]
                 )
 
 
@@ -145,24 +137,19 @@ def factorised(idx, w, G, offset, K, out_cols, out_vals, start, stop):
 def scores(idx, w, G, offset, out, start, stop):
     """Rows ``start:stop`` of ``W G - offset``, ``-inf`` beyond ``n``."""
     n = G.shape[1]
-    block = BLOCK_COLUMNS
     for r0 in range(start, stop, CHUNK_ROWS):
         r1 = min(r0 + CHUNK_ROWS, stop)
-        for j0 in range(0, n, block):
-            width = min(block, n - j0)
+        for j0 in range(0, n, BLOCK_COLUMNS):
+            width = min(BLOCK_COLUMNS, n - j0)
             for r in range(r0, r1):
-                acc = out[r, j0 : j0 + width]
-                _gather(idx[r], w[r], G, j0, width, acc)
-                if offset.shape[0]:
-                    for b in range(width):
-                        acc[b] -= offset[j0 + b]
+                _row_block(idx[r], w[r], G, offset, j0, width, out[r, j0 : j0 + width])
         for r in range(r0, r1):
             for j in range(n, out.shape[1]):
                 out[r, j] = -np.inf
 
 
 @nb.njit(nogil=True)
-def blocks(S, j0, n_valid, K, out_cols, out_vals, low, worst, start, stop):
+def blocks(S, j0, n_valid, out_cols, out_vals, low, worst, start, stop):
     """Rows ``start:stop``: offer a block of scores to their top-K.
 
     A wide block first bounds its row's K-th best from below: with at least
@@ -170,6 +157,7 @@ def blocks(S, j0, n_valid, K, out_cols, out_vals, low, worst, start, stop):
     scores reach, so nothing below it can enter. Only the runs that reach
     it are then screened further.
     """
+    K = out_cols.shape[1]
     width = min(S.shape[1], n_valid - j0)
     n_runs = width // 256
     tops = np.empty(max(n_runs, 1), dtype=S.dtype)
