@@ -168,6 +168,22 @@ class _ZeroShotScorer:
             _warn_seen_labels(self, estimator, labels, seen_in_y, wider, stacklevel)
         return estimator if wider is None else wider
 
+    @staticmethod
+    def _true_columns(classes: Any, y: Any, use: str) -> tuple:
+        """``y`` checked, the estimator's ``classes_`` and their index, and
+        each true label's column in them; a label that is no candidate raises (it
+        cannot be ``use``, e.g. "ranked")."""
+        y_true = _check_y_true(y)
+        classes, index = _label_index(classes, name="estimator.classes_")
+        y_idx = _encode(
+            y_true,
+            index,
+            "y",
+            "the estimator's classes_ (its candidate labels): a test label "
+            f"must be a candidate to be {use}",
+        )
+        return y_true, classes, index, y_idx
+
     def _accept_sample_weight(self) -> bool:
         # Read by scikit-learn's multi-metric scoring when metadata routing
         # is off: sample_weight is always accepted.
@@ -224,16 +240,8 @@ class _TopKScorer(_ZeroShotScorer):
                 f"(the candidate labels); {type(estimator).__name__} has none. "
                 f"Fit it first."
             )
-        y_true = _check_y_true(y)
-        classes, index = _label_index(classes, name="estimator.classes_")
+        y_true, classes, index, y_idx = self._true_columns(classes, y, "ranked")
         k = min(self._k, classes.shape[0])
-        y_idx = _encode(
-            y_true,
-            index,
-            "y",
-            "the estimator's classes_ (its candidate labels): a test label "
-            "must be a candidate to be ranked",
-        )
         n_samples = y_true.shape[0]
         pipeline = _final_step_with_top_k(estimator)
         if hasattr(estimator, "predict_top_k") or pipeline is not None:
@@ -522,15 +530,7 @@ class _ProbaScorer(_ZeroShotScorer):
                 f"predict_proba; {type(estimator).__name__} has "
                 f"{'no predict_proba' if classes is not None else 'no classes_'}."
             )
-        y_true = _check_y_true(y)
-        classes, index = _label_index(classes, name="estimator.classes_")
-        y_idx = _encode(
-            y_true,
-            index,
-            "y",
-            "the estimator's classes_ (its candidate labels): a test label "
-            "must be a candidate to be scored",
-        )
+        y_true, classes, _, y_idx = self._true_columns(classes, y, "scored")
         proba = _check_y_prob(estimator.predict_proba(X), y_true.shape[0])
         if proba.shape[1] != classes.shape[0]:
             raise ValueError(
