@@ -7,6 +7,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from sk_conse.datasets import FASHION_MNIST_CLASSES
 from sk_conse.hierarchy import WORDNET_ROOT, Hierarchy, WordNet
 from sk_conse.metrics import hierarchical_precision_at_k_score
 
@@ -558,18 +559,7 @@ def test_real_wordnet_lookup(wordnet):
 # A hierarchy from class names (Fashion-MNIST)
 # ---------------------------------------------------------------------------
 
-FASHION_NAMES = [
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-]
+FASHION_NAMES = list(FASHION_MNIST_CLASSES)
 
 
 @requires_wordnet
