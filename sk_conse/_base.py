@@ -94,6 +94,10 @@ class BaseZeroShotClassifier(
         "verbose": ["verbose"],
     }
 
+    # The array library whose CUDA device ``device="auto"`` resolves to (see
+    # resolve_device): at fit time and again when a pickle is loaded.
+    _device_library: ClassVar[str] = "cupy"
+
     # Parameters read at prediction time, validated there (they may have been
     # set with set_params after fit) and snapshotted once per call.
     _predict_params: ClassVar[tuple] = (
@@ -237,7 +241,7 @@ class BaseZeroShotClassifier(
     def __setstate__(self, state):
         self.__dict__.update(state)
         if getattr(self, "device_", None) == "cuda":
-            self.device_ = resolve_device("auto")
+            self.device_ = resolve_device("auto", library=self._device_library)
 
     # ------------------------------------------------------------ predict
 

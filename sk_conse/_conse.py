@@ -418,7 +418,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         self.seen_classes_ = seen_classes
         self.classes_, self.candidate_embeddings_ = self._candidates(table, seen_rows)
         self.T_ = n_seen if self.T is None else min(int(self.T), n_seen)
-        self.device_ = resolve_device(self.device)
+        self.device_ = resolve_device(self.device, library=self._device_library)
         # Ties in p(y|x) go to the smaller label in sorted order, whatever the
         # base's column order: columns are permuted to sorted order when they
         # are not already.

@@ -229,6 +229,9 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         "random_state": ["random_state"],
     }
 
+    # Training runs in torch: its CUDA device is the one that counts.
+    _device_library: ClassVar[str] = "torch"
+
     def __init__(
         self,
         label_embeddings=None,
@@ -312,7 +315,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         seen_vectors = table.vectors[seen_rows].astype(np.float32)
         seen_vectors /= np.linalg.norm(seen_vectors, axis=1, keepdims=True)
         self.seen_embeddings_ = seen_vectors
-        self.device_ = resolve_device(self.device, library="torch")
+        self.device_ = resolve_device(self.device, library=self._device_library)
 
         self._train(torch, X.astype(np.float32), y_idx)
 

@@ -1,5 +1,7 @@
 """Tests of DeViSEClassifier (Frome et al., NIPS 2013)."""
 
+import pickle
+
 import numpy as np
 import pytest
 from _shared import check_embeddings, cuda_seen_by
@@ -268,6 +270,18 @@ def test_device_is_cuda_when_torch_sees_one(data, monkeypatch):
     clf = _devise(embeddings).fit(X, y)
     assert clf.device_ == "cuda"
     assert trained_on == ["cuda"]
+
+
+def test_loaded_model_resolves_cuda_through_torch(data, monkeypatch):
+    """A pickle of a model fitted on a GPU resolves its device again on
+    loading, as fit does: by torch, which DeViSE computes with, not CuPy."""
+    embeddings, X, y, _, _ = data
+    cuda_seen_by(monkeypatch, "torch")
+    monkeypatch.setattr(DeViSEClassifier, "_train", lambda self, torch, X, y_idx: None)
+    saved = pickle.dumps(_devise(embeddings).fit(X, y))
+    assert pickle.loads(saved).device_ == "cuda"
+    cuda_seen_by(monkeypatch, "cupy")
+    assert pickle.loads(saved).device_ == "cpu"
 
 
 # ------------------------------------------------------ sklearn checks
