@@ -219,6 +219,10 @@ class ConSEClassifierCV(
     verbose : int, default=0
         As for :class:`~sk_conse.ConSEClassifier` (the refitted estimator).
 
+    normalize_embeddings : bool, default=False
+        As for :class:`~sk_conse.ConSEClassifier`, in the folds and the refit:
+        set ``True`` for raw word vectors.
+
     Attributes
     ----------
     best_estimator_ : ConSEClassifier
@@ -319,6 +323,7 @@ class ConSEClassifierCV(
                 "algorithm",
                 "batch_size",
                 "verbose",
+                "normalize_embeddings",
             )
         },
     }
@@ -339,6 +344,7 @@ class ConSEClassifierCV(
         batch_size=1024,
         n_jobs=None,
         verbose=0,
+        normalize_embeddings=False,
     ):
         self.base_estimator = base_estimator
         self.label_embeddings = label_embeddings
@@ -353,6 +359,7 @@ class ConSEClassifierCV(
         self.batch_size = batch_size
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.normalize_embeddings = normalize_embeddings
 
     def _conse(self, base, **params) -> ConSEClassifier:
         return ConSEClassifier(
@@ -363,6 +370,7 @@ class ConSEClassifierCV(
             algorithm=self.algorithm,
             batch_size=self.batch_size,
             verbose=self.verbose,
+            normalize_embeddings=self.normalize_embeddings,
             **params,
         )
 

@@ -112,6 +112,31 @@ def test_temperature_is_tuned_when_given(problem):
     assert len(set(cv_est.cv_results_["mean_test_score"])) == 6
 
 
+def test_normalize_embeddings_reaches_the_folds_and_the_refit(problem):
+    """Label vectors of very different norms: unit vectors change the fold
+    scores, and the choice is GridSearchCV's over
+    ConSEClassifier(normalize_embeddings=True)."""
+    X, y, embeddings = problem
+    rng = np.random.RandomState(0)
+    scaled = {label: v * rng.uniform(0.5, 8.0) for label, v in embeddings.items()}
+    cv = ClassDisjointKFold(n_splits=3)
+    Ts = [2, 4, None]
+    cv_est = ConSEClassifierCV(
+        LogisticRegression(), scaled, Ts=Ts, cv=cv, normalize_embeddings=True
+    ).fit(X, y)
+    assert cv_est.best_estimator_.normalize_embeddings is True
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(), scaled, normalize_embeddings=True),
+        {"T": Ts, "seen_penalty": [0.0]},
+        cv=cv,
+        scoring=make_hit_at_k_scorer(k=1),
+    ).fit(X, y)
+    _same_choice(cv_est, search)
+    raw = ConSEClassifierCV(LogisticRegression(), scaled, Ts=Ts, cv=cv).fit(X, y)
+    scores = cv_est.cv_results_["mean_test_score"]
+    assert not np.array_equal(scores, raw.cv_results_["mean_test_score"])
+
+
 def test_int_cv_means_class_disjoint_folds(problem):
     X, y, embeddings = problem
     a = ConSEClassifierCV(LogisticRegression(), embeddings, Ts=[1, 4], cv=3)
