@@ -212,16 +212,16 @@ class ConSEClassifierCV(
     batch_size : int, default=1024
         As for :class:`~sk_conse.ConSEClassifier`.
 
+    normalize_embeddings : bool, default=False
+        As for :class:`~sk_conse.ConSEClassifier`, in the folds and the refit:
+        set ``True`` for raw word vectors.
+
     n_jobs : int, default=None
         Folds fitted in parallel (joblib). ``None`` means 1 unless in a
         :func:`joblib.parallel_config` context.
 
     verbose : int, default=0
         As for :class:`~sk_conse.ConSEClassifier` (the refitted estimator).
-
-    normalize_embeddings : bool, default=False
-        As for :class:`~sk_conse.ConSEClassifier`, in the folds and the refit:
-        set ``True`` for raw word vectors.
 
     Attributes
     ----------
@@ -322,8 +322,8 @@ class ConSEClassifierCV(
                 "device",
                 "algorithm",
                 "batch_size",
-                "verbose",
                 "normalize_embeddings",
+                "verbose",
             )
         },
     }
@@ -342,9 +342,9 @@ class ConSEClassifierCV(
         device="auto",
         algorithm="auto",
         batch_size=1024,
+        normalize_embeddings=False,
         n_jobs=None,
         verbose=0,
-        normalize_embeddings=False,
     ):
         self.base_estimator = base_estimator
         self.label_embeddings = label_embeddings
@@ -357,9 +357,9 @@ class ConSEClassifierCV(
         self.device = device
         self.algorithm = algorithm
         self.batch_size = batch_size
+        self.normalize_embeddings = normalize_embeddings
         self.n_jobs = n_jobs
         self.verbose = verbose
-        self.normalize_embeddings = normalize_embeddings
 
     def _conse(self, base, **params) -> ConSEClassifier:
         return ConSEClassifier(
@@ -369,8 +369,8 @@ class ConSEClassifierCV(
             device=self.device,
             algorithm=self.algorithm,
             batch_size=self.batch_size,
-            verbose=self.verbose,
             normalize_embeddings=self.normalize_embeddings,
+            verbose=self.verbose,
             **params,
         )
 
