@@ -11,7 +11,7 @@ A subclass implements:
 
 - ``fit``, inside ``with self._fitting():``, setting its fitted attributes
   (``classes_`` and ``candidate_embeddings_`` from :meth:`_candidates`);
-- ``_validate_X(X, reset)`` and the ``_dtype`` property;
+- ``_validate_X(X, reset)``;
 - ``_build_search(backend)``: its search object (:mod:`sk_conse._search`) on a
   backend;
 - ``_search_input(X_batch, backend, n_rows)``: what its search's ``embed``
@@ -48,6 +48,7 @@ from ._compat import (
     get_namespace,
     validate_parameter_constraints,
 )
+from ._docstrings import fill_doc
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
 from ._utils import check_k, check_label_list, name_some, progress, summarized_repr
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
@@ -75,6 +76,7 @@ class _Call:
     params: dict
 
 
+@fill_doc
 class BaseZeroShotClassifier(
     ClassifierMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -108,11 +110,6 @@ class BaseZeroShotClassifier(
     )
 
     # ----------------------------------------------------- subclass hooks
-
-    @property
-    def _dtype(self) -> np.dtype:
-        """The dtype of embeddings and scores."""
-        raise NotImplementedError
 
     def _validate_X(self, X, *, reset: bool):
         """Validate ``X`` as the estimator's ``fit`` does."""
@@ -299,19 +296,31 @@ class BaseZeroShotClassifier(
             inputs = self._search_input(call.X[rows], call.backend, n_rows)
             yield rows, call.search.embed(inputs)
 
+    @property
+    def _dtype(self) -> np.dtype:
+        """The dtype of embeddings and scores: that of the label vectors."""
+        return self.candidate_embeddings_.dtype
+
+    @property
+    def _n_features_out(self) -> int:
+        """Length of f(x), for ``get_feature_names_out``."""
+        return self.candidate_embeddings_.shape[1]
+
     @staticmethod
     def _output(backend: Backend, keep: bool, shape: tuple, dtype: Any) -> Any:
         if keep:
             return backend.empty(shape, dtype)
         return np.empty(shape, dtype)
 
+    @_dask.dispatch
     def transform(self, X):
         """Each sample's point f(x) in the label-vector space.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        The point that the candidates are ranked against: by
+        :meth:`decision_function`, the cosine similarity between f(x) and
+        each candidate label vector. Its length is that of the label vectors.
+
+        %(parameters_X_predict)s
 
         Returns
         -------
@@ -319,11 +328,8 @@ class BaseZeroShotClassifier(
             A torch tensor or CuPy array (on ``X``'s device) for such an ``X``
             under ``sklearn.config_context(array_api_dispatch=True)``.
         """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "transform")
         call = self._start(X, candidates=False)
-        n_dims = self.candidate_embeddings_.shape[1]
-        shape = (_num_samples(call.X), n_dims)
+        shape = (_num_samples(call.X), self._n_features_out)
         out = self._output(call.backend, call.keep, shape, self._dtype)
         for rows, batch in self._batches(call):
             F = batch.embedding
@@ -349,30 +355,29 @@ class BaseZeroShotClassifier(
                 then(out[rows])
         return out
 
+    @_dask.dispatch
     def decision_function(self, X):
         """Cosine similarity between f(x) and each candidate label vector.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        Columns follow ``classes_``; ``seen_penalty`` is subtracted from the
+        scores of seen candidates. With two candidates, as scikit-learn's
+        binary classifiers do, a 1-D array: the score of ``classes_[1]``
+        minus that of ``classes_[0]`` (positive means ``classes_[1]``).
+
+        %(parameters_X_predict)s
 
         Returns
         -------
         scores : ndarray of shape (n_samples, n_candidates) or (n_samples,)
-            Columns follow ``classes_``; ``seen_penalty`` is subtracted from
-            seen candidates. With two candidates, as scikit-learn's binary
-            classifiers do, a 1-D array: the score of ``classes_[1]`` minus
-            that of ``classes_[0]`` (positive means ``classes_[1]``). A torch
-            tensor or CuPy array for such an ``X`` under array API dispatch.
+            A torch tensor or CuPy array for such an ``X`` under array API
+            dispatch.
         """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "decision_function")
         scores = self._scores(self._start(X))
         if len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
 
+    @_dask.dispatch
     def predict_proba(self, X):
         """Softmax of the cosine scores divided by ``temperature``.
 
@@ -382,23 +387,19 @@ class BaseZeroShotClassifier(
         example with ``GridSearchCV`` and ``scoring="neg_log_loss"`` on
         class-disjoint folds) to calibrate them.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        %(parameters_X_predict)s
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_candidates)
         """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "predict_proba")
         call = self._start(X)
         temperature = call.params["temperature"]
         if call.keep:
             return _softmax(self._scores(call), temperature)
         return self._scores(call, then=lambda S: _softmax_in_place(S, temperature))
 
+    @_dask.dispatch
     def predict_top_k(self, X, k=5):
         """The ``k`` best candidate labels of each sample and their scores.
 
@@ -407,8 +408,7 @@ class BaseZeroShotClassifier(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        %(X_predict)s
         k : int, default=5
             How many labels per sample; at most the number of candidates.
 
@@ -422,8 +422,6 @@ class BaseZeroShotClassifier(
             torch tensor or CuPy array for such an ``X`` under array API
             dispatch.
         """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "predict_top_k", k=k)
         call = self._start(X)
         backend, search = call.backend, call.search
         k = check_k(k, n=len(self.classes_))
@@ -437,20 +435,20 @@ class BaseZeroShotClassifier(
             val_out[rows] = vals if call.keep else backend.to_numpy(vals)
         return self.classes_[idx_out], val_out
 
+    @_dask.dispatch
     def predict(self, X):
         """The best candidate label of each sample.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        The first label of :meth:`predict_top_k` (ties go to the label
+        earlier in ``classes_``), found without building the
+        (n_samples, n_candidates) score matrix.
+
+        %(parameters_X_predict)s
 
         Returns
         -------
         y : ndarray of shape (n_samples,)
         """
-        if _dask.is_dask_collection(X):
-            return _dask.predict_dask(self, X, "predict")
         labels, _ = self.predict_top_k(X, 1)
         return labels[:, 0]
 

@@ -34,6 +34,7 @@ from ._compat import (
     _num_samples,
     _routing_enabled,
 )
+from ._docstrings import fill_doc
 from ._label_embeddings import check_label_embeddings, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
@@ -114,6 +115,7 @@ def _one_dimensional(X) -> bool:
     return False
 
 
+@fill_doc
 class ConSEClassifier(BaseZeroShotClassifier):
     """Zero-shot classifier by convex combination of semantic embeddings.
 
@@ -241,11 +243,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         torch tensor on a GPU under array API dispatch) routes for its own
         backend.
 
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when ``X`` has them.
+    %(features_in_)s
 
     See Also
     --------
@@ -285,26 +283,11 @@ class ConSEClassifier(BaseZeroShotClassifier):
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
-
-    .. [2] W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
-       and Analysis of Generalized Zero-Shot Learning for Object Recognition
-       in the Wild", ECCV 2016.
+    %(references_conse)s
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sklearn.linear_model import LogisticRegression
-    >>> from sk_conse import ConSEClassifier
-    >>> vectors = {"cat": [1.0, 0.1], "dog": [0.9, 0.4], "car": [0.0, 1.0],
-    ...            "lion": [1.0, 0.0], "truck": [0.1, 1.0]}
-    >>> rng = np.random.RandomState(0)
-    >>> centres = {"cat": [0, 0], "dog": [0, 3], "car": [3, 3]}
-    >>> y = np.repeat(["cat", "dog", "car"], 20)
-    >>> X = np.array([centres[label] for label in y]) + rng.randn(60, 2) / 2
-    >>> clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)
+    %(example_conse)s
     >>> clf.classes_
     array(['lion', 'truck'], dtype='<U5')
     >>> clf.predict([[0, 0], [3, 3]])
@@ -503,15 +486,6 @@ class ConSEClassifier(BaseZeroShotClassifier):
         new.__setstate__(state)
         return new
 
-    @property
-    def _n_features_out(self) -> int:
-        """Length of f(x), for ``get_feature_names_out``."""
-        return self.seen_embeddings_.shape[1]
-
-    @property
-    def _dtype(self) -> np.dtype:
-        return self.seen_embeddings_.dtype
-
     # ------------------------------------------------------------ routing
 
     def get_metadata_routing(self):
@@ -640,8 +614,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        %(X_predict)s
         k : int, default=5
             How many candidates to explain per sample.
 
@@ -663,16 +636,9 @@ class ConSEClassifier(BaseZeroShotClassifier):
 
         Examples
         --------
-        >>> import numpy as np
-        >>> from sklearn.linear_model import LogisticRegression
-        >>> from sk_conse import ConSEClassifier
-        >>> vectors = {"cat": [1.0, 0.1], "dog": [0.9, 0.4], "car": [0.0, 1.0],
-        ...            "lion": [1.0, 0.0], "truck": [0.1, 1.0]}
-        >>> rng = np.random.RandomState(0)
-        >>> y = np.repeat(["cat", "dog", "car"], 20)
-        >>> centres = {"cat": [0, 0], "dog": [0, 3], "car": [3, 3]}
-        >>> X = np.array([centres[label] for label in y]) + rng.randn(60, 2) / 2
-        >>> clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)
+        The model of the class example:
+
+        %(example_conse)s
         >>> why = clf.explain([[0, 0]], k=2)
         >>> why.seen_labels
         array([['cat', 'dog']], dtype='<U3')

@@ -41,6 +41,7 @@ from ._compat import (
     _safe_indexing,
 )
 from ._conse import ConSEClassifier
+from ._docstrings import fill_doc
 from ._utils import summarized_repr
 from .metrics import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold
@@ -147,6 +148,7 @@ def _fit_and_score_fold(
     return scores
 
 
+@fill_doc
 class ConSEClassifierCV(
     MetaEstimatorMixin, ClassifierMixin, TransformerMixin, BaseEstimator
 ):
@@ -277,13 +279,7 @@ class ConSEClassifierCV(
 
     References
     ----------
-    .. [1] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
-
-    .. [2] W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
-       and Analysis of Generalized Zero-Shot Learning for Object Recognition
-       in the Wild", ECCV 2016.
+    %(references_conse)s
 
     Examples
     --------

@@ -12,7 +12,10 @@ Dask is imported here only, and only when a Dask collection is given, so that
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._utils import check_k
 
-__all__ = ["is_dask_collection", "predict_dask"]
+__all__ = ["dispatch", "is_dask_collection", "predict_dask"]
 
 # The methods that accept Dask arrays, and the outputs each returns.
 _OUTPUTS = {
@@ -59,6 +62,30 @@ def is_dask_collection(X: Any) -> bool:
     from dask import is_dask_collection as _is_dask
 
     return bool(_is_dask(X))
+
+
+def dispatch(method: Callable) -> Callable:
+    """Decorator of a prediction method ``method(self, X, ...)``: a Dask ``X``
+    goes to :func:`predict_dask`, with the method's other arguments.
+
+    Anything else goes to the method itself. The method's name is the one
+    :func:`predict_dask` runs on each chunk, so it must be in ``_OUTPUTS``.
+    """
+    if method.__name__ not in _OUTPUTS:  # pragma: no cover - internal misuse
+        raise ValueError(f"No Dask support for {method.__name__!r}.")
+    signature = inspect.signature(method)
+
+    @functools.wraps(method)
+    def dispatched(self, X, *args, **kwargs):
+        if not is_dask_collection(X):
+            return method(self, X, *args, **kwargs)
+        bound = signature.bind(self, X, *args, **kwargs)
+        bound.apply_defaults()
+        options = dict(bound.arguments)
+        del options["self"], options["X"]
+        return predict_dask(self, X, method.__name__, **options)
+
+    return dispatched
 
 
 def _check_dask_X(estimator: Any, X: Any) -> Any:

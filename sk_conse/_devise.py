@@ -17,6 +17,7 @@ from sklearn.utils.validation import validate_data
 from ._backend import Backend, resolve_device
 from ._base import BaseZeroShotClassifier
 from ._compat import Interval, StrOptions, _fit_context
+from ._docstrings import fill_doc
 from ._label_embeddings import check_label_embeddings
 from ._search import CosineSearch
 from ._utils import import_torch, name_some
@@ -36,6 +37,7 @@ def _hinge_rank_loss(torch, scores, y_idx, margin):
     return hinge.sum(dim=1)
 
 
+@fill_doc
 class DeViSEClassifier(BaseZeroShotClassifier):
     """Zero-shot classifier by a linear visual-semantic embedding (DeViSE).
 
@@ -163,11 +165,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     device_ : {"cpu", "cuda"}
         The device resolved from ``device`` at fit time.
 
-    n_features_in_ : int
-        Number of features seen during :term:`fit`.
-
-    feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :term:`fit`, when ``X`` has them.
+    %(features_in_)s
 
     See Also
     --------
@@ -189,13 +187,11 @@ class DeViSEClassifier(BaseZeroShotClassifier):
 
     References
     ----------
-    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
-       M. Ranzato and T. Mikolov, "DeViSE: A Deep Visual-Semantic Embedding
-       Model", NIPS 2013.
+    .. [1] %(frome2013)s
 
-    .. [2] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    .. [2] %(norouzi2014)s
 
-    .. [3] Chao et al., ECCV 2016 (see :class:`sk_conse.ConSEClassifier`).
+    .. [3] %(chao2016)s
 
     Examples
     --------
@@ -431,15 +427,6 @@ class DeViSEClassifier(BaseZeroShotClassifier):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-
-    @property
-    def _n_features_out(self) -> int:
-        """Dimension of the label-vector space, for ``get_feature_names_out``."""
-        return self.coef_.shape[0]
-
-    @property
-    def _dtype(self) -> np.dtype:
-        return self.candidate_embeddings_.dtype
 
     # ------------------------------------------------------------ predict
 

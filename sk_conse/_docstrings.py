@@ -1,0 +1,184 @@
+"""Docstring text that several docstrings share, written once.
+
+A docstring names a shared piece of text with ``%(name)s`` (the placeholder
+of matplotlib's and MNE's docstring helpers), and :func:`fill_doc` replaces
+it with ``DOCS[name]`` when the module defining the docstring is imported:
+``help()``, Sphinx (autodoc and numpydoc) and the doctests all see the whole
+text. A piece of several lines takes the indentation of the line its
+placeholder stands on, so pieces are written here at column 0, their later
+lines indented relative to their first one (a parameter's description by 4
+spaces, a reference's continuation lines by 3).
+
+What is here: the references cited in more than one docstring, and the
+descriptions of parameters, attributes and examples that several functions
+or estimators document alike.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+__all__ = ["DOCS", "fill_doc"]
+
+_T = TypeVar("_T")
+
+DOCS: dict[str, str] = {}
+
+# ------------------------------------------------------------------ references
+
+DOCS["norouzi2014"] = """\
+M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
+   G. S. Corrado and J. Dean, "Zero-Shot Learning by Convex Combination of
+   Semantic Embeddings", ICLR 2014."""
+
+DOCS["frome2013"] = """\
+A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean, M. Ranzato and
+   T. Mikolov, "DeViSE: A Deep Visual-Semantic Embedding Model", NIPS 2013."""
+
+DOCS["chao2016"] = """\
+W.-L. Chao, S. Changpinyo, B. Gong and F. Sha, "An Empirical Study
+   and Analysis of Generalized Zero-Shot Learning for Object Recognition
+   in the Wild", ECCV 2016."""
+
+DOCS["xian2017"] = """\
+Y. Xian, B. Schiele and Z. Akata, "Zero-Shot Learning - The Good,
+   the Bad and the Ugly", CVPR 2017."""
+
+
+# ------------------------------------------------- the zero-shot classifiers
+
+DOCS["X_predict"] = """\
+X : array-like of shape (n_samples, n_features)
+    Input samples, in the form ``fit`` took."""
+
+# The Parameters section of the prediction methods that take ``X`` only.
+DOCS["parameters_X_predict"] = f"""\
+Parameters
+----------
+{DOCS["X_predict"]}"""
+
+
+DOCS["features_in_"] = """\
+n_features_in_ : int
+    Number of features seen during :term:`fit`.
+
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Names of features seen during :term:`fit`, when ``X`` has them."""
+
+# The two papers ConSEClassifier and ConSEClassifierCV implement: ConSE, and
+# the calibrated stacking of ``seen_penalty``.
+DOCS["references_conse"] = f"""\
+.. [1] {DOCS["norouzi2014"]}
+
+.. [2] {DOCS["chao2016"]}"""
+
+# The toy problem of ConSEClassifier's examples: three seen labels, two
+# unseen ones near them in the label-vector space.
+DOCS["example_conse"] = """\
+>>> import numpy as np
+>>> from sklearn.linear_model import LogisticRegression
+>>> from sk_conse import ConSEClassifier
+>>> vectors = {"cat": [1.0, 0.1], "dog": [0.9, 0.4], "car": [0.0, 1.0],
+...            "lion": [1.0, 0.0], "truck": [0.1, 1.0]}
+>>> rng = np.random.RandomState(0)
+>>> centres = {"cat": [0, 0], "dog": [0, 3], "car": [3, 3]}
+>>> y = np.repeat(["cat", "dog", "car"], 20)
+>>> X = np.array([centres[label] for label in y]) + rng.randn(60, 2) / 2
+>>> clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)"""
+
+
+# ----------------------------------------------------------------- filling
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _piece(name: str, indent: str) -> str:
+    try:
+        text = DOCS[name]
+    except KeyError:
+        raise KeyError(
+            f"No shared docstring text is named {name!r}; the names are "
+            f"{sorted(DOCS)} (sk_conse._docstrings.DOCS)."
+        ) from None
+    first, *rest = text.split("\n")
+    return "\n".join([first, *(indent + line if line else line for line in rest)])
+
+
+def fill_text(doc: str) -> str:
+    """``doc`` with each ``%(name)s`` replaced by ``DOCS[name]``, indented.
+
+    Parameters
+    ----------
+    doc : str
+        A docstring.
+
+    Returns
+    -------
+    filled : str
+        The docstring with its placeholders filled in.
+
+    Raises
+    ------
+    KeyError
+        If a placeholder names no piece of ``DOCS``.
+    """
+    return "\n".join(_fill_line(line) for line in doc.split("\n"))
+
+
+def _fill_line(line: str) -> str:
+    indent = line[: len(line) - len(line.lstrip())]
+    return _PLACEHOLDER.sub(lambda match: _piece(match.group(1), indent), line)
+
+
+def _fill_object(obj: Any) -> None:
+    if isinstance(obj, (classmethod, staticmethod)):
+        obj = obj.__func__
+    if getattr(obj, "__doc__", None):
+        obj.__doc__ = fill_text(obj.__doc__)
+
+
+def fill_doc(obj: _T) -> _T:
+    """Decorator: fill in the shared text of a function's or class's docstring.
+
+    For a class, the docstrings of the methods and properties defined in its
+    body are filled in too. Under ``python -OO`` (no docstrings) it does
+    nothing.
+
+    Parameters
+    ----------
+    obj : function or class
+        What to fill in, in place.
+
+    Returns
+    -------
+    obj : function or class
+        The same object.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> from sk_conse._docstrings import fill_doc
+    >>> @fill_doc
+    ... def f():
+    ...     '''The harmonic mean of two accuracies.
+    ...
+    ...     References
+    ...     ----------
+    ...     .. [1] %(xian2017)s
+    ...     '''
+    >>> print(inspect.getdoc(f))
+    The harmonic mean of two accuracies.
+    <BLANKLINE>
+    References
+    ----------
+    .. [1] Y. Xian, B. Schiele and Z. Akata, "Zero-Shot Learning - The Good,
+       the Bad and the Ugly", CVPR 2017.
+    """
+    _fill_object(obj)
+    if isinstance(obj, type):
+        for member in vars(obj).values():
+            if isinstance(member, (Callable, classmethod, staticmethod, property)):
+                _fill_object(member)
+    return obj
