@@ -89,6 +89,28 @@ DOCS["example_conse"] = """\
 >>> clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)"""
 
 
+# ------------------------------------------------------------- hierarchies
+
+# Hierarchy.within_hops and WordNet.wnids_within_hops.
+DOCS["hops_include_seeds"] = """\
+hops : int
+    The largest number of edges, at least 0.
+include_seeds : bool, default=True
+    Whether the seeds themselves are returned."""
+
+
+# The methods of WordNet that take one synset, and their examples' set-up.
+DOCS["parameters_wnid"] = """\
+Parameters
+----------
+wnid : str
+    A noun synset id, such as ``"n02084071"`` (dog)."""
+
+DOCS["example_wordnet"] = """\
+>>> from sk_conse.wordnet import WordNet
+>>> wn = WordNet()  # apt-get install wordnet-base"""
+
+
 # ----------------------------------------------------------------- filling
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

@@ -9,10 +9,19 @@ is read by :class:`sk_conse.wordnet.WordNet` (re-exported here, so
 
 from __future__ import annotations
 
+import itertools
 import numbers
-from collections.abc import Collection, Container, Hashable, Iterable, Mapping
+from collections.abc import (
+    Collection,
+    Container,
+    Hashable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from typing import Any
 
+from ._docstrings import fill_doc
 from ._utils import is_nan
 
 __all__ = ["WORDNET_ROOT", "Hierarchy", "WordNet"]  # noqa: F822 (see __getattr__)
@@ -64,6 +73,7 @@ def _parents_of(child: Hashable, parents: Any) -> Collection:
     return parents
 
 
+@fill_doc
 class Hierarchy:
     """A label hierarchy as an undirected graph over hashable nodes.
 
@@ -100,12 +110,8 @@ class Hierarchy:
 
     References
     ----------
-    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
-       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
-       Model". NIPS 2013.
-    .. [2] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014.
+    .. [1] %(frome2013)s
+    .. [2] %(norouzi2014)s
 
     Examples
     --------
@@ -267,10 +273,7 @@ class Hierarchy:
         ----------
         nodes : iterable of hashable
             The seed nodes (wrap a single node in a list).
-        hops : int
-            The largest number of edges, at least 0.
-        include_seeds : bool, default=True
-            Whether the seeds themselves are returned.
+        %(hops_include_seeds)s
 
         Returns
         -------
@@ -299,20 +302,30 @@ class Hierarchy:
                 f"it in a list: [{nodes!r}]."
             )
         seeds = {self._require(node) for node in nodes}
+        reached = set(seeds)
+        for layer in itertools.islice(self._layers(seeds), int(hops)):
+            reached.update(layer)
+        if not include_seeds:
+            reached -= seeds
+        return reached
+
+    def _layers(self, seeds: Iterable[Hashable]) -> Iterator[list[Hashable]]:
+        """Breadth-first from ``seeds``: yield the nodes first reached at 1,
+        2, ... hops, one list per hop, until nothing new is reached."""
         neighbours = self._neighbours
         visited = set(seeds)
-        frontier = list(seeds)
-        for _ in range(int(hops)):
-            next_frontier = []
+        frontier = list(visited)
+        while True:
+            layer = []
             for node in frontier:
                 for neighbour in neighbours[node]:
                     if neighbour not in visited:
                         visited.add(neighbour)
-                        next_frontier.append(neighbour)
-            frontier = next_frontier
-        if not include_seeds:
-            visited -= seeds
-        return visited
+                        layer.append(neighbour)
+            if not layer:
+                return
+            yield layer
+            frontier = layer
 
     def hop_distance(self, a: Hashable, b: Hashable) -> int:
         """Number of edges on a shortest path between two nodes.
@@ -400,20 +413,13 @@ class Hierarchy:
         ['dog', 'fox', 'wolf']
         """
         start = self._require(label)
-        neighbours = self._neighbours
         found = {start}
-        visited = {start}
-        frontier = [start]
-        while len(found) < k and frontier:
-            next_frontier = []
-            for node in frontier:
-                for neighbour in neighbours[node]:
-                    if neighbour not in visited:
-                        visited.add(neighbour)
-                        next_frontier.append(neighbour)
-                        if neighbour in candidates:
-                            found.add(neighbour)
-            frontier = next_frontier
+        layers = self._layers([start])
+        while len(found) < k:
+            layer = next(layers, None)
+            if layer is None:
+                break
+            found.update(node for node in layer if node in candidates)
         return found
 
 

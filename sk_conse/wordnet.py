@@ -44,10 +44,11 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ._docstrings import fill_doc
 from ._utils import name_some
 from .hierarchy import Hierarchy
 
@@ -105,6 +106,16 @@ def _find_data_noun(path: str | os.PathLike | None) -> Path:
     )
 
 
+def _bad_record(
+    path: str, kind: str, line_number: int, line: str, exc: Exception
+) -> ValueError:
+    """The error for a line of a WordNet database file that does not parse."""
+    return ValueError(
+        f"{path}, line {line_number}, is not a WordNet {kind} record ({exc}): "
+        f"{line[:80]!r}"
+    )
+
+
 @functools.lru_cache(maxsize=4)
 def _parse_data_noun(path: str, mtime_ns: int, size: int) -> _NounData:
     """Parse a WordNet ``data.noun`` file (see wndb(5WN)).
@@ -130,10 +141,7 @@ def _parse_data_noun(path: str, mtime_ns: int, size: int) -> _NounData:
             if len(offset) != 8 or not offset.isdigit() or not pointers[:3].isdigit():
                 raise ValueError("bad offset or pointer count")
         except (IndexError, ValueError) as exc:
-            raise ValueError(
-                f"{path}, line {line_number}, is not a WordNet data.noun record "
-                f"({exc}): {line[:80]!r}"
-            ) from exc
+            raise _bad_record(path, "data.noun", line_number, line, exc) from exc
         wnid = "n" + offset
         lemmas[wnid] = tuple(fields[0:n_words:2])
         glosses[wnid] = gloss
@@ -190,14 +198,48 @@ def _parse_index_noun(
                 ):
                     raise ValueError("bad synset offsets")
             except (IndexError, ValueError) as exc:
-                raise ValueError(
-                    f"{path}, line {line_number}, is not a WordNet index.noun "
-                    f"record ({exc}): {line[:80]!r}"
-                ) from exc
+                raise _bad_record(path, "index.noun", line_number, line, exc) from exc
             index[fields[0].lower()] = tuple("n" + o for o in offsets)
     return index
 
 
+# The two directions of an is-a edge. Each example asks whether dog
+# (n02084071) and canine (n02083346) are related that way.
+_DIRECTIONS = {
+    "hypernyms": ("parents", "the root", "n02084071", "n02083346"),
+    "hyponyms": ("children", "a leaf", "n02083346", "n02084071"),
+}
+
+
+def _direct_relatives(relation: str) -> Callable:
+    """The method ``WordNet.<relation>``: the synsets one is-a edge away from
+    a synset, in one direction (``"hypernyms"`` or ``"hyponyms"``)."""
+    whom, none_for, example_wnid, example_relative = _DIRECTIONS[relation]
+
+    def relatives(self, wnid: str) -> list[str]:
+        return list(getattr(self._data, relation).get(self._check(wnid), ()))
+
+    relatives.__name__ = relation
+    relatives.__qualname__ = f"WordNet.{relation}"
+    relatives.__doc__ = f"""Direct {relation} (instance ones included) of a synset.
+
+        %(parameters_wnid)s
+
+        Returns
+        -------
+        wnids : list of str
+            The {whom}, in file order; empty for {none_for}.
+
+        Examples
+        --------
+        %(example_wordnet)s
+        >>> "{example_relative}" in wn.{relation}("{example_wnid}")
+        True
+        """
+    return relatives
+
+
+@fill_doc
 class WordNet:
     """The WordNet 3.0 noun hierarchy, keyed by ImageNet-style wnids.
 
@@ -237,12 +279,8 @@ class WordNet:
     ----------
     .. [1] G. A. Miller. "WordNet: A Lexical Database for English".
        Communications of the ACM 38(11), 1995. File format: wndb(5WN).
-    .. [2] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
-       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
-       Model". NIPS 2013.
-    .. [3] M. Norouzi, T. Mikolov, S. Bengio, Y. Singer, J. Shlens, A. Frome,
-       G. S. Corrado and J. Dean. "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings". ICLR 2014.
+    .. [2] %(frome2013)s
+    .. [3] %(norouzi2014)s
 
     Examples
     --------
@@ -299,10 +337,7 @@ class WordNet:
     def lemma_names(self, wnid: str) -> list[str]:
         """The words of a synset, as written in WordNet (``_`` for spaces).
 
-        Parameters
-        ----------
-        wnid : str
-            A noun synset id such as ``"n02084071"``.
+        %(parameters_wnid)s
 
         Returns
         -------
@@ -311,8 +346,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> wn.lemma_names("n02084071")
         ['dog', 'domestic_dog', 'Canis_familiaris']
         """
@@ -321,10 +355,7 @@ class WordNet:
     def gloss(self, wnid: str) -> str:
         """The definition (and examples) of a synset.
 
-        Parameters
-        ----------
-        wnid : str
-            A noun synset id.
+        %(parameters_wnid)s
 
         Returns
         -------
@@ -333,64 +364,19 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> wn.gloss("n00001740")[:25]
         'that which is perceived o'
         """
         return self._data.glosses[self._check(wnid)].strip()
 
-    def hypernyms(self, wnid: str) -> list[str]:
-        """Direct hypernyms (instance hypernyms included) of a synset.
-
-        Parameters
-        ----------
-        wnid : str
-            A noun synset id.
-
-        Returns
-        -------
-        wnids : list of str
-            The parents, in file order; empty for the root.
-
-        Examples
-        --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
-        >>> wn.hypernyms("n02084071")
-        ['n02083346', 'n01317541']
-        """
-        return list(self._data.hypernyms.get(self._check(wnid), ()))
-
-    def hyponyms(self, wnid: str) -> list[str]:
-        """Direct hyponyms (instance hyponyms included) of a synset.
-
-        Parameters
-        ----------
-        wnid : str
-            A noun synset id.
-
-        Returns
-        -------
-        wnids : list of str
-            The children, in file order; empty for a leaf.
-
-        Examples
-        --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
-        >>> "n02084071" in wn.hyponyms("n02083346")
-        True
-        """
-        return list(self._data.hyponyms.get(self._check(wnid), ()))
+    hypernyms = _direct_relatives("hypernyms")
+    hyponyms = _direct_relatives("hyponyms")
 
     def hypernym_paths(self, wnid: str) -> list[list[str]]:
         """Every is-a path from a root down to a synset.
 
-        Parameters
-        ----------
-        wnid : str
-            A noun synset id.
+        %(parameters_wnid)s
 
         Returns
         -------
@@ -400,8 +386,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> paths = wn.hypernym_paths("n02084071")
         >>> any("n00015388" in path for path in paths)  # animal
         True
@@ -437,8 +422,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> "n00001740" in wn.ancestors(["n02084071"])
         True
         """
@@ -476,8 +460,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> graph = wn.hierarchy_for(["n02084071"])
         >>> graph.has_edge("n02083346", "n02084071")  # canine -> dog
         True
@@ -515,8 +498,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> h = wn.hierarchy()
         >>> len(h)
         82115
@@ -560,8 +542,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> h = wn.hierarchy_for_names(
         ...     ["Sandal", "Sneaker", "Ankle boot", "Shirt"],
         ...     overrides={"Ankle boot": "boot"},
@@ -648,8 +629,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> wn.lookup("Dog")[0]
         ('n02084071', ['dog', 'domestic_dog', 'Canis_familiaris'])
         >>> [wnid for wnid, _ in wn.lookup("hot dog")]
@@ -688,10 +668,7 @@ class WordNet:
         ----------
         seed_wnids : iterable of str
             Noun synset ids to start from.
-        hops : int
-            The largest number of edges, at least 0.
-        include_seeds : bool, default=True
-            Whether the seeds themselves are returned.
+        %(hops_include_seeds)s
 
         Returns
         -------
@@ -700,8 +677,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> "n02114100" in wn.wnids_within_hops(["n02084071"], 2)
         True
         """
@@ -731,8 +707,7 @@ class WordNet:
 
         Examples
         --------
-        >>> from sk_conse.wordnet import WordNet
-        >>> wn = WordNet()  # apt-get install wordnet-base
+        %(example_wordnet)s
         >>> wn.hop_distance("n02084071", "n02121620")  # dog, cat
         3
         """
