@@ -22,7 +22,7 @@ EXTRAS := .[all,gpu]
 # them a second time under the other OpenBLAS kernel (test-other-kernel).
 NUMERICAL_TESTS := tests/test_search.py tests/test_backend.py \
 	tests/test_conse.py tests/test_bad_input.py tests/test_array_api.py \
-	tests/test_same_answer.py
+	tests/test_same_answer.py tests/test_kernels.py
 # The environment of that second run. Empty: chosen from this one (see
 # test-other-kernel). `make test OTHER_KERNEL=OPENBLAS_CORETYPE=Sandybridge`
 # picks one by hand.

@@ -256,6 +256,9 @@ class CosineSearch:
         self.q = q
         # How many vectors each f(x) sums (its rounding adds to the scores').
         self.n_terms = 1
+        # Terms of the dot product behind each raw score (a BLAS product of
+        # length q; 0 where the products were made in float64 and rounded).
+        self.product_terms = q
         # Padded to a multiple of the top-k group width with -inf scores.
         self.n_padded = -(-n_cand // GROUP) * GROUP
         self.dtype = candidates.dtype
@@ -371,10 +374,11 @@ class CosineSearch:
         A dot product of ``q`` terms is off by at most ``q eps`` times the
         product of the norms (1 for unit vectors, ``spread`` for a point built
         from vectors that partly cancel); normalising, the gather of ``T``
-        terms and the offset add a few ``eps`` more.
+        terms and the offset add a few ``eps`` more. Products made in float64
+        and rounded once (:attr:`product_terms` 0) are off by half an ulp.
         """
         xp = self.backend.xp
-        terms = self.q + self.n_terms + 16
+        terms = self.product_terms + self.n_terms + 16
         spread = xp.maximum(batch.spread, xp.ones_like(batch.spread))
         return 2 * self._eps * (terms * spread + 4 * (1 + self._max_offset))
 
@@ -513,7 +517,10 @@ class CosineSearch:
         return self._expanded_units
 
     def _finish(self, batch: SearchBatch, cols: Any, vals: Any, k: int) -> tuple:
-        """Exact top-k from each row's K best raw entries (unordered, NumPy).
+        """Exact top-k from each row's K best raw entries (NumPy).
+
+        ``cols`` and ``vals`` come best first, equal values in increasing
+        column order (as the kernels and :meth:`top_k` give them).
 
         Raw scores are off by at most half the row's margin
         (:meth:`_margin`), so two entries further apart than the margin are
@@ -523,9 +530,6 @@ class CosineSearch:
         smaller candidate. A cluster that runs to the K-th entry may go on
         beyond it: that row is scored in full (:meth:`exact_top_k`).
         """
-        order = np.lexsort((cols, -vals), axis=1)
-        cols = np.take_along_axis(cols, order, axis=1)
-        vals = np.take_along_axis(vals, order, axis=1)
         m, K = cols.shape
         live = batch.inverse_norms != 0
         close = (vals[:, :-1] - vals[:, 1:]) < self._margin(batch)[:, None]
@@ -689,21 +693,37 @@ class ConSESearch(CosineSearch):
         self.fused = (
             route == "factorised" and nx.name == "numpy" and kernels.available()
         )
-        if route == "factorised":
-            G = nx.matmul(self.seen, self.unit.T)
-            if self.fused:
-                if self.expand is None:
-                    G = G[:, : self.n_candidates]
-                else:
-                    G = G[:, nx.to_numpy(self.expand)]
-                self.gram = np.ascontiguousarray(G)
-                self._offsets = (
-                    np.zeros(0, self.dtype)
-                    if offset is None
-                    else nx.to_numpy(self.offset)
-                )
-            else:
-                self.gram = nx.prepare_product(G)
+        if self.fused:
+            self.gram = self._rounded_gram(seen)
+            self._offsets = (
+                np.zeros(0, self.dtype) if offset is None else nx.to_numpy(self.offset)
+            )
+        elif route == "factorised":
+            self.gram = nx.prepare_product(nx.matmul(self.seen, self.unit.T))
+
+    def _rounded_gram(self, seen: Any) -> Any:
+        """``G = S0 Ŝ1ᵀ`` over the candidates, in their order, for the kernels.
+
+        Below float64, G is computed in float64 and rounded once: each entry
+        is then within half an ulp of the exact product of the vectors, and a
+        score summed from G rows carries no ``q``-term rounding
+        (:attr:`product_terms` 0, a margin ~20 times narrower at q = 500, so
+        far fewer near-ties to re-score). Built in column blocks: the float64
+        temporaries stay below ~32 MiB.
+        """
+        units = self._unit_columns()[: self.n_candidates]
+        wide = np.dtype(self.dtype).itemsize < 8
+        G = np.empty((self.n_seen, self.n_candidates), dtype=self.dtype)
+        left = seen.astype(np.float64) if wide else seen
+        step = max(1, (4 << 20) // max(1, self.n_seen))
+        for j0 in range(0, self.n_candidates, step):
+            block = units[j0 : j0 + step]
+            if wide:
+                block = block.astype(np.float64)
+            G[:, j0 : j0 + step] = left @ block.T
+        if wide:
+            self.product_terms = 0
+        return G
 
     def _weights(self, P: Any) -> tuple[Any, Any]:
         """:meth:`weights`, with ``idx = None`` when ``T`` covers every seen
@@ -711,7 +731,10 @@ class ConSESearch(CosineSearch):
         nx = self.backend
         if self.T >= self.n_seen:
             return None, P / nx.xp.sum(P, axis=1, keepdims=True)
-        idx = nx.select_top_k(P, self.T)
+        if nx.name == "numpy" and kernels.available():
+            idx = kernels.largest_t(P, self.T, nx.parallel)
+        else:
+            idx = nx.select_top_k(P, self.T)
         w = nx.take_rows(P, idx)
         w = w / nx.xp.sum(w, axis=1, keepdims=True)
         return idx, w
@@ -797,7 +820,12 @@ class ConSESearch(CosineSearch):
         """
         xp = self.backend.xp
         F = batch.embedding
-        norms = xp.sqrt(xp.sum(F * F, axis=1))
+        if self.product_terms == 0:
+            # Scores without q-term rounding: the norm may not bring one.
+            wide = xp.astype(F, xp.float64)
+            norms = xp.astype(xp.sqrt(xp.sum(wide * wide, axis=1)), F.dtype)
+        else:
+            norms = xp.sqrt(xp.sum(F * F, axis=1))
         reference = self._weighted(batch, self.seen_norms[:, None])[:, 0]
         suspect = norms <= max(_SUSPECT_ULPS, self.T + 1) * self._eps * reference
         degenerate = norms == 0
@@ -817,6 +845,16 @@ class ConSESearch(CosineSearch):
         else:
             batch.spread = xp.ones_like(inv)
         return inv
+
+    def _margin(self, batch: ConSEBatch) -> Any:
+        margin = super()._margin(batch)
+        if self.product_terms == 0 and batch.suspect is not None:
+            # Rows scored by the direct product (a float32 BLAS dot product
+            # of q terms) instead of G's rows.
+            rows = batch.suspect
+            spread = self.backend.xp.maximum(batch.spread[rows], 1)
+            margin[rows] += 2 * self._eps * self.q * spread
+        return margin
 
     def _scaled_weights(self, batch: ConSEBatch) -> Any:
         """The top-T weights divided by ||f(x)||, as the kernels take them."""

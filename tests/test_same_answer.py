@@ -305,3 +305,48 @@ def test_torch_and_numpy_backends_tie_the_same(route):
         idx, _ = search.exact_top_k(batch, search.scores(batch), 5)
         tops.append(backend.to_numpy(idx))
     np.testing.assert_array_equal(tops[0], tops[1])
+
+
+# ------------------------------------------------- the exact ranking itself
+
+
+def _exact_ranking(search, batch, k, offset=None):
+    """Each row's top k by the float64 scores of f(x) (rounded to float32),
+    ties to the smaller candidate: what every route must return."""
+    F = batch.embedding.astype(np.float64)
+    F /= np.linalg.norm(F, axis=1, keepdims=True)
+    units = search._unit_columns()[: search.n_candidates].astype(np.float64)
+    S = F @ units.T
+    if offset is not None:
+        S -= offset.astype(np.float32).astype(np.float64)
+    S = S.astype(np.float32)
+    cols = np.broadcast_to(np.arange(S.shape[1]), S.shape)
+    return np.lexsort((cols, -S), axis=1)[:, :k]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize("T", [1, 3, 12])
+@pytest.mark.parametrize("with_offset", [False, True])
+def test_top_k_is_the_exact_ranking_among_near_ties(route, T, with_offset):
+    # Candidates in clusters a few float32 ulps apart: raw scores of any
+    # route (G summed, GEMM blocks) misorder them unless the rounding margin
+    # sends every close pair to the exact re-scoring.
+    rng = np.random.RandomState(3)
+    q, n_seen = 64, 12
+    seen = rng.randn(n_seen, q).astype(np.float32)
+    base = rng.randn(40, q)
+    near = base[:, None, :] + 3e-7 * rng.randn(40, 30, q)
+    cands = near.reshape(-1, q).astype(np.float32)
+    offset = 1e-7 * rng.randn(len(cands)) if with_offset else None
+    P = rng.dirichlet(np.ones(n_seen) * 0.3, size=300).astype(np.float32)
+    search = ConSESearch(
+        NumpyBackend(),
+        cands,
+        seen,
+        T=T,
+        route=route,
+        offset=None if offset is None else offset.astype(np.float32),
+    )
+    batch = search.embed(P)
+    idx, _ = search.ranked(batch, 10, {})
+    np.testing.assert_array_equal(idx, _exact_ranking(search, batch, 10, offset))
