@@ -281,9 +281,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
     Computation happens in the dtype of the label vectors: float32 vectors
     give float32 embeddings and scores.
 
-    References
-    ----------
-    %(references_conse)s
+    %(references_norouzi2014_chao2016)s
 
     Examples
     --------

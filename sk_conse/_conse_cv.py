@@ -277,9 +277,7 @@ class ConSEClassifierCV(
     deterministic at prediction time, as ``GridSearchCV`` comparisons
     require anyway.
 
-    References
-    ----------
-    %(references_conse)s
+    %(references_norouzi2014_chao2016)s
 
     Examples
     --------

@@ -46,6 +46,20 @@ DOCS["xian2017"] = """\
 Y. Xian, B. Schiele and Z. Akata, "Zero-Shot Learning - The Good,
    the Bad and the Ugly", CVPR 2017."""
 
+# The References sections that several docstrings have alike:
+# %(references_<name>_<name>...)s cites those papers, in that order.
+for _names in (
+    ("norouzi2014",),  # ConSE: hit@k, class-disjoint folds, ...
+    ("chao2016",),  # calibrated stacking
+    ("xian2017",),  # the generalized zero-shot metrics
+    ("norouzi2014", "chao2016"),  # ConSEClassifier and ConSEClassifierCV
+    ("frome2013", "norouzi2014"),  # hit@k and the hierarchical measures
+):
+    DOCS["references_" + "_".join(_names)] = "\n".join(
+        ["References", "----------"]
+        + [f".. [{i}] {DOCS[name]}" for i, name in enumerate(_names, start=1)]
+    )
+
 
 # ------------------------------------------------- the zero-shot classifiers
 
@@ -67,13 +81,6 @@ n_features_in_ : int
 feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during :term:`fit`, when ``X`` has them."""
 
-# The two papers ConSEClassifier and ConSEClassifierCV implement: ConSE, and
-# the calibrated stacking of ``seen_penalty``.
-DOCS["references_conse"] = f"""\
-.. [1] {DOCS["norouzi2014"]}
-
-.. [2] {DOCS["chao2016"]}"""
-
 # The toy problem of ConSEClassifier's examples: three seen labels, two
 # unseen ones near them in the label-vector space.
 DOCS["example_conse"] = """\
@@ -87,6 +94,27 @@ DOCS["example_conse"] = """\
 >>> y = np.repeat(["cat", "dog", "car"], 20)
 >>> X = np.array([centres[label] for label in y]) + rng.randn(60, 2) / 2
 >>> clf = ConSEClassifier(LogisticRegression(), vectors, T=2).fit(X, y)"""
+
+
+# ------------------------------------------------------------------ metrics
+
+# The generalized zero-shot metrics of sk_conse.gzsl.
+DOCS["parameters_gzsl"] = """\
+Parameters
+----------
+y_true : array-like of shape (n_samples,)
+    True labels, from seen and unseen classes.
+y_pred : array-like of shape (n_samples,)
+    Predicted labels.
+seen_labels : array-like
+    The labels seen in training (for a fitted zero-shot estimator, its
+    ``seen_classes_``). Every other label of ``y_true`` is unseen."""
+
+
+# Their examples' labels: cat and dog seen, lion unseen.
+DOCS["example_gzsl"] = """\
+>>> y_true = ["cat", "cat", "dog", "lion", "lion"]
+>>> y_pred = ["cat", "dog", "dog", "cat", "lion"]"""
 
 
 # ------------------------------------------------------------- hierarchies

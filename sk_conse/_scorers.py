@@ -21,6 +21,7 @@ import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import column_or_1d
 
+from ._docstrings import fill_doc
 from ._utils import check_k, name_some
 from .exceptions import SeenLabelsScoredWarning
 from .gzsl import harmonic_mean_score
@@ -319,6 +320,7 @@ class _HierarchicalPrecisionScorer(_TopKScorer):
         return f"make_hierarchical_precision_scorer(k={self._k}, hierarchy={shown})"
 
 
+@fill_doc
 def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
     """Make a flat hit@k scorer for cross-validation and grid search.
 
@@ -383,9 +385,7 @@ def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
     make_hierarchical_precision_scorer : The hierarchical counterpart.
     sk_conse.model_selection.ClassDisjointKFold : Zero-shot cross-validation.
 
-    References
-    ----------
-    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_norouzi2014)s
 
     Examples
     --------
@@ -407,6 +407,7 @@ def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
     return _HitAtKScorer(k)
 
 
+@fill_doc
 def make_hierarchical_precision_scorer(
     k: int, hierarchy: Any
 ) -> _HierarchicalPrecisionScorer:
@@ -443,12 +444,7 @@ def make_hierarchical_precision_scorer(
     hierarchical_precision_at_k_score : The metric.
     make_hit_at_k_scorer : The flat counterpart.
 
-    References
-    ----------
-    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
-       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
-       Model". NIPS 2013.
-    .. [2] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_frome2013_norouzi2014)s
 
     Examples
     --------

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ._docstrings import fill_doc
 from ._utils import (
     MAX_NAMED,
     as_python_label,
@@ -205,6 +206,7 @@ def _mean_vector(vectors: list[np.ndarray]) -> np.ndarray:
     return mean
 
 
+@fill_doc
 def word_vector_embeddings(
     labels: Iterable[Hashable],
     keyed_vectors: KeyedVectors | Mapping[str, Any] | None = None,
@@ -288,9 +290,7 @@ def word_vector_embeddings(
     sentence_embeddings : Encode whole names or descriptions.
     tokenize_label : The tokenisation, on its own.
 
-    References
-    ----------
-    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_norouzi2014)s
 
     Examples
     --------

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import column_or_1d
 
+from ._docstrings import fill_doc
 from .model_selection import PseudoUnseenSplit
 
 __all__ = [  # noqa: F822 (the scorer: see __getattr__)
@@ -38,6 +39,7 @@ def _per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
 
 
+@fill_doc
 def seen_unseen_accuracy(
     y_true: Any, y_pred: Any, *, seen_labels: Any
 ) -> tuple[float, float]:
@@ -48,15 +50,7 @@ def seen_unseen_accuracy(
     frequent classes do not dominate. A prediction counts as correct only if
     it is the true label among all candidates (seen and unseen).
 
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels, from seen and unseen classes.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels.
-    seen_labels : array-like
-        The labels seen in training (for a fitted zero-shot estimator, its
-        ``seen_classes_``). Every other label of ``y_true`` is unseen.
+    %(parameters_gzsl)s
 
     Returns
     -------
@@ -75,16 +69,12 @@ def seen_unseen_accuracy(
     --------
     harmonic_mean_score : Their harmonic mean.
 
-    References
-    ----------
-    .. [1] Y. Xian, B. Schiele and Z. Akata, "Zero-Shot Learning - The Good,
-       the Bad and the Ugly", CVPR 2017.
+    %(references_xian2017)s
 
     Examples
     --------
     >>> from sk_conse.gzsl import seen_unseen_accuracy
-    >>> y_true = ["cat", "cat", "dog", "lion", "lion"]
-    >>> y_pred = ["cat", "dog", "dog", "cat", "lion"]
+    %(example_gzsl)s
     >>> seen_unseen_accuracy(y_true, y_pred, seen_labels=["cat", "dog"])
     (0.75, 0.5)
     """
@@ -108,6 +98,7 @@ def seen_unseen_accuracy(
     )
 
 
+@fill_doc
 def harmonic_mean_score(y_true: Any, y_pred: Any, *, seen_labels: Any) -> float:
     """Harmonic mean H of the seen and unseen per-class accuracies.
 
@@ -116,14 +107,7 @@ def harmonic_mean_score(y_true: Any, y_pred: Any, *, seen_labels: Any) -> float:
     both seen and unseen labels are recognised, so a classifier that always
     predicts seen labels scores 0.
 
-    Parameters
-    ----------
-    y_true : array-like of shape (n_samples,)
-        True labels, from seen and unseen classes.
-    y_pred : array-like of shape (n_samples,)
-        Predicted labels.
-    seen_labels : array-like
-        The labels seen in training.
+    %(parameters_gzsl)s
 
     Returns
     -------
@@ -135,15 +119,12 @@ def harmonic_mean_score(y_true: Any, y_pred: Any, *, seen_labels: Any) -> float:
     seen_unseen_accuracy : The two accuracies.
     make_harmonic_mean_scorer : The scorer for ``GridSearchCV``.
 
-    References
-    ----------
-    .. [1] Xian et al., CVPR 2017 (see :func:`seen_unseen_accuracy`).
+    %(references_xian2017)s
 
     Examples
     --------
     >>> from sk_conse.gzsl import harmonic_mean_score
-    >>> y_true = ["cat", "cat", "dog", "lion", "lion"]
-    >>> y_pred = ["cat", "dog", "dog", "cat", "lion"]
+    %(example_gzsl)s
     >>> round(harmonic_mean_score(y_true, y_pred, seen_labels=["cat", "dog"]), 3)
     0.6
     """

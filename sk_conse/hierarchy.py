@@ -108,10 +108,7 @@ class Hierarchy:
     sk_conse.metrics.hierarchical_precision_at_k_score : Uses
         :meth:`correct_set`.
 
-    References
-    ----------
-    .. [1] %(frome2013)s
-    .. [2] %(norouzi2014)s
+    %(references_frome2013_norouzi2014)s
 
     Examples
     --------

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils import Bunch
 
+from ._docstrings import fill_doc
 from ._label_embeddings import check_label_embeddings
 from ._utils import check_label_list
 
@@ -31,6 +32,7 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+@fill_doc
 def label_similarities(
     label_embeddings: Any,
     rows: Iterable[Hashable],
@@ -95,9 +97,7 @@ def label_similarities(
     column ``c`` over the input's top-``T`` seen labels, divided by the norm
     of the weighted average of their vectors.
 
-    References
-    ----------
-    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_norouzi2014)s
 
     Examples
     --------

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from . import _backend
+from ._docstrings import fill_doc
 from ._utils import check_k, is_nan, lazy_reexport, name_some
 from .exceptions import TrivialScoreWarning
 from .hierarchy import Hierarchy
@@ -306,6 +307,7 @@ def _hierarchical_precision_from_top_k(
 # ---------------------------------------------------------------------------
 
 
+@fill_doc
 def hit_at_k_score(
     y_true: Any,
     y_score: Any,
@@ -374,12 +376,7 @@ def hit_at_k_score(
     reverses a stable ascending sort and so favours the *larger* index on
     ties; both agree whenever the scores of a row are distinct.
 
-    References
-    ----------
-    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
-    .. [2] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
-       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
-       Model". NIPS 2013.
+    %(references_frome2013_norouzi2014)s
 
     Examples
     --------
@@ -404,6 +401,7 @@ def hit_at_k_score(
     return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
 
 
+@fill_doc
 def hierarchical_precision_at_k_score(
     y_true: Any,
     y_score: Any,
@@ -473,10 +471,9 @@ def hierarchical_precision_at_k_score(
 
     References
     ----------
-    .. [1] A. Frome, G. S. Corrado, J. Shlens, S. Bengio, J. Dean,
-       M. Ranzato and T. Mikolov. "DeViSE: A Deep Visual-Semantic Embedding
-       Model". NIPS 2013. (Definition of hierarchical precision@k.)
-    .. [2] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`). (Table 2.)
+    .. [1] %(frome2013)s
+       (Definition of hierarchical precision@k.)
+    .. [2] %(norouzi2014)s (Table 2.)
 
     Examples
     --------

@@ -19,11 +19,13 @@ from sklearn.model_selection import BaseCrossValidator, GroupKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d
 
+from ._docstrings import fill_doc
 from ._utils import name_some
 
 __all__ = ["ClassDisjointKFold", "PseudoUnseenSplit"]
 
 
+@fill_doc
 class ClassDisjointKFold(BaseCrossValidator):
     """K-fold cross-validation whose test classes are unseen in training.
 
@@ -61,9 +63,7 @@ class ClassDisjointKFold(BaseCrossValidator):
         with ``groups=y``.
     sk_conse.metrics.make_hit_at_k_scorer : A scorer for these folds.
 
-    References
-    ----------
-    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_norouzi2014)s
 
     Examples
     --------
@@ -217,6 +217,7 @@ class ClassDisjointKFold(BaseCrossValidator):
         return self.n_splits
 
 
+@fill_doc
 class PseudoUnseenSplit(BaseCrossValidator):
     """Generalized zero-shot folds made from seen labels only.
 
@@ -253,9 +254,7 @@ class PseudoUnseenSplit(BaseCrossValidator):
     ClassDisjointKFold : Folds for plain zero-shot
         tuning, whose test folds hold unseen labels only.
 
-    References
-    ----------
-    .. [1] Chao et al., ECCV 2016 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_chao2016)s
 
     Examples
     --------

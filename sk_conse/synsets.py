@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from ._docstrings import fill_doc
 from ._utils import name_some, on_missing_labels
 from .embeddings import (
     _check_labels,
@@ -199,6 +200,7 @@ def _write_cache(path: Path, labels: Sequence[str], vectors: np.ndarray) -> None
             os.unlink(tmp)
 
 
+@fill_doc
 def synset_embeddings(
     wnids: Iterable[str],
     space: str = SYNSET_SPACES[0],
@@ -288,9 +290,7 @@ def synset_embeddings(
     synset_texts : The texts that are encoded.
     restrict_embeddings : Keep only the labels a model uses, before pickling.
 
-    References
-    ----------
-    .. [1] Norouzi et al., ICLR 2014 (see :class:`sk_conse.ConSEClassifier`).
+    %(references_norouzi2014)s
 
     Examples
     --------

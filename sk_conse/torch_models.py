@@ -36,6 +36,7 @@ from ._compat import (
     StrOptions,
     _fit_context,
 )
+from ._docstrings import fill_doc
 from ._utils import import_torch, progress
 from .imagenet import _imagenet_1k_labels
 
@@ -568,6 +569,7 @@ def _load_efficientnet_lite0():
     return model.eval()
 
 
+@fill_doc
 class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     """Pretrained EfficientNet-Lite0: ImageNet-1k ``predict_proba`` and features.
 
@@ -640,8 +642,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
     .. [1] M. Tan and Q. V. Le, "EfficientNet: Rethinking Model Scaling for
        Convolutional Neural Networks", ICML 2019; EfficientNet-Lite, TensorFlow
        TPU models repository, 2020.
-    .. [2] M. Norouzi et al., "Zero-Shot Learning by Convex Combination of
-       Semantic Embeddings", ICLR 2014.
+    .. [2] %(norouzi2014)s
 
     Examples
     --------
