@@ -11,7 +11,7 @@ cross-validation folds and with tens of thousands of candidate labels.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -213,6 +213,31 @@ def _resolve_labels(
     return labels, index, _encode(y_true, index, "y_true", "labels")
 
 
+class _Ranking(NamedTuple):
+    """The checked inputs of a ranking metric."""
+
+    k: int
+    y_score: np.ndarray
+    sample_weight: np.ndarray | None
+    labels: np.ndarray  # of the columns of y_score
+    index: dict  # label -> column
+    y_idx: np.ndarray  # the column of each true label
+
+
+def _check_ranking(
+    y_true: Any, y_score: Any, k: Any, labels: Any, sample_weight: Any
+) -> _Ranking:
+    """Check the arguments of :func:`hit_at_k_score` and
+    :func:`hierarchical_precision_at_k_score`, and resolve the labels."""
+    k = check_k(k)
+    y_true = _check_y_true(y_true)
+    n_samples = y_true.shape[0]
+    y_score = _check_y_score(y_score, n_samples, labels)
+    sample_weight = _check_sample_weight(sample_weight, n_samples)
+    labels, index, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
+    return _Ranking(k, y_score, sample_weight, labels, index, y_idx)
+
+
 def _top_k_columns(y_score: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest scores of each row, best first.
 
@@ -391,14 +416,10 @@ def hit_at_k_score(
     >>> hit_at_k_score(y_true, y_score, k=2, labels=labels)
     0.6666666666666666
     """
-    k = check_k(k)
-    y_true = _check_y_true(y_true)
-    y_score = _check_y_score(y_score, y_true.shape[0], labels)
-    sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
-    _, _, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
-    _warn_if_trivial(k, y_score.shape[1], "y_score has {n} column(s)", 3)
-    top_k = _top_k_columns(y_score, k)
-    return _hit_at_k_from_top_k(y_idx, top_k, sample_weight)
+    r = _check_ranking(y_true, y_score, k, labels, sample_weight)
+    _warn_if_trivial(r.k, r.y_score.shape[1], "y_score has {n} column(s)", 3)
+    top_k = _top_k_columns(r.y_score, r.k)
+    return _hit_at_k_from_top_k(r.y_idx, top_k, r.sample_weight)
 
 
 @fill_doc
@@ -493,15 +514,11 @@ def hierarchical_precision_at_k_score(
     ...     ["cat"], y_score, k=2, hierarchy=hierarchy, labels=labels)
     0.0
     """
-    k = check_k(k)
-    y_true = _check_y_true(y_true)
-    y_score = _check_y_score(y_score, y_true.shape[0], labels)
-    sample_weight = _check_sample_weight(sample_weight, y_true.shape[0])
-    labels, index, y_idx = _resolve_labels(y_true, labels, y_score.shape[1])
+    r = _check_ranking(y_true, y_score, k, labels, sample_weight)
     hierarchy = Hierarchy(hierarchy)
-    top = _top_k_columns(y_score, k)
+    top = _top_k_columns(r.y_score, r.k)
     return _hierarchical_precision_from_top_k(
-        y_idx, top, labels, index, hierarchy, sample_weight
+        r.y_idx, top, r.labels, r.index, hierarchy, r.sample_weight
     )
 
 
