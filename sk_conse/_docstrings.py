@@ -117,6 +117,27 @@ DOCS["example_gzsl"] = """\
 >>> y_pred = ["cat", "dog", "dog", "cat", "lion"]"""
 
 
+# ---------------------------------------------------------------- splitters
+
+# The split methods of ClassDisjointKFold and PseudoUnseenSplit.
+DOCS["parameters_yields_split"] = """\
+Parameters
+----------
+X : array-like of shape (n_samples, n_features)
+    Training data; only its length is used.
+y : array-like of shape (n_samples,)
+    Class labels; required, they define the folds.
+groups : None
+    Ignored, exists for API compatibility (``y`` plays its role).
+
+Yields
+------
+train : ndarray
+    The training set indices for that split.
+test : ndarray
+    The testing set indices for that split."""
+
+
 # ------------------------------------------------------------- hierarchies
 
 # Hierarchy.within_hops and WordNet.wnids_within_hops.

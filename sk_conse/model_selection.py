@@ -114,22 +114,9 @@ class ClassDisjointKFold(BaseCrossValidator):
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Generate indices that split the data into class-disjoint folds.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; only its length is used.
-        y : array-like of shape (n_samples,)
-            Class labels; required, they define the folds.
-        groups : None
-            Ignored, exists for API compatibility (``y`` plays its role).
+        No class of a test fold occurs in its training fold.
 
-        Yields
-        ------
-        train : ndarray
-            The training set indices for that split.
-        test : ndarray
-            The testing set indices for that split; none of their classes
-            occurs in ``train``.
+        %(parameters_yields_split)s
 
         Raises
         ------
@@ -317,23 +304,13 @@ class PseudoUnseenSplit(BaseCrossValidator):
     def split(
         self, X: Any, y: Any = None, groups: Any = None
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Generate (train, test) indices.
+        """Generate indices that split seen labels into seen and pseudo-unseen.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (only its length is used).
-        y : array-like of shape (n_samples,)
-            The seen labels of the training data.
-        groups : None
-            Ignored.
+        Each test fold holds the samples of its pseudo-unseen labels and
+        held-out samples of the labels that stay seen; its training fold, the
+        other samples of the labels that stay seen.
 
-        Yields
-        ------
-        train : ndarray
-            Indices of the training fold.
-        test : ndarray
-            Indices of the test fold: pseudo-unseen and held-out seen samples.
+        %(parameters_yields_split)s
         """
         if y is None:
             raise ValueError("PseudoUnseenSplit needs y, the labels, to split.")
