@@ -138,6 +138,18 @@ test : ndarray
     The testing set indices for that split."""
 
 
+# ----------------------------------------------------------------- datasets
+
+DOCS["subset"] = """\
+subset : {"train", "test", "all"}, default="train"
+    Which split to load. ``"all"`` is the training images followed by the
+    test images (see the table above)."""
+
+DOCS["return_X_y_images"] = """\
+return_X_y : bool, default=False
+    If True, return ``(images, target)`` instead of a Bunch."""
+
+
 # ------------------------------------------------------------- hierarchies
 
 # Hierarchy.within_hops and WordNet.wnids_within_hops.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
 import tarfile
@@ -29,6 +30,8 @@ from urllib.request import urlopen
 
 import numpy as np
 from sklearn.utils import Bunch
+
+from ._docstrings import fill_doc
 
 __all__ = [
     "CIFAR10_CLASSES",
@@ -116,31 +119,23 @@ def _read_exact(f, n_bytes: int, name: str) -> np.ndarray:
     return out
 
 
-def _read_idx_images(directory: Path, stem: str) -> np.ndarray:
+def _read_idx(directory: Path, stem: str, magic: int, kind: str) -> np.ndarray:
+    """The uint8 array of an idx file (``magic``: 2051 for images of shape
+    (n, rows, cols), 2049 for n labels), its header checked."""
+    n_dims = magic & 0xFF
     with _open_idx(directory, stem) as f:
-        header = np.frombuffer(f.read(16), dtype=">u4")
-        if header.size != 4 or header[0] != _IDX_IMAGES_MAGIC:
+        header = np.frombuffer(f.read(4 * (1 + n_dims)), dtype=">u4")
+        if header.size != 1 + n_dims or header[0] != magic:
             raise ValueError(
-                f"{stem} is not an idx image file: expected magic number "
-                f"{_IDX_IMAGES_MAGIC}, got {header[0] if header.size else None}."
+                f"{stem} is not an idx {kind} file: expected magic number "
+                f"{magic}, got {header[0] if header.size else None}."
             )
-        n, rows, cols = (int(v) for v in header[1:])
-        data = _read_exact(f, n * rows * cols, stem)
-    return data.reshape(n, rows, cols)
+        shape = tuple(int(v) for v in header[1:])
+        data = _read_exact(f, math.prod(shape), stem)
+    return data.reshape(shape)
 
 
-def _read_idx_labels(directory: Path, stem: str) -> np.ndarray:
-    with _open_idx(directory, stem) as f:
-        header = np.frombuffer(f.read(8), dtype=">u4")
-        if header.size != 2 or header[0] != _IDX_LABELS_MAGIC:
-            raise ValueError(
-                f"{stem} is not an idx label file: expected magic number "
-                f"{_IDX_LABELS_MAGIC}, got {header[0] if header.size else None}."
-            )
-        data = _read_exact(f, int(header[1]), stem)
-    return data.astype(np.int64)
-
-
+@fill_doc
 def load_fashion_mnist(
     subset: Literal["train", "test", "all"] = "train",
     *,
@@ -165,9 +160,7 @@ def load_fashion_mnist(
 
     Parameters
     ----------
-    subset : {"train", "test", "all"}, default="train"
-        Which split to load. ``"all"`` is the 60,000 training images followed by
-        the 10,000 test images.
+    %(subset)s
 
     data_home : str or path-like, default=None
         Folder holding the idx files, gzipped or not. ``None`` means
@@ -238,8 +231,9 @@ def load_fashion_mnist(
     images_parts, target_parts = [], []
     for split in splits:
         image_stem, label_stem = _FASHION_MNIST_FILES[split]
-        images = _read_idx_images(directory, image_stem)
-        target = _read_idx_labels(directory, label_stem)
+        images = _read_idx(directory, image_stem, _IDX_IMAGES_MAGIC, "image")
+        target = _read_idx(directory, label_stem, _IDX_LABELS_MAGIC, "label")
+        target = target.astype(np.int64)
         if images.shape[0] != target.shape[0]:
             raise ValueError(
                 f"{image_stem} holds {images.shape[0]} images but {label_stem} "
@@ -334,6 +328,7 @@ def _select(files: list[Path], selection: slice | list[int], name: str) -> list[
     return [files[i] for i in positions]
 
 
+@fill_doc
 def load_image_folder(
     path: str | os.PathLike,
     *,
@@ -383,8 +378,7 @@ def load_image_folder(
         giving that class fewer images. ``None`` reads them all; cannot be
         combined with ``max_per_class``.
 
-    return_X_y : bool, default=False
-        If True, return ``(images, target)`` instead of a Bunch.
+    %(return_X_y_images)s
 
     Returns
     -------
@@ -849,6 +843,7 @@ def _check_classes(classes: Sequence[str | int] | None) -> list[int]:
     return sorted(out)
 
 
+@fill_doc
 def fetch_cifar10(
     subset: Literal["train", "test", "all"] = "train",
     *,
@@ -878,10 +873,7 @@ def fetch_cifar10(
 
     Parameters
     ----------
-    subset : {"train", "test", "all"}, default="train"
-        Which split to load. ``"all"`` is the 50,000 training images
-        (``data_batch_1`` to ``data_batch_5``) followed by the 10,000 test
-        images (``test_batch``).
+    %(subset)s
 
     data_home : str or path-like, default=None
         The data home (see :func:`get_data_home`): ``SK_CONSE_DATA``, else
@@ -908,8 +900,7 @@ def fetch_cifar10(
         If False, raise an ``OSError`` instead of downloading when the data is
         not cached; the message gives the URL and where to put the archive.
 
-    return_X_y : bool, default=False
-        If True, return ``(images, target)`` instead of a Bunch.
+    %(return_X_y_images)s
 
     Returns
     -------
