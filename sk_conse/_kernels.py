@@ -33,6 +33,7 @@ import numpy as np
 __all__ = [
     "available",
     "block_top_k",
+    "exact_dots",
     "factorised_scores",
     "factorised_top_k",
     "kernel_cache_dir",
@@ -44,6 +45,8 @@ __all__ = [
 CHUNK_ROWS = 512
 # Rows per work unit given to a thread.
 UNIT_ROWS = 512
+# Pairs per work unit of exact_dots (a dot product of q terms each).
+_PAIR_UNIT = 2048
 # Columns of G per block: T rows of a block are gathered per sample. Wide
 # blocks pay the per-row setup less often; the block's rows are read as
 # streams the prefetcher follows (measured on 2 Zen 3 cores, T = 10, 1,024
@@ -113,20 +116,20 @@ def _compile() -> Any:
     return _numba_kernels
 
 
-def _rows(parallel: Any, m: int, kernel: Any) -> None:
-    """Run ``kernel(start, stop)`` over the rows in units of
-    :data:`UNIT_ROWS`, on the call's threads (the kernels release the GIL).
+def _rows(parallel: Any, m: int, kernel: Any, unit_rows: int = UNIT_ROWS) -> None:
+    """Run ``kernel(start, stop)`` over the rows in units of ``unit_rows``
+    (:data:`UNIT_ROWS`), on the call's threads (the kernels release the GIL).
 
     Python threads, not an OpenMP team: a team's threads spin after each
     kernel and fight OpenBLAS's for the cores (measured: the GEMMs beside
     them 2x slower).
     """
-    n_units = -(-m // UNIT_ROWS)
+    n_units = -(-m // unit_rows)
     if parallel is None or n_units == 1:
         kernel(0, m)
         return
     parallel.run(
-        n_units, lambda u: kernel(u * UNIT_ROWS, min(u * UNIT_ROWS + UNIT_ROWS, m))
+        n_units, lambda u: kernel(u * unit_rows, min(u * unit_rows + unit_rows, m))
     )
 
 
@@ -210,6 +213,35 @@ def largest_t(P: Any, T: int, parallel: Any = None) -> Any:
     out = np.empty((P.shape[0], T), dtype=np.int64)
     kernel = _compile().largest_t
     _rows(parallel, P.shape[0], lambda a, b: kernel(P, out, a, b))
+    return out
+
+
+def exact_dots(
+    F: Any,
+    at: Any,
+    units: Any,
+    expand: Any,
+    cols: Any,
+    offset: Any,
+    out: Any,
+    parallel: Any = None,
+) -> Any:
+    """``out[i] = F[at[i]] · units[expand[cols[i]]] - offset[cols[i]]``.
+
+    In float64 (``F`` is float64; units and offsets are widened), rounded
+    to ``out``'s dtype once. Each dot product sums four interleaved partial
+    sums in a fixed order: the same bits on every machine and batch.
+    ``expand`` and ``offset`` may be empty (no copies, no offset).
+    """
+    at = np.ascontiguousarray(at, dtype=np.int64)
+    cols = np.ascontiguousarray(cols, dtype=np.int64)
+    kernel = _compile().exact_dots
+    _rows(
+        parallel,
+        at.shape[0],
+        lambda a, b: kernel(F, at, units, expand, cols, offset, out, a, b),
+        unit_rows=_PAIR_UNIT,
+    )
     return out
 
 

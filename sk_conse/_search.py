@@ -457,6 +457,18 @@ class CosineSearch:
         where[used] = xp.arange(used.shape[0], dtype=rows.dtype, device=device)
         F = self._exact_embedding(batch, used)
         F = F / xp.sqrt(xp.sum(F * F, axis=1))[:, None]
+        if self.backend.name == "numpy" and kernels.available():
+            # Pair by pair, no (pairs x q) temporaries.
+            return kernels.exact_dots(
+                F,
+                where[rows],
+                self.backend.to_numpy(self.unit),
+                np.zeros(0, np.int64) if self.expand is None else self.expand,
+                cols,
+                np.zeros(0, self.dtype) if self.offset is None else self.offset,
+                values,
+                self.backend.parallel,
+            )
         for start in range(0, rows.shape[0], _REFINE_CHUNK):
             part = slice(start, start + _REFINE_CHUNK)
             r, c = rows[part], cols[part]

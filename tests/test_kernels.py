@@ -114,3 +114,24 @@ def test_largest_t_selects_as_the_backend_does(dtype, T):
     P[1::7] = 0.5  # whole rows tied
     expected = NumpyBackend().select_top_k(P, T)
     np.testing.assert_array_equal(kernels.largest_t(P, T, Parallel(2)), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("copies", [False, True])
+def test_exact_dots_match_numpy(dtype, copies):
+    rng = np.random.default_rng(4)
+    q, n_units, n_pairs = 37, 50, 3000  # q not a multiple of the 4 partial sums
+    F = rng.standard_normal((20, q))
+    units = rng.standard_normal((n_units, q)).astype(dtype)
+    expand = rng.integers(0, n_units, 80) if copies else np.zeros(0, np.int64)
+    n_cols = 80 if copies else n_units
+    offset = rng.standard_normal(n_cols).astype(dtype)
+    at = rng.integers(0, 20, n_pairs)
+    cols = rng.integers(0, n_cols, n_pairs)
+    out = np.empty(n_pairs, dtype)
+    kernels.exact_dots(F, at, units, expand, cols, offset, out, Parallel(2))
+    rows_of_units = expand[cols] if copies else cols
+    expected = np.einsum("ij,ij->i", F[at], units[rows_of_units].astype(np.float64))
+    expected -= offset[cols].astype(np.float64)
+    # float64: the sums differ in order only (values are about 6 in size).
+    np.testing.assert_allclose(out, expected.astype(dtype), rtol=0, atol=1e-13)
