@@ -138,6 +138,16 @@ test : ndarray
     The testing set indices for that split."""
 
 
+# ------------------------------------------------------------ torch models
+
+# The prediction methods of EfficientNetLite0Classifier.
+DOCS["parameters_images"] = """\
+Parameters
+----------
+X : ndarray or list
+    Images, see the class documentation."""
+
+
 # ----------------------------------------------------------------- datasets
 
 DOCS["subset"] = """\

@@ -275,6 +275,49 @@ def _eval_mode(module):
         module.train(was_training)
 
 
+def _run_module(
+    estimator: BaseEstimator,
+    module: Any,
+    forward: Callable,
+    to_tensor: Callable,
+    X: Any,
+    *,
+    desc: str,
+) -> list[np.ndarray]:
+    """``forward(module, x)`` over ``X`` as the estimator's parameters say.
+
+    ``module`` is moved to ``device`` (and to the channels-last memory format
+    with ``channels_last=True``) and run in eval mode, its training flag
+    restored afterwards, on batches of ``batch_size`` converted by
+    ``to_tensor``, with the ``progress`` bar; see :func:`_batched_forward`.
+    """
+    torch = _import_torch()
+    device = _resolve_device(estimator.device)
+    module = module.to(device)
+    if estimator.channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    with _eval_mode(module):
+        return _batched_forward(
+            functools.partial(forward, module),
+            to_tensor,
+            X,
+            batch_size=estimator.batch_size,
+            device=device,
+            channels_last=estimator.channels_last,
+            show_progress=estimator.progress,
+            desc=desc,
+        )
+
+
+# How a model runs: the parameters both estimators of this module share.
+_RUN_CONSTRAINTS = {
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "device": "no_validation",
+    "channels_last": ["boolean"],
+    "progress": ["boolean", StrOptions({"auto"})],
+}
+
+
 class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
     """Any ``torch.nn.Module`` as a scikit-learn feature extractor.
 
@@ -376,10 +419,7 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
         "preprocess": [callable, StrOptions({"imagenet"}), None],
         "layer": [str, None],
         "image_size": [Interval(Integral, 1, None, closed="left"), tuple, None],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": "no_validation",
-        "channels_last": ["boolean"],
-        "progress": ["boolean", StrOptions({"auto"})],
+        **_RUN_CONSTRAINTS,
     }
 
     def __init__(
@@ -445,25 +485,15 @@ class TorchFeatureExtractor(TransformerMixin, BaseEstimator):
         self._validate_params()
         to_tensor = self._to_tensor()
         layer = self._layer()
-        torch = _import_torch()
-        device = _resolve_device(self.device)
-        module = self.module.to(device)
-        if self.channels_last:
-            module = module.to(memory_format=torch.channels_last)
-        forward = lambda x: _first(module(x))  # noqa: E731
-        if layer is not None:
-            forward = functools.partial(_read_layer, module, layer)
-        with _eval_mode(module):
-            (features,) = _batched_forward(
-                forward,
-                to_tensor,
-                X,
-                batch_size=self.batch_size,
-                device=device,
-                channels_last=self.channels_last,
-                show_progress=self.progress,
-                desc=type(module).__name__,
-            )
+
+        def forward(module, x):
+            if layer is None:
+                return _first(module(x))
+            return _read_layer(module, layer, x)
+
+        (features,) = _run_module(
+            self, self.module, forward, to_tensor, X, desc=type(self.module).__name__
+        )
         return features
 
     def _layer(self) -> Any:
@@ -666,10 +696,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
 
     _parameter_constraints: ClassVar[dict] = {
         "image_size": [Interval(Integral, 32, None, closed="left"), tuple],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "device": "no_validation",
-        "channels_last": ["boolean"],
-        "progress": ["boolean", StrOptions({"auto"})],
+        **_RUN_CONSTRAINTS,
     }
 
     n_features_out = 1280
@@ -757,25 +784,17 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
         """Features (n, 1280) and logits (n, 1000), float32."""
         self._validate_params()
         size = _image_size(self)
-        torch = _import_torch()
-        device = _resolve_device(self.device)
-        model = self.model_.to(device)
-        if self.channels_last:
-            model = model.to(memory_format=torch.channels_last)
-        model.eval()
 
-        def forward(x):
+        def forward(model, x):
             features = model._avg_pooling(model.extract_features(x)).flatten(1)
             return features, model._fc(features)
 
-        features, logits = _batched_forward(
+        features, logits = _run_module(
+            self,
+            self.model_,
             forward,
             functools.partial(self._preprocess, size=size),
             X,
-            batch_size=self.batch_size,
-            device=device,
-            channels_last=self.channels_last,
-            show_progress=self.progress,
             desc="EfficientNet-Lite0",
         )
         return features, logits
@@ -783,10 +802,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
     def transform(self, X: Any) -> np.ndarray:
         """Penultimate features: 1,280-d global average of the last conv layer.
 
-        Parameters
-        ----------
-        X : ndarray or list
-            Images, see the class documentation.
+        %(parameters_images)s
 
         Returns
         -------
@@ -798,10 +814,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
     def decision_function(self, X: Any) -> np.ndarray:
         """ImageNet-1k logits.
 
-        Parameters
-        ----------
-        X : ndarray or list
-            Images, see the class documentation.
+        %(parameters_images)s
 
         Returns
         -------
@@ -813,10 +826,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities over the 1,000 ImageNet classes (softmax of the logits).
 
-        Parameters
-        ----------
-        X : ndarray or list
-            Images, see the class documentation.
+        %(parameters_images)s
 
         Returns
         -------
@@ -828,10 +838,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Log of :meth:`predict_proba`, computed stably from the logits.
 
-        Parameters
-        ----------
-        X : ndarray or list
-            Images, see the class documentation.
+        %(parameters_images)s
 
         Returns
         -------
@@ -843,10 +850,7 @@ class EfficientNetLite0Classifier(ClassifierMixin, TransformerMixin, BaseEstimat
     def predict(self, X: Any) -> np.ndarray:
         """The most likely ImageNet class of each image, as a WordNet id.
 
-        Parameters
-        ----------
-        X : ndarray or list
-            Images, see the class documentation.
+        %(parameters_images)s
 
         Returns
         -------
