@@ -17,10 +17,20 @@ class NoCandidateLabelsWarning(UserWarning):
 
     Examples
     --------
+    Label vectors for the seen labels only leave nothing to rank:
+
     >>> import warnings
-    >>> from sk_conse.exceptions import NoCandidateLabelsWarning
-    >>> issubclass(NoCandidateLabelsWarning, UserWarning)
-    True
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse import ConSEClassifier
+    >>> X, y = [[0.0], [0.1], [3.0], [3.1]], ["cat", "cat", "car", "car"]
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     clf = ConSEClassifier(LogisticRegression(), {"cat": [1, 0], "car": [0, 1]})
+    ...     clf = clf.fit(X, y)
+    >>> caught[0].category.__name__
+    'NoCandidateLabelsWarning'
+    >>> clf.with_candidates("all").predict([[3.0]])
+    array(['car'], dtype='<U3')
     """
 
 
@@ -31,9 +41,22 @@ class NonCandidateLabelsWarning(UserWarning):
 
     Examples
     --------
+    With ``candidate_labels="unseen"``, a seen label among the true labels is
+    an error that no model could avoid:
+
+    >>> import warnings
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse import ConSEClassifier
     >>> from sk_conse.exceptions import NonCandidateLabelsWarning
-    >>> issubclass(NonCandidateLabelsWarning, UserWarning)
-    True
+    >>> vectors = {"cat": [1.0, 0.1], "car": [0.0, 1.0], "lion": [1.0, 0.0]}
+    >>> clf = ConSEClassifier(LogisticRegression(), vectors)
+    >>> clf = clf.fit([[0.0], [0.1], [3.0], [3.1]], ["cat", "cat", "car", "car"])
+    >>> clf.classes_
+    array(['lion'], dtype='<U4')
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", NonCandidateLabelsWarning)
+    ...     clf.score([[0.0], [3.0]], ["lion", "car"])
+    0.5
     """
 
 
@@ -51,9 +74,21 @@ class SeenLabelsScoredWarning(UserWarning):
 
     Examples
     --------
-    >>> from sk_conse.exceptions import SeenLabelsScoredWarning
-    >>> issubclass(SeenLabelsScoredWarning, UserWarning)
-    True
+    A generalized zero-shot model scored on its own training labels:
+
+    >>> import warnings
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sk_conse import ConSEClassifier
+    >>> from sk_conse.metrics import make_hit_at_k_scorer
+    >>> X, y = [[0.0], [0.1], [3.0], [3.1]], ["cat", "cat", "car", "car"]
+    >>> vectors = {"cat": [1.0, 0.1], "car": [0.0, 1.0], "lion": [1.0, 0.0]}
+    >>> clf = ConSEClassifier(LogisticRegression(), vectors, candidate_labels="all")
+    >>> scorer = make_hit_at_k_scorer(k=1)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     score = scorer(clf.fit(X, y), X, y)
+    >>> caught[0].category.__name__
+    'SeenLabelsScoredWarning'
     """
 
 
@@ -67,9 +102,19 @@ class TrivialScoreWarning(UserWarning):
 
     Examples
     --------
+    Two labels, ``k=2``: every sample is a hit, whatever the scores. As an
+    error, in a test suite for example:
+
+    >>> import warnings
     >>> from sk_conse.exceptions import TrivialScoreWarning
-    >>> issubclass(TrivialScoreWarning, UserWarning)
-    True
+    >>> from sk_conse.metrics import hit_at_k_score
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", TrivialScoreWarning)
+    ...     try:
+    ...         hit_at_k_score(["cat", "dog"], [[0.9, 0.1], [0.6, 0.4]], k=2)
+    ...     except TrivialScoreWarning as warning:
+    ...         print(str(warning).split(":")[0])
+    hit@2 is 1 whatever the scores
     """
 
 
