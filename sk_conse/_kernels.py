@@ -190,17 +190,27 @@ def _canonical(idx: Any, w: Any, G: Any, offset: Any) -> tuple:
 
 
 def factorised_scores(
-    idx: Any, w: Any, G: Any, offset: Any, out: Any, parallel: Any = None
-) -> Any:
+    idx: Any, w: Any, G: Any, offset: Any, out: Any, K: int, parallel: Any = None
+) -> tuple:
     """``out[:, :n] = W G - offset`` and ``-inf`` beyond, written once.
 
-    The same sums, in the same order, as :func:`factorised_top_k`.
-    ``out`` has shape (m, >= n), C-contiguous rows.
+    The same sums, in the same order, as :func:`factorised_top_k`; each
+    row's ``K`` best come with them (read while the block is in cache, not
+    from ``out`` again). ``out`` has shape (m, >= n), C-contiguous rows.
+
+    Returns
+    -------
+    cols, values : the rows' top-K, as :func:`factorised_top_k`.
     """
     idx, w, offset = _canonical(idx, w, G, offset)
+    top = _empty_top_k(idx.shape[0], K, G.shape[1], G.dtype)
     kernel = _compile().scores
-    _rows(parallel, idx.shape[0], lambda a, b: kernel(idx, w, G, offset, out, a, b))
-    return out
+    _rows(
+        parallel,
+        idx.shape[0],
+        lambda a, b: kernel(idx, w, G, offset, out, *top, a, b),
+    )
+    return top[0], top[1]
 
 
 def largest_t(P: Any, T: int, parallel: Any = None) -> Any:

@@ -146,16 +146,22 @@ def factorised(idx, w, G, offset, out_cols, out_vals, low, start, stop):
 
 
 @nb.njit(nogil=True)
-def scores(idx, w, G, offset, out, start, stop):
-    """Rows ``start:stop`` of ``W G - offset``, ``-inf`` beyond ``n``."""
+def scores(idx, w, G, offset, out, out_cols, out_vals, low, start, stop):
+    """Rows ``start:stop`` of ``W G - offset``, ``-inf`` beyond ``n``; each
+    block, while in cache, also offered to the rows' top-K."""
     n = G.shape[1]
+    K = out_cols.shape[1]
     flat = G.reshape(-1)
     for r0 in range(start, stop, CHUNK_ROWS):
         r1 = min(r0 + CHUNK_ROWS, stop)
         for j0 in range(0, n, BLOCK_COLUMNS):
             width = min(BLOCK_COLUMNS, n - j0)
             for r in range(r0, r1):
-                _row_block(idx[r], w[r], flat, n, offset, j0, width, out[r], j0)
+                row = out[r]
+                _row_block(idx[r], w[r], flat, n, offset, j0, width, row, j0)
+                low[r] = _offer(
+                    row[j0 : j0 + width], width, j0, out_vals[r], out_cols[r], K, low[r]
+                )
         for r in range(r0, r1):
             for j in range(n, out.shape[1]):
                 out[r, j] = -np.inf
@@ -203,7 +209,6 @@ def largest_t(P, out, start, stop):
             out[r, s] = cols[s]
 
 
-largest_t = cached(largest_t)
 
 
 @nb.njit(nogil=True)
@@ -229,4 +234,10 @@ def exact_dots(F, at, units, expand, cols, offset, out, start, stop):
         out[i] = dot
 
 
+# Every kernel's compiled code is cached on disk (tests/test_kernels.py
+# checks that none is left out).
+factorised = cached(factorised)
+scores = cached(scores)
+blocks = cached(blocks)
+largest_t = cached(largest_t)
 exact_dots = cached(exact_dots)

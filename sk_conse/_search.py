@@ -605,11 +605,13 @@ class CosineSearch:
             workspace.setdefault("scores", S)
             out[...] = S[:, : self.n_candidates]
             return
-        self._write_raw(batch, out)
-        self._settle_best(batch, out)
+        self._settle_best(batch, out, self._write_raw(batch, out))
 
-    def _write_raw(self, batch: SearchBatch, out: Any) -> None:
-        """The raw scores of a batch into ``out`` (m, n_candidates), NumPy."""
+    def _write_raw(self, batch: SearchBatch, out: Any) -> Any:
+        """The raw scores of a batch into ``out`` (m, n_candidates), NumPy.
+
+        Returns each row's best two raw scores where the kernel that wrote
+        them kept them (else None)."""
         batch.inverse_norms = self._inverse_norms(batch)
         F = batch.embedding * batch.inverse_norms[:, None]
         unit = self.backend.to_numpy(self.unit)[: self.n_distinct]
@@ -621,18 +623,27 @@ class CosineSearch:
             np.take(F @ unit.T, self.backend.to_numpy(self.expand), axis=1, out=out)
         if self.offset is not None:
             out -= self.offset
+        return None
 
-    def _settle_best(self, batch: SearchBatch, out: Any) -> None:
-        """Re-score exactly the entries within the rounding margin of a row's
-        best, in rows where there are two or more (NumPy)."""
+    def _best_two(self, out: Any) -> Any:
+        """Each row's best two raw scores, streamed from ``out`` (NumPy)."""
         m, n = out.shape
-        if n < 2:
-            return
-        # The best two of each row, streamed: only rows where they lie within
-        # the margin are handed to refine.
-        _, vals = kernels.block_top_k(
+        return kernels.block_top_k(
             [(0, out)], m, n, 2, self.dtype, self.backend.parallel
-        )
+        )[1]
+
+    def _settle_best(self, batch: SearchBatch, out: Any, vals: Any = None) -> None:
+        """Re-score exactly the entries within the rounding margin of a row's
+        best, in rows where there are two or more (NumPy).
+
+        ``vals``: each row's best two raw scores, if known; else streamed
+        from ``out``. Only rows where they lie within the margin are handed
+        to refine.
+        """
+        if out.shape[1] < 2:
+            return
+        if vals is None:
+            vals = self._best_two(out)
         best = vals.max(axis=1)
         near = np.nonzero(vals.min(axis=1) >= best - self._margin(batch))[0]
         if near.shape[0]:
@@ -897,24 +908,28 @@ class ConSESearch(CosineSearch):
         self._write_raw(batch, out)
         return out
 
-    def _write_raw(self, batch: ConSEBatch, out: Any) -> None:
-        """Raw scores into ``out`` (m, >= n_candidates; ``-inf`` beyond)."""
+    def _write_raw(self, batch: ConSEBatch, out: Any) -> Any:
+        """Raw scores into ``out`` (m, >= n_candidates; ``-inf`` beyond); on
+        the fused route, each row's best two come back with them."""
         if not self.fused:
-            super()._write_raw(batch, out)
-            return
+            return super()._write_raw(batch, out)
         batch.inverse_norms = self._inverse_norms(batch)
-        kernels.factorised_scores(
+        _, vals = kernels.factorised_scores(
             batch.idx,
             self._scaled_weights(batch),
             self.gram,
             self._offsets,
             out,
+            min(2, self.n_candidates),
             self.backend.parallel,
         )
         if batch.suspect is not None:
-            out[batch.suspect, : self.n_candidates] = self._direct_rows(
-                batch, batch.suspect
+            rows = batch.suspect
+            out[rows, : self.n_candidates] = self._direct_rows(batch, rows)
+            vals[rows] = self._best_two(
+                np.ascontiguousarray(out[rows, : self.n_candidates])
             )
+        return vals
 
     def ranked(self, batch: ConSEBatch, k: int, workspace: dict) -> tuple[Any, Any]:
         if not self.fused:

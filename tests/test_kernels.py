@@ -64,9 +64,12 @@ def test_factorised_top_k_and_scores_match_numpy(dtype, T, with_offset):
         np.testing.assert_array_equal(cols, expected_cols)
         np.testing.assert_array_equal(vals, expected_vals)
     out = np.full((70, n + 7), np.nan, dtype=dtype)
-    kernels.factorised_scores(idx, w, G, offset, out)
+    cols, vals = kernels.factorised_scores(idx, w, G, offset, out, 3)
     np.testing.assert_array_equal(out[:, :n], S)
     assert np.all(out[:, n:] == -np.inf)
+    expected_cols, expected_vals = _brute_top_k(S, 3)
+    np.testing.assert_array_equal(cols, expected_cols)
+    np.testing.assert_array_equal(vals, expected_vals)
 
 
 def test_factorised_top_k_keeps_every_column_when_k_is_n():
@@ -135,3 +138,22 @@ def test_exact_dots_match_numpy(dtype, copies):
     expected -= offset[cols].astype(np.float64)
     # float64: the sums differ in order only (values are about 6 in size).
     np.testing.assert_allclose(out, expected.astype(dtype), rtol=0, atol=1e-13)
+
+
+def test_every_kernel_caches_its_compiled_code_in_the_user_cache():
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
+
+    from sk_conse import _numba_kernels
+
+    kernels_found = {
+        name: obj
+        for name, obj in vars(_numba_kernels).items()
+        if isinstance(obj, CPUDispatcher) and not name.startswith("_")
+    }
+    assert {"factorised", "scores", "blocks", "largest_t", "exact_dots"} <= set(
+        kernels_found
+    )
+    for name, dispatcher in kernels_found.items():
+        assert not isinstance(dispatcher._cache, NullCache), name
+        assert dispatcher._cache._cache_path == str(kernels.kernel_cache_dir())
