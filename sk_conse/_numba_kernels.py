@@ -209,8 +209,6 @@ def largest_t(P, out, start, stop):
             out[r, s] = cols[s]
 
 
-
-
 @nb.njit(nogil=True)
 def exact_dots(F, at, units, expand, cols, offset, out, start, stop):
     """Pairs ``start:stop`` of :func:`sk_conse._kernels.exact_dots`."""
