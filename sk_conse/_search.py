@@ -934,6 +934,16 @@ class ConSESearch(CosineSearch):
     def ranked(self, batch: ConSEBatch, k: int, workspace: dict) -> tuple[Any, Any]:
         if not self.fused:
             return super().ranked(batch, k, workspace)
+        if self.T == 1 and not batch.dense:
+            # At T = 1, f(x) is s(y_1) itself (its weight is p/p = 1): rows
+            # with the same top label have the same answer, found once.
+            _, first, inverse = np.unique(
+                batch.idx[:, 0], return_index=True, return_inverse=True
+            )
+            if first.shape[0] < batch.idx.shape[0]:
+                batch.inverse_norms = self._inverse_norms(batch)
+                cols, vals = self.ranked(batch.take(first), k, workspace)
+                return cols[inverse], vals[inverse]
         # No score matrix: the kernel keeps the K best raw scores of each
         # row, with room for the contenders of the k-th.
         batch.inverse_norms = self._inverse_norms(batch)

@@ -350,3 +350,19 @@ def test_top_k_is_the_exact_ranking_among_near_ties(route, T, with_offset):
     batch = search.embed(P)
     idx, _ = search.ranked(batch, 10, {})
     np.testing.assert_array_equal(idx, _exact_ranking(search, batch, 10, offset))
+
+
+def test_t1_rows_sharing_a_top_label_get_one_answer_each_as_alone():
+    # T = 1 answers each top label once and copies it to the rows that share
+    # it: every row must still get what it gets alone, explain included.
+    vectors, P = _near_tie_problem()
+    P = np.concatenate([P, P[::-1], P[:50]])  # many rows share a top label
+    clf = _fitted(vectors, P, T=1, algorithm="factorised")
+    labels, scores = clf.predict_top_k(P, k=4)
+    assert len(np.unique(P.argmax(axis=1))) < len(P)
+    for i in range(0, len(P), 37):
+        alone = clf.predict_top_k(P[i : i + 1], k=4)
+        np.testing.assert_array_equal(alone[0][0], labels[i])
+        np.testing.assert_array_equal(alone[1][0], scores[i])
+    explained = clf.explain(P[:60], k=4)
+    np.testing.assert_array_equal(explained.candidates, labels[:60])
