@@ -286,7 +286,8 @@ class Backend:
         wide = xp.float64
         if xp.isdtype(a.dtype, xp.float32):
             return xp.astype(
-                self.matmul(xp.astype(a, wide), xp.astype(b, wide)), a.dtype
+                self.matmul(xp.astype(a, wide), xp.astype(b, wide, copy=False)),
+                a.dtype,
             )
         m = a.shape[0]
         out = self.empty((m, b.shape[1]), a.dtype)

@@ -769,10 +769,11 @@ class ConSESearch(CosineSearch):
         if idx is None:
             # T = all: W is w itself, f(x) one dense product (row by row
             # stable, so that no row depends on its batch).
-            F = nx.rowwise_matmul(w, self.seen)
+            F = nx.rowwise_matmul(w, self._seen_wide)
             return ConSEBatch(F, self._every_index(w.shape[0]), w, dense=True)
         if idx.shape[1] > _GATHER_MAX_T:
-            F = nx.rowwise_matmul(nx.dense_weights(idx, w, self.n_seen), self.seen)
+            W = nx.dense_weights(idx, w, self.n_seen)
+            F = nx.rowwise_matmul(W, self._seen_wide)
         else:
             # Each row gathered on its own, summed in float64 and rounded: the
             # same bits on every backend (w.h.p.: up to float64 rounding).
