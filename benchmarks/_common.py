@@ -87,12 +87,20 @@ def per_sample_reference(
 
 
 def best_of(
-    fns: dict[str, Callable[[], Any]], repeat: int, warmup: bool = True
+    fns: dict[str, Callable[[], Any]],
+    repeat: int,
+    warmup: bool = True,
+    settle: float = 0.25,
 ) -> dict[str, float]:
     """Minimum wall time of each function over ``repeat`` interleaved rounds.
 
     Rounds interleave the functions so that load from other processes on a
     shared machine hits them alike; the minimum is the least disturbed run.
+    Each call starts ``settle`` seconds after the previous one: OpenBLAS's
+    worker threads spin for about 0.1 s after a GEMM, and a call timed right
+    after one shares the cores with them (measured, 2 Zen 3 cores:
+    decision_function at T = 10 0.31 s right after a 2-thread GEMM, 0.18 s
+    on its own).
     """
     if warmup:
         for fn in fns.values():
@@ -100,6 +108,7 @@ def best_of(
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            time.sleep(settle)
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
