@@ -115,11 +115,21 @@ def best_of(
     return {name: min(ts) for name, ts in times.items()}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` says."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine_description() -> list[str]:
     """CPU model, cores, BLAS kernel and OpenBLAS environment, as lines."""
     from threadpoolctl import threadpool_info
-
-    from sk_conse._kernels import cpu_model
 
     model = cpu_model()
     lines = [

@@ -23,7 +23,6 @@ routes (:func:`available`).
 
 from __future__ import annotations
 
-import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ __all__ = [
     "factorised_top_k",
     "kernel_cache_dir",
     "largest_t",
-    "measured",
 ]
 
 # Rows that share each column block of G while it is in cache.
@@ -277,80 +275,3 @@ def block_top_k(
     for j0, S in blocks:
         _rows(parallel, m, lambda a, b, S=S, j0=j0: kernel(S, j0, n_valid, *top, a, b))
     return top[0], top[1]
-
-
-_MEASURED: dict = {}
-# Part of every calibration key: raise it when the kernels' speed changes,
-# so that costs measured with older kernels are measured again.
-CALIBRATION_VERSION = 2
-
-
-def _machine_key() -> str:
-    """What the calibration depends on: CPU, BLAS kernels, numba, cores, and
-    the BLAS thread budget of this call (read through the cached controller
-    of :mod:`sk_conse._parallel`: a prediction pays microseconds, not the
-    milliseconds of a fresh ``threadpool_info()``)."""
-    from ._parallel import blas_threads
-
-    return f"{_machine()}|threads-{blas_threads()}"
-
-
-@functools.cache
-def _machine() -> str:
-    """The parts of :func:`_machine_key` that a process cannot change."""
-    import numba
-
-    from ._parallel import _threadpool_controller
-
-    blas = [
-        f"{lib.internal_api}-{lib.architecture}"
-        for lib in _threadpool_controller().select(user_api="blas").lib_controllers
-    ]
-    return "|".join(
-        [cpu_model(), *blas, f"numba-{numba.__version__}", str(os.cpu_count())]
-    )
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what ``platform`` says."""
-    import platform
-
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def measured(name: str, measure: Any) -> Any:
-    """``measure()``, run once per machine and kept on disk.
-
-    Stored in ``kernel_cache_dir() / "calibration.json"`` under ``name`` and
-    a key naming the CPU, the BLAS kernel and its threads, numba's version
-    and the cores: another machine or BLAS kernel measures again. An
-    unwritable cache folder only means measuring again in the next process.
-    """
-    import json
-
-    key = f"{name}|v{CALIBRATION_VERSION}|{_machine_key()}"
-    if key in _MEASURED:
-        return _MEASURED[key]
-    path = kernel_cache_dir() / "calibration.json"
-    try:
-        stored = json.loads(path.read_text())
-    except (OSError, ValueError):
-        stored = {}
-    if key not in stored:
-        stored[key] = measure()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(stored, indent=1))
-            os.replace(tmp, path)
-        except OSError:
-            pass
-    _MEASURED[key] = stored[key]
-    return stored[key]

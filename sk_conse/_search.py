@@ -48,8 +48,8 @@ __all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_r
 
 # The factorised route wins when T is small against the embedding size q: each
 # row then costs T row-additions of G = S0 S1ᵀ instead of q multiply-adds per
-# candidate. With the compiled kernels the crossover is measured on the
-# user's machine (choose_route). Without them, these crossovers were measured
+# candidate. With the compiled kernels see _KERNEL_T_BASE below. Without
+# them (the torch CPU backend, or numba disabled), these crossovers were measured
 # on 2 CPU cores (1,000 seen, 21,841 candidates, float32; bench_predict.py
 # and a sweep over q): q = 50 between T = 5 (1.10x faster) and T = 10
 # (0.85x); q = 150 at T = 20 (0.97x, T = 10: 1.27x); q = 300, T = 20: 1.47x;
@@ -57,6 +57,18 @@ __all__ = ["ConSEBatch", "ConSESearch", "CosineSearch", "SearchBatch", "choose_r
 # than a gather takes (beyond 32 the weights go dense and the route is
 # several times slower: 0.16-0.38x at T = 40).
 _FACTORISED_MAX_T_FRACTION = 1 / 8
+# With the compiled kernels, per (row, candidate), the factorised route costs
+# about 1.4 + 0.075 T ns and the direct one 2.4 + 0.016 q ns (native Haswell
+# kernel) or 2.2 + 0.022 q ns (Sandybridge), on 2 Zen 3 cores at the paper's
+# scale (benchmarks/bench_routes.py, 2026-12-02): they cross near
+# T = 14 + q / 5 and T = 12 + q / 3. Near the line the two routes lie within
+# 15 % of each other (at q = 50, T = 32 four sweeps split 2 to 2, the
+# factorised route 5 % faster on average), so the rule takes the upper line.
+# (A crossover measured on the user's machine was tried first and dropped:
+# one-second calibrations misplaced it by up to 2.5x under load, and kept the
+# error on disk.)
+_KERNEL_T_BASE = 16
+_KERNEL_T_PER_Q = 1 / 3
 # With few candidates both routes cost little more than their overheads, and
 # the direct one has less (attribute scale, 40 seen, 85-d, 10 candidates,
 # T = 5: 8.7 ms direct against 10.0 ms factorised for 10,000 rows).
@@ -84,17 +96,15 @@ def choose_route(
 ) -> str:
     """``"factorised"`` or ``"direct"``: the faster route for this backend.
 
-    On NumPy with the compiled kernels, the rule is measured on the machine
-    it runs on: per (row, candidate) the factorised route does ``T`` kernel
-    multiply-adds and offers the score to its top-k, the direct one ``q``
-    GEMM multiply-adds and streams the score into its top-k;
-    :func:`sk_conse._kernels.route_costs` (measured once per CPU, BLAS
-    kernel and thread budget, cached on disk) prices each part here. Without the kernels
-    (the torch CPU backend, or no numba) the thresholds measured on 2 CPU
-    cores apply (see the constants above). On a GPU the direct route is a
-    single dense GEMM at several hundred TFLOP/s and the sparse route is
-    bound by memory: it is not chosen automatically until measured there
-    (``benchmarks/bench_gpu.py`` times both).
+    With the compiled kernels (NumPy), per (row, candidate) the factorised
+    route does ``T`` kernel multiply-adds and the direct one ``q`` GEMM
+    multiply-adds: the factorised route is taken up to
+    ``T = _KERNEL_T_BASE + q * _KERNEL_T_PER_Q`` (see those constants for
+    what they were derived from). Without the kernels (the torch CPU backend,
+    or no numba) the factorised route is taken up to ``T = q / 8``. On a GPU
+    the direct route is a single dense GEMM at several hundred TFLOP/s and
+    the sparse route is bound by memory: it is not chosen automatically
+    until measured there (``benchmarks/bench_gpu.py`` times both).
 
     Either way the factorised route needs ``T`` below the number of seen
     labels and within the gather (``_GATHER_MAX_T``), enough candidates for
@@ -122,74 +132,10 @@ def choose_route(
     ):
         return "direct"
     if backend.name == "numpy" and kernels.available():
-        from ._parallel import plan
-
-        cost = kernels.measured("routes", lambda: route_costs(plan()))
-        fast = (
-            T * cost["per_T"] + cost["factorised"] <= q * cost["per_q"] + cost["direct"]
-        )
+        fast = T <= _KERNEL_T_BASE + q * _KERNEL_T_PER_Q
     else:
         fast = T <= q * _FACTORISED_MAX_T_FRACTION
     return "factorised" if fast else "direct"
-
-
-# The calibration problem of route_costs: big enough to time above the noise
-# of a shared machine, small enough to take about a second with warm kernels.
-_CALIBRATION = {"rows": 1024, "seen": 512, "candidates": 16384, "k": 20, "repeat": 2}
-
-
-def route_costs(parallel: Any = None) -> dict:
-    """Seconds per (row, candidate) of each CPU route, end to end, here.
-
-    Both routes' ``ranked`` run on a synthetic problem (1,024 rows, 512
-    seen labels, 16,384 candidates, top-20) at two embedding sizes (direct:
-    q = 32 and 256) and two T (factorised: 2 and 16, q = 256), in
-    interleaved rounds: per (row, candidate) the direct route costs
-    ``direct + q * per_q`` and the factorised one ``factorised + T * per_T``.
-    (Not T = 1: rows sharing a top label are answered once there, which
-    would make the per-row cost look lower than it is.)
-    """
-    import time
-
-    from ._backend import NumpyBackend
-
-    c = _CALIBRATION
-    rng = np.random.default_rng(0)
-    backend = NumpyBackend(parallel) if parallel is not None else NumpyBackend()
-    P = rng.dirichlet(np.full(c["seen"], 0.05), size=c["rows"]).astype(np.float32)
-    runs = {}
-    for route, q, T in (
-        ("direct", 32, c["seen"]),
-        ("direct", 256, c["seen"]),
-        ("factorised", 256, 2),
-        ("factorised", 256, 16),
-    ):
-        seen = rng.standard_normal((c["seen"], q), dtype=np.float32)
-        cands = rng.standard_normal((c["candidates"], q), dtype=np.float32)
-        search = ConSESearch(backend, cands, seen, T, route=route)
-        runs[route, q, T] = (search, backend.asarray(P))
-    times: dict = {key: [] for key in runs}
-    for _ in range(c["repeat"] + 1):
-        for key, (search, P_) in runs.items():
-            start = time.perf_counter()
-            search.ranked(search.embed(P_), c["k"], {})
-            times[key].append(time.perf_counter() - start)
-    per = {
-        key: min(spent[1:]) / (c["rows"] * c["candidates"])
-        for key, spent in times.items()
-    }
-    (d32, d256), (f2, f16) = (
-        (per["direct", 32, c["seen"]], per["direct", 256, c["seen"]]),
-        (per["factorised", 256, 2], per["factorised", 256, 16]),
-    )
-    per_q = max(d256 - d32, 0.0) / (256 - 32)
-    per_T = max(f16 - f2, 0.0) / 14
-    return {
-        "per_q": per_q,
-        "direct": max(d32 - 32 * per_q, 0.0),
-        "per_T": per_T,
-        "factorised": max(f2 - 2 * per_T, 0.0),
-    }
 
 
 @dataclasses.dataclass

@@ -157,25 +157,3 @@ def test_every_kernel_caches_its_compiled_code_in_the_user_cache():
     for name, dispatcher in kernels_found.items():
         assert not isinstance(dispatcher._cache, NullCache), name
         assert dispatcher._cache._cache_path == str(kernels.kernel_cache_dir())
-
-
-def test_calibration_is_kept_on_disk_and_measured_again_for_new_kernels(
-    tmp_path, monkeypatch
-):
-    monkeypatch.setenv("SK_CONSE_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(kernels, "_MEASURED", {})
-    calls = []
-
-    def measure():
-        calls.append(1)
-        return {"cost": len(calls)}
-
-    assert kernels.measured("test", measure) == {"cost": 1}
-    monkeypatch.setattr(kernels, "_MEASURED", {})  # a new process
-    assert kernels.measured("test", measure) == {"cost": 1}
-    assert len(calls) == 1
-    assert (tmp_path / "numba" / "calibration.json").is_file()
-    # Kernels of another speed: costs measured with the old ones are stale.
-    monkeypatch.setattr(kernels, "_MEASURED", {})
-    monkeypatch.setattr(kernels, "CALIBRATION_VERSION", kernels.CALIBRATION_VERSION + 1)
-    assert kernels.measured("test", measure) == {"cost": 2}

@@ -536,20 +536,18 @@ def test_choose_route_direct_otherwise(change):
     assert _route(NumpyBackend(), **change) == "direct"
 
 
-def test_choose_route_follows_the_measured_costs(monkeypatch):
-    # Per (row, candidate): direct 3 + q * 0.01, factorised 2 + T * 0.1
-    # (ns): at q = 50 the factorised route wins up to T = 15.
+def test_choose_route_follows_the_kernel_rule(monkeypatch):
+    # With the kernels: factorised up to T = 16 + q / 3.
     import sk_conse._kernels as kernels
 
-    costs = {"per_q": 0.01, "direct": 3.0, "per_T": 0.1, "factorised": 2.0}
-    monkeypatch.setattr(kernels, "measured", lambda name, measure: costs)
-    assert _route(NumpyBackend(), q=50, T=15) == "factorised"
-    assert _route(NumpyBackend(), q=50, T=16) == "direct"
     if kernels.available():
-        # Without the kernels the fixed rule T <= q / 8 applies instead.
-        monkeypatch.setattr(kernels, "available", lambda: False)
-        assert _route(NumpyBackend(), q=50, T=7) == "direct"
-        assert _route(NumpyBackend(), q=80, T=10) == "factorised"
+        assert _route(NumpyBackend(), q=30, T=26) == "factorised"
+        assert _route(NumpyBackend(), q=30, T=27) == "direct"
+        assert _route(NumpyBackend(), q=50, T=32) == "factorised"
+    # Without them the rule T <= q / 8 applies instead.
+    monkeypatch.setattr(kernels, "available", lambda: False)
+    assert _route(NumpyBackend(), q=50, T=7) == "direct"
+    assert _route(NumpyBackend(), q=80, T=10) == "factorised"
 
 
 def test_choose_route_direct_on_a_gpu():
