@@ -37,6 +37,7 @@ __all__ = [
     "factorised_top_k",
     "kernel_cache_dir",
     "largest_t",
+    "weighted_rows",
 ]
 
 # Rows that share each column block of G while it is in cache.
@@ -122,8 +123,14 @@ def _rows(parallel: Any, m: int, kernel: Any, unit_rows: int = UNIT_ROWS) -> Non
     kernel and fight OpenBLAS's for the cores (measured: the GEMMs beside
     them 2x slower).
     """
+    if parallel is None or m <= 1:
+        kernel(0, m)
+        return
+    # Units no larger than an even share: 640 rows on 2 threads run as
+    # 320 + 320, not 512 + 128.
+    unit_rows = max(1, min(unit_rows, -(-m // parallel.n_threads)))
     n_units = -(-m // unit_rows)
-    if parallel is None or n_units == 1:
+    if n_units == 1:
         kernel(0, m)
         return
     parallel.run(
@@ -250,6 +257,20 @@ def exact_dots(
         lambda a, b: kernel(F, at, units, expand, cols, offset, out, a, b),
         unit_rows=_PAIR_UNIT,
     )
+    return out
+
+
+def weighted_rows(idx: Any, w: Any, M: Any, dtype: Any, parallel: Any = None) -> Any:
+    """``sum_t w[i, t] M[idx[i, t]]`` per row, summed in float64 in the order
+    of ``t`` (no fused multiply-add), rounded to ``dtype`` once.
+
+    ``M`` is float64 (the seen vectors, widened once by the search).
+    """
+    idx = np.ascontiguousarray(idx, dtype=np.int64)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    out = np.empty((idx.shape[0], M.shape[1]), dtype=dtype)
+    kernel = _compile().weighted_rows
+    _rows(parallel, idx.shape[0], lambda a, b: kernel(idx, w, M, out, a, b))
     return out
 
 

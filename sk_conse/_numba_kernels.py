@@ -232,6 +232,23 @@ def exact_dots(F, at, units, expand, cols, offset, out, start, stop):
         out[i] = dot
 
 
+@nb.njit(nogil=True)
+def weighted_rows(idx, w, M, out, start, stop):
+    """Rows ``start:stop`` of :func:`sk_conse._kernels.weighted_rows`."""
+    q = M.shape[1]
+    acc = np.empty(q, dtype=np.float64)
+    for r in range(start, stop):
+        for j in range(q):
+            acc[j] = 0.0
+        for t in range(idx.shape[1]):
+            v = M[idx[r, t]]
+            wt = w[r, t]
+            for j in range(q):
+                acc[j] = acc[j] + wt * v[j]
+        for j in range(q):
+            out[r, j] = acc[j]
+
+
 # Every kernel's compiled code is cached on disk (tests/test_kernels.py
 # checks that none is left out).
 factorised = cached(factorised)
@@ -239,3 +256,4 @@ scores = cached(scores)
 blocks = cached(blocks)
 largest_t = cached(largest_t)
 exact_dots = cached(exact_dots)
+weighted_rows = cached(weighted_rows)

@@ -726,8 +726,13 @@ class ConSESearch(CosineSearch):
             # Each row gathered on its own, summed in float64 and rounded: the
             # same bits on every backend (w.h.p.: up to float64 rounding).
             xp = nx.xp
-            F = nx.weighted_rows(idx, xp.astype(w, xp.float64), self._seen_wide)
-            F = xp.astype(F, nx.dtype(self.dtype))
+            if nx.name == "numpy" and kernels.available():
+                F = kernels.weighted_rows(
+                    idx, w, self._seen_wide, self.dtype, nx.parallel
+                )
+            else:
+                F = nx.weighted_rows(idx, xp.astype(w, xp.float64), self._seen_wide)
+                F = xp.astype(F, nx.dtype(self.dtype))
         return ConSEBatch(F, idx, w)
 
     def contributions(self, batch: ConSEBatch, cand: Any) -> tuple:
@@ -798,7 +803,10 @@ class ConSESearch(CosineSearch):
             norms = xp.astype(xp.sqrt(xp.sum(wide * wide, axis=1)), F.dtype)
         else:
             norms = xp.sqrt(xp.sum(F * F, axis=1))
-        reference = self._weighted(batch, self.seen_norms[:, None])[:, 0]
+        if self.backend.name == "numpy" and not batch.dense:
+            reference = np.einsum("ij,ij->i", batch.weights, self.seen_norms[batch.idx])
+        else:
+            reference = self._weighted(batch, self.seen_norms[:, None])[:, 0]
         suspect = norms <= max(_SUSPECT_ULPS, self.T + 1) * self._eps * reference
         degenerate = norms == 0
         batch.suspect = None
@@ -883,19 +891,26 @@ class ConSESearch(CosineSearch):
     def ranked(self, batch: ConSEBatch, k: int, workspace: dict) -> tuple[Any, Any]:
         if not self.fused:
             return super().ranked(batch, k, workspace)
-        if self.T == 1 and not batch.dense:
+        batch.inverse_norms = self._inverse_norms(batch)
+        if self.T == 1 and not batch.dense and batch.suspect is None:
             # At T = 1, f(x) is s(y_1) itself (its weight is p/p = 1): rows
             # with the same top label have the same answer, found once.
             _, first, inverse = np.unique(
                 batch.idx[:, 0], return_index=True, return_inverse=True
             )
             if first.shape[0] < batch.idx.shape[0]:
-                batch.inverse_norms = self._inverse_norms(batch)
-                cols, vals = self.ranked(batch.take(first), k, workspace)
+                sub = batch.take(first)
+                sub.inverse_norms = batch.inverse_norms[first]
+                sub.spread = batch.spread[first]
+                cols, vals = self._fused_top_k(sub, k)
                 return cols[inverse], vals[inverse]
+        return self._fused_top_k(batch, k)
+
+    def _fused_top_k(self, batch: ConSEBatch, k: int) -> tuple[Any, Any]:
+        """:meth:`ranked` by the compiled kernel, on a batch whose inverse
+        norms are set."""
         # No score matrix: the kernel keeps the K best raw scores of each
         # row, with room for the contenders of the k-th.
-        batch.inverse_norms = self._inverse_norms(batch)
         K = min(k + _SPARE, self.n_candidates)
         cols, vals = kernels.factorised_top_k(
             batch.idx,

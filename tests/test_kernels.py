@@ -151,9 +151,21 @@ def test_every_kernel_caches_its_compiled_code_in_the_user_cache():
         for name, obj in vars(_numba_kernels).items()
         if isinstance(obj, CPUDispatcher) and not name.startswith("_")
     }
-    assert {"factorised", "scores", "blocks", "largest_t", "exact_dots"} <= set(
-        kernels_found
-    )
+    expected = {"factorised", "scores", "blocks", "largest_t", "exact_dots"}
+    assert expected | {"weighted_rows"} <= set(kernels_found)
     for name, dispatcher in kernels_found.items():
         assert not isinstance(dispatcher._cache, NullCache), name
         assert dispatcher._cache._cache_path == str(kernels.kernel_cache_dir())
+
+
+@pytest.mark.parametrize("T", [1, 3, 10])
+def test_weighted_rows_sum_in_float64_then_round(T):
+    rng = np.random.default_rng(T)
+    M = rng.standard_normal((50, 33))
+    idx = np.stack([rng.choice(50, T, replace=False) for _ in range(700)])
+    w = rng.random((700, T)).astype(np.float32)
+    F = kernels.weighted_rows(idx, w, M, np.float32, Parallel(2))
+    expected = np.zeros((700, 33))
+    for t in range(T):  # in order, in float64
+        expected = expected + w[:, t : t + 1].astype(np.float64) * M[idx[:, t]]
+    np.testing.assert_array_equal(F, expected.astype(np.float32))
