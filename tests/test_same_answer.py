@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from threadpoolctl import threadpool_info
 
 from sk_conse import ConSEClassifier
+from sk_conse import _kernels as kernels
 from sk_conse._backend import NumpyBackend, TorchBackend
 from sk_conse._search import ConSESearch
 
@@ -327,7 +328,14 @@ def _exact_ranking(search, batch, k, offset=None):
 @pytest.mark.parametrize("route", ROUTES)
 @pytest.mark.parametrize("T", [1, 3, 12])
 @pytest.mark.parametrize("with_offset", [False, True])
-def test_top_k_is_the_exact_ranking_among_near_ties(route, T, with_offset):
+@pytest.mark.parametrize("compiled", [True, False], ids=["numba", "numpy-only"])
+def test_top_k_is_the_exact_ranking_among_near_ties(
+    route, T, with_offset, compiled, monkeypatch
+):
+    # The NumPy routes without the compiled kernels (SK_CONSE_DISABLE_NUMBA,
+    # or numba missing) must give the same exact ranking.
+    if not compiled:
+        monkeypatch.setattr(kernels, "available", lambda: False)
     # Candidates in clusters a few float32 ulps apart: raw scores of any
     # route (G summed, GEMM blocks) misorder them unless the rounding margin
     # sends every close pair to the exact re-scoring.
@@ -347,6 +355,7 @@ def test_top_k_is_the_exact_ranking_among_near_ties(route, T, with_offset):
         route=route,
         offset=None if offset is None else offset.astype(np.float32),
     )
+    assert search.fused == (compiled and route == "factorised")
     batch = search.embed(P)
     idx, _ = search.ranked(batch, 10, {})
     np.testing.assert_array_equal(idx, _exact_ranking(search, batch, 10, offset))
