@@ -138,12 +138,7 @@ class ClassDisjointKFold(BaseCrossValidator):
             raise ValueError(
                 f"y must be a 1-D array of class labels, got shape {y.shape}."
             )
-        n_samples = len(X) if not hasattr(X, "shape") else X.shape[0]
-        if n_samples != y.shape[0]:
-            raise ValueError(
-                f"X and y have different numbers of samples: {n_samples} != "
-                f"{y.shape[0]}."
-            )
+        _check_same_length(X, y)
         n_classes = np.unique(y).shape[0]
         if n_classes < 3:
             raise ValueError(
@@ -205,6 +200,15 @@ class ClassDisjointKFold(BaseCrossValidator):
 
 
 @fill_doc
+def _check_same_length(X: Any, y: np.ndarray) -> None:
+    """Raise unless ``X`` has one sample per entry of ``y``."""
+    n_samples = len(X) if not hasattr(X, "shape") else X.shape[0]
+    if n_samples != y.shape[0]:
+        raise ValueError(
+            f"X and y have different numbers of samples: {n_samples} != {y.shape[0]}."
+        )
+
+
 class PseudoUnseenSplit(BaseCrossValidator):
     """Generalized zero-shot folds made from seen labels only.
 
@@ -319,6 +323,7 @@ class PseudoUnseenSplit(BaseCrossValidator):
         if not 0 < self.test_size < 1:
             raise ValueError(f"test_size must be in (0, 1), got {self.test_size!r}.")
         y = column_or_1d(np.asarray(y), warn=False)
+        _check_same_length(X, y)
         classes, y_idx = np.unique(y, return_inverse=True)
         n_unseen = self._n_unseen(len(classes))
         rng = check_random_state(self.random_state)

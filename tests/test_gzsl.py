@@ -51,6 +51,9 @@ def test_pseudo_unseen_split_errors():
         next(PseudoUnseenSplit(n_unseen=3).split(np.zeros((12, 1)), y))
     with pytest.raises(ValueError, match="needs y"):
         next(PseudoUnseenSplit().split(np.zeros((12, 1))))
+    # X and y of different lengths: before, the folds indexed y alone.
+    with pytest.raises(ValueError, match="different numbers of samples: 10 != 12"):
+        next(PseudoUnseenSplit(n_unseen=1).split(np.zeros((10, 1)), y))
 
 
 @pytest.mark.parametrize(
