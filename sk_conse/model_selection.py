@@ -199,7 +199,6 @@ class ClassDisjointKFold(BaseCrossValidator):
         return self.n_splits
 
 
-@fill_doc
 def _check_same_length(X: Any, y: np.ndarray) -> None:
     """Raise unless ``X`` has one sample per entry of ``y``."""
     n_samples = len(X) if not hasattr(X, "shape") else X.shape[0]
@@ -209,6 +208,7 @@ def _check_same_length(X: Any, y: np.ndarray) -> None:
         )
 
 
+@fill_doc
 class PseudoUnseenSplit(BaseCrossValidator):
     """Generalized zero-shot folds made from seen labels only.
 
