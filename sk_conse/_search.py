@@ -578,7 +578,7 @@ class CosineSearch:
         """Each row's best two raw scores, streamed from ``out`` (NumPy)."""
         m, n = out.shape
         return kernels.block_top_k(
-            [(0, out)], m, n, 2, self.dtype, self.backend.parallel
+            [(0, out)], m, n, min(2, n), self.dtype, self.backend.parallel
         )[1]
 
     def _settle_best(self, batch: SearchBatch, out: Any, vals: Any = None) -> None:
@@ -667,6 +667,9 @@ class ConSESearch(CosineSearch):
         )
         if self.fused:
             self.gram = self._rounded_gram(seen)
+            if np.dtype(self.dtype).itemsize < 8:
+                # G's entries are rounded once from float64 (_rounded_gram).
+                self.product_terms = 0
             self._offsets = (
                 np.zeros(0, self.dtype) if offset is None else nx.to_numpy(self.offset)
             )
@@ -693,8 +696,6 @@ class ConSESearch(CosineSearch):
             if wide:
                 block = block.astype(np.float64)
             G[:, j0 : j0 + step] = left @ block.T
-        if wide:
-            self.product_terms = 0
         return G
 
     def _weights(self, P: Any) -> tuple[Any, Any]:

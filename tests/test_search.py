@@ -553,3 +553,23 @@ def test_choose_route_follows_the_kernel_rule(monkeypatch):
 def test_choose_route_direct_on_a_gpu():
     assert _route(types.SimpleNamespace(device="cuda")) == "direct"
     assert _route(types.SimpleNamespace(device="cuda:0")) == "direct"
+
+
+def test_a_cancelling_row_with_a_single_candidate_is_scored():
+    # A row whose f(x) cancels is re-scored by the direct product; with one
+    # candidate its best-two holds one entry (before: a shape mismatch).
+    seen = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]], np.float32)
+    search = ConSESearch(
+        NumpyBackend(),
+        np.array([[1.0, 1.0]], np.float32),
+        seen,
+        T=2,
+        route="factorised",
+    )
+    batch = search.embed(np.array([[0.5, 0.5, 0.0], [0.1, 0.0, 0.9]], np.float32))
+    out = np.empty((2, 1), np.float32)
+    search.write_scores(batch, out, {})
+    np.testing.assert_array_equal(batch.suspect, [0])
+    # Row 1: f = (0.1, 0.9), cos with (1, 1) / sqrt(2).
+    expected = [0.0, (0.1 + 0.9) / (np.sqrt(2) * np.hypot(0.1, 0.9))]
+    np.testing.assert_allclose(out[:, 0], expected, rtol=1e-6)
