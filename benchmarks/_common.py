@@ -97,10 +97,11 @@ def best_of(
     Rounds interleave the functions so that load from other processes on a
     shared machine hits them alike; the minimum is the least disturbed run.
     Each call starts ``settle`` seconds after the previous one: OpenBLAS's
-    worker threads spin for about 0.1 s after a GEMM, and a call timed right
-    after one shares the cores with them (measured, 2 Zen 3 cores:
-    decision_function at T = 10 0.31 s right after a 2-thread GEMM, 0.18 s
-    on its own).
+    worker threads spin for about 0.1 s after a GEMM (measured, 2 Zen 3
+    cores: 0.11 CPU-s in the next 0.3 s, none after 0.25 s), and a call
+    timed right after one shares the cores with them (decision_function at
+    T = 10, same run: 0.44 s right after a 2-thread GEMM, 0.31 s 0.5 s
+    later).
     """
     if warmup:
         for fn in fns.values():
