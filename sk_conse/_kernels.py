@@ -16,7 +16,7 @@ direct route has :func:`block_top_k`, the same streaming top-K over blocks
 of scores that a GEMM writes one block at a time.
 
 Compiled code is cached on disk in the user's cache folder (see
-:func:`kernel_cache_dir`), never inside the installed package, so a second
+:mod:`sk_conse._kernel_cache`), never inside the installed package, so a second
 process does not compile again. Without numba the search keeps its NumPy
 routes (:func:`available`).
 """
@@ -24,7 +24,6 @@ routes (:func:`available`).
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +34,6 @@ __all__ = [
     "exact_dots",
     "factorised_scores",
     "factorised_top_k",
-    "kernel_cache_dir",
     "largest_t",
     "weighted_rows",
 ]
@@ -51,50 +49,6 @@ _PAIR_UNIT = 2048
 # streams the prefetcher follows (measured on 2 Zen 3 cores, T = 10, 1,024
 # rows: 256 columns 40 ms, 512 34 ms, 2,048 25-28 ms, 8,192 32 ms).
 BLOCK_COLUMNS = 2048
-
-
-def kernel_cache_dir() -> Path:
-    """Where compiled kernels are cached: ``<embedding cache>/numba``.
-
-    The folder of :func:`sk_conse.embeddings.embedding_cache_dir`
-    (``$SK_CONSE_CACHE_DIR``, else ``$XDG_CACHE_HOME/sk_conse``, else
-    ``~/.cache/sk_conse``), subfolder ``numba``.
-    """
-    from .embeddings import embedding_cache_dir
-
-    return embedding_cache_dir() / "numba"
-
-
-def cached(dispatcher: Any) -> Any:
-    """``dispatcher`` with its compiled code cached in :func:`kernel_cache_dir`.
-
-    Set on this dispatcher only (numba's own ``cache=True`` would write next
-    to the source, inside site-packages); nothing process-wide changes. An
-    unwritable folder, or a numba whose caching API moved, leaves the kernel
-    uncached (compiled once per process).
-    """
-    try:
-        from numba.core.caching import (
-            CompileResultCacheImpl,
-            FunctionCache,
-            UserWideCacheLocator,
-        )
-
-        class _Locator(UserWideCacheLocator):
-            def __init__(self, py_func, py_file):
-                super().__init__(py_func, py_file)
-                self._cache_path = str(kernel_cache_dir())
-
-        class _Impl(CompileResultCacheImpl):
-            _locator_classes = (_Locator,)
-
-        class _Cache(FunctionCache):
-            _impl_class = _Impl
-
-        dispatcher._cache = _Cache(dispatcher.py_func)
-    except Exception:  # any failure only costs a compile per process
-        pass
-    return dispatcher
 
 
 def available() -> bool:

@@ -1,7 +1,7 @@
 """The numba kernels of :mod:`sk_conse._kernels` (imported only when numba is).
 
 Module-level functions, so that numba caches their compiled code (in the
-folder :func:`sk_conse._kernels.kernel_cache_dir` names).
+folder :func:`sk_conse._folders.kernel_cache` names).
 
 A row's top-K is kept best first (ties: the smaller column first). Columns
 reach it in increasing order, so a newcomer equal to a held value goes
@@ -12,7 +12,8 @@ import numba as nb
 import numpy as np
 from numba import uint64
 
-from ._kernels import BLOCK_COLUMNS, CHUNK_ROWS, cached
+from ._kernel_cache import cached
+from ._kernels import BLOCK_COLUMNS, CHUNK_ROWS
 
 # Scores screened together against a row's K-th best: a run, then its groups.
 RUN = 256

@@ -31,6 +31,7 @@ from urllib.request import urlopen
 import numpy as np
 from sklearn.utils import Bunch
 
+from . import _folders
 from ._docstrings import fill_doc
 
 __all__ = [
@@ -553,7 +554,6 @@ _CIFAR10_BATCHES = {
     "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
     "test": ("test_batch",),
 }
-_DATA_HOME_ENV = "SK_CONSE_DATA"
 
 _CIFAR10_DESCR = """\
 CIFAR-10
@@ -606,9 +606,7 @@ def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
     >>> get_data_home("~/my_data") == Path.home() / "my_data"
     True
     """
-    if data_home is None:
-        data_home = os.environ.get(_DATA_HOME_ENV) or os.path.join("~", "sk_conse_data")
-    return Path(data_home).expanduser()
+    return _folders.data_home(data_home)
 
 
 def _sha256(path: Path) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from . import _folders
 from ._docstrings import fill_doc
 from ._utils import name_some, on_missing_labels
 from .embeddings import (
@@ -62,7 +63,6 @@ _OWN_WEIGHT = 0.5
 
 _MINILM_NAME = "all-MiniLM-L6-v2"
 _GLOVE_NAME = "glove-6b-50d"
-_CACHE_ENV = "SK_CONSE_CACHE_DIR"
 _IMAGENET_POOLS = ("1k", "2-hop", "3-hop", "21k")
 
 
@@ -72,7 +72,7 @@ def embedding_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     Parameters
     ----------
     cache_dir : str or path-like, default=None
-        Returned as a :class:`~pathlib.Path` when given. Otherwise the
+        Returned as a :class:`~pathlib.Path` (``~`` expanded) when given. Otherwise the
         environment variable ``SK_CONSE_CACHE_DIR``, else
         ``$XDG_CACHE_HOME/sk_conse``, else ``~/.cache/sk_conse``.
 
@@ -87,12 +87,7 @@ def embedding_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     >>> embedding_cache_dir("/tmp/my_cache").as_posix()
     '/tmp/my_cache'
     """
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if os.environ.get(_CACHE_ENV):
-        return Path(os.environ[_CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(base).expanduser() / "sk_conse"
+    return _folders.embedding_cache(cache_dir)
 
 
 def _short_gloss(gloss: str) -> str:

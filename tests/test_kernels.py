@@ -11,6 +11,7 @@ import pytest
 
 from sk_conse import _kernels as kernels
 from sk_conse._backend import NumpyBackend
+from sk_conse._folders import kernel_cache
 from sk_conse._parallel import Parallel
 
 pytestmark = pytest.mark.skipif(
@@ -155,7 +156,7 @@ def test_every_kernel_caches_its_compiled_code_in_the_user_cache():
     assert expected | {"weighted_rows"} <= set(kernels_found)
     for name, dispatcher in kernels_found.items():
         assert not isinstance(dispatcher._cache, NullCache), name
-        assert dispatcher._cache._cache_path == str(kernels.kernel_cache_dir())
+        assert dispatcher._cache._cache_path == str(kernel_cache())
 
 
 @pytest.mark.parametrize("T", [1, 3, 10])
