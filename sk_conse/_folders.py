@@ -17,14 +17,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["DATA_HOME_ENV", "CACHE_ENV", "data_home", "embedding_cache", "kernel_cache"]
+__all__ = ["CACHE_ENV", "DATA_HOME_ENV", "data_home", "embedding_cache", "kernel_cache"]
 
 DATA_HOME_ENV = "SK_CONSE_DATA"
 CACHE_ENV = "SK_CONSE_CACHE_DIR"
 
 
 def data_home(folder: str | os.PathLike | None = None) -> Path:
-    """``folder`` (``~`` expanded), else ``$SK_CONSE_DATA``, else ``~/sk_conse_data``."""
+    """``folder`` (``~`` expanded), else ``$SK_CONSE_DATA``, else
+    ``~/sk_conse_data``."""
     if folder is None:
         folder = os.environ.get(DATA_HOME_ENV) or os.path.join("~", "sk_conse_data")
     return Path(folder).expanduser()
