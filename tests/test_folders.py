@@ -10,7 +10,7 @@ from sk_conse.synsets import embedding_cache_dir
 
 
 @pytest.mark.parametrize(
-    "variable, folder",
+    ("variable", "folder"),
     [
         ("SK_CONSE_CACHE_DIR", embedding_cache_dir),
         ("SK_CONSE_DATA", get_data_home),
