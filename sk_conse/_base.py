@@ -49,6 +49,7 @@ from ._compat import (
     validate_parameter_constraints,
 )
 from ._docstrings import fill_doc
+from ._fitted_state import check_fitted_state
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
 from ._utils import check_k, check_label_list, name_some, progress, summarized_repr
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
@@ -236,7 +237,10 @@ class BaseZeroShotClassifier(
         return state
 
     def __setstate__(self, state):
+        # pickle, joblib, skops and copies all load through here: a state
+        # read from disk is checked before anything uses it.
         self.__dict__.update(state)
+        check_fitted_state(self)
         if getattr(self, "device_", None) == "cuda":
             self.device_ = resolve_device("auto", library=self._device_library)
 

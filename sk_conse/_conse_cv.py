@@ -42,6 +42,7 @@ from ._compat import (
 )
 from ._conse import ConSEClassifier
 from ._docstrings import fill_doc
+from ._fitted_state import check_fitted_state
 from ._utils import summarized_repr
 from .metrics import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold
@@ -429,6 +430,11 @@ class ConSEClassifierCV(
         tags.input_tags.sparse = conse_tags.input_tags.sparse
         tags.input_tags.allow_nan = conse_tags.input_tags.allow_nan
         return tags
+
+    def __setstate__(self, state):
+        # A state read from disk is checked before anything uses it.
+        super().__setstate__(state)
+        check_fitted_state(self)
 
     def __repr__(self, N_CHAR_MAX=700):
         # The label vectors show as "<dict of 2000>", not thousands of numbers.

@@ -277,7 +277,13 @@ def test_loaded_model_resolves_cuda_through_torch(data, monkeypatch):
     loading, as fit does: by torch, which DeViSE computes with, not CuPy."""
     embeddings, X, y, _, _ = data
     cuda_seen_by(monkeypatch, "torch")
-    monkeypatch.setattr(DeViSEClassifier, "_train", lambda self, torch, X, y_idx: None)
+
+    def no_training(self, torch, X, y_idx):  # a fitted state, without the epochs
+        q = self.seen_embeddings_.shape[1]
+        self.coef_ = np.zeros((q, X.shape[1]), np.float32)
+        self.intercept_ = np.zeros(q, np.float32)
+
+    monkeypatch.setattr(DeViSEClassifier, "_train", no_training)
     saved = pickle.dumps(_devise(embeddings).fit(X, y))
     assert pickle.loads(saved).device_ == "cuda"
     cuda_seen_by(monkeypatch, "cupy")

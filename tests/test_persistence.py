@@ -9,6 +9,7 @@ of the package lives here (DeViSEClassifier, scorers, models from
 
 import copy
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -326,3 +327,174 @@ def test_skops_loads_trusting_only_this_package(tmp_path):
     loaded = sio.load(path, trusted=untrusted)
     _assert_same_predictions(loaded, model, X, rtol=0)
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+# --------------------------------------- a state read from disk is checked (issue 26)
+
+
+def _subprocess_env():
+    """The environment of a child process importing this checkout's sk_conse."""
+    import os
+
+    import sk_conse
+
+    root = os.path.dirname(os.path.dirname(sk_conse.__file__))
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
+def _crafted_seen_labels(model, X):
+    """3,000 seen labels (the base estimator's too) for 4 seen vectors."""
+    rng = np.random.RandomState(0)
+    labels = np.array([f"s{i:04d}" for i in range(3000)])
+    base = model.base_estimator_
+    base.classes_ = labels
+    base.coef_ = 50 * rng.randn(3000, X.shape[1])
+    base.intercept_ = np.zeros(3000)
+    model.__dict__.update(
+        seen_classes_=labels,
+        seen_embeddings_=model.seen_embeddings_[:4],
+        T_=2,
+        _seen_order=None,
+        algorithm="factorised",
+        algorithm_="factorised",
+    )
+
+
+def test_crafted_skops_file_is_refused_before_any_kernel(tmp_path):
+    """The issue's skops file: trusted types, a state that would make the
+    compiled kernels read past the seen vectors (SIGSEGV before the fix).
+    Loaded in a child process, so that a crash cannot take the tests down."""
+    sio = pytest.importorskip("skops.io")
+    model, X = _fitted(algorithm="factorised")
+    _crafted_seen_labels(model, X)
+    sio.dump(model, tmp_path / "crafted.skops")
+    np.save(tmp_path / "X.npy", X)
+    script = textwrap.dedent(
+        """
+        import numpy as np, skops.io as sio
+        path = "crafted.skops"
+        untrusted = sio.get_untrusted_types(file=path)
+        assert all(name.startswith("sk_conse.") for name in untrusted), untrusted
+        try:
+            model = sio.load(path, trusted=untrusted)
+        except ValueError as error:
+            print("refused:", error)
+        else:
+            print("loaded:", model.predict_top_k(np.load("X.npy"), k=3)[0][:1])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    assert done.stdout.startswith("refused: "), done.stdout
+    assert "seen_embeddings_ has 4 vectors for the 3000 labels of seen_classes_" in (
+        done.stdout
+    )
+
+
+def _nan_candidate(model):
+    vectors = model.candidate_embeddings_.copy()
+    vectors[3, 0] = np.nan
+    model.candidate_embeddings_ = vectors
+
+
+def _other_base_labels(model):
+    model.base_estimator_.classes_ = model.base_estimator_.classes_[::-1].copy()
+
+
+_CRAFTED = {
+    "negative T_": (lambda m: setattr(m, "T_", -5), "T_=-5 is not an integer"),
+    "T_ above n_seen": (lambda m: setattr(m, "T_", 7), "from 1 to the 6 seen"),
+    "shortened classes_": (
+        lambda m: setattr(m, "classes_", m.classes_[:5]),
+        "candidate_embeddings_ has 40 vectors for the 5 labels of classes_",
+    ),
+    "NaN candidate vector": (
+        _nan_candidate,
+        r"NaN, infinite or zero vectors \(rows 3\)",
+    ),
+    "repeated label": (
+        lambda m: m.classes_.__setitem__(1, m.classes_[0]),
+        "classes_ repeats the labels 'u0'",
+    ),
+    "seen order out of range": (
+        lambda m: setattr(m, "_seen_order", np.array([0, 1, 2, 3, 4, 600])),
+        "_seen_order is not a permutation of the 6 seen labels",
+    ),
+    "base labels differ": (_other_base_labels, "base_estimator_ has the 6 labels"),
+    "invalid parameter": (
+        lambda m: setattr(m, "batch_size", 0),
+        "The 'batch_size' parameter of ConSEClassifier must be",
+    ),
+    "unknown device": (
+        lambda m: setattr(m, "device_", "tpu"),
+        "device_='tpu' is not 'cpu' or 'cuda'",
+    ),
+    "object vectors": (
+        lambda m: setattr(m, "seen_embeddings_", m.seen_embeddings_.astype(object)),
+        "seen_embeddings_ has dtype object",
+    ),
+    "missing attribute": (lambda m: delattr(m, "T_"), "it has no T_"),
+}
+
+
+@pytest.mark.parametrize("case", list(_CRAFTED))
+def test_crafted_pickle_state_is_refused(case):
+    tamper, message = _CRAFTED[case]
+    model, _ = _fitted()
+    tamper(model)
+    payload = pickle.dumps(model)
+    with pytest.raises(ValueError, match="Refusing the fitted state of this") as info:
+        pickle.loads(payload)
+    assert re.search(message, str(info.value)), str(info.value)
+
+
+def test_crafted_skops_state_is_refused_in_process(tmp_path):
+    sio = pytest.importorskip("skops.io")
+    model, _ = _fitted()
+    _nan_candidate(model)
+    path = tmp_path / "nan.skops"
+    sio.dump(model, path)
+    with pytest.raises(ValueError, match=r"candidate_embeddings_ has NaN"):
+        sio.load(path, trusted=sio.get_untrusted_types(file=path))
+
+
+def test_crafted_devise_state_is_refused():
+    pytest.importorskip("torch")
+    from sk_conse import DeViSEClassifier
+
+    X, y, embeddings = _make_problem()
+    model = DeViSEClassifier(
+        embeddings, max_iter=5, tol=1.0, n_iter_no_change=1, random_state=0
+    ).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))  # the honest state loads
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    model.coef_ = model.coef_[:, :3]
+    with pytest.raises(ValueError, match=r"coef_ is not a float array of shape"):
+        pickle.loads(pickle.dumps(model))
+
+
+def test_crafted_conse_cv_state_is_refused():
+    from sk_conse import ConSEClassifierCV
+
+    X, y, embeddings = _make_problem()
+    model = ConSEClassifierCV(
+        LogisticRegression(solver="newton-cholesky"), embeddings, Ts=(1, 2), cv=2
+    ).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(model))  # the honest state loads
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    model.classes_ = model.classes_[:3]
+    with pytest.raises(ValueError, match=r"classes_ .* is not best_estimator_'s"):
+        pickle.loads(pickle.dumps(model))
+    model.classes_ = loaded.classes_
+    model.best_estimator_.T_ = 0  # the nested model is checked too
+    with pytest.raises(ValueError, match="T_=0 is not an integer"):
+        pickle.loads(pickle.dumps(model))
