@@ -17,7 +17,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "DATA_HOME_ENV", "data_home", "embedding_cache", "kernel_cache"]
+__all__ = [
+    "CACHE_ENV",
+    "DATA_HOME_ENV",
+    "check_folder",
+    "data_home",
+    "embedding_cache",
+    "kernel_cache",
+]
 
 DATA_HOME_ENV = "SK_CONSE_DATA"
 CACHE_ENV = "SK_CONSE_CACHE_DIR"
@@ -46,3 +53,22 @@ def kernel_cache() -> Path:
     """Where compiled kernels are cached: the subfolder ``numba`` of
     :func:`embedding_cache`."""
     return embedding_cache() / "numba"
+
+
+def check_folder(path: Path, what: str) -> Path:
+    """``path``, unless it or the nearest existing folder above it is a file.
+
+    Raises :class:`NotADirectoryError` naming ``what`` (such as
+    ``"data_home"``) and the file in the way, before anything is read or
+    written there.
+    """
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise NotADirectoryError(
+                    f"{what} must be a folder (created if missing), but "
+                    f"{part} is a file, so {path} cannot be one. Give a folder "
+                    "path, or move the file away."
+                )
+            break
+    return path

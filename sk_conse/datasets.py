@@ -21,6 +21,8 @@ import os
 import pickle
 import tarfile
 import tempfile
+import warnings
+import zipfile
 from collections import namedtuple
 from collections.abc import Sequence
 from numbers import Integral
@@ -624,15 +626,21 @@ def _download(remote: RemoteFileMetadata, target: Path) -> None:
     only once the checksum matches: a failed or corrupt download leaves
     nothing behind, and concurrent downloads never see a partial file.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".part", dir=target.parent
-    )
-    tmp = Path(tmp_name)
     by_hand = (
         f"To install it by hand, download {remote.url} and place it at "
         f"{target} (the next call checks its SHA-256 {remote.checksum})."
     )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.", suffix=".part", dir=target.parent
+        )
+    except OSError as exc:
+        raise OSError(
+            f"Cannot write into {target.parent} ({exc}). Give a data_home "
+            f"you can write to, or set {_folders.DATA_HOME_ENV} to one. {by_hand}"
+        ) from exc
+    tmp = Path(tmp_name)
     try:
         digest = hashlib.sha256()
         try:
@@ -767,32 +775,74 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
         Path(tmp_name).unlink(missing_ok=True)
 
 
-def _read_npz(path: Path, subsets: list[str]) -> dict[str, np.ndarray] | None:
-    """The cached arrays of ``subsets``, or None if the cache is unreadable."""
+def _read_npz(path: Path, subsets: list[str]) -> tuple[dict | None, str]:
+    """The cached arrays of ``subsets``, or None and what is wrong with the file.
+
+    The cache is checked against what :func:`_decode_cifar10` writes: for
+    each subset, uint8 images of shape (n, 32, 32, 3) with n >= 1 and n int64
+    labels in 0..9. (The zip format checks each array's CRC-32 on reading.)
+    """
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return {key: npz[key] for key in _keys(subsets)}
-    except (OSError, ValueError, KeyError, EOFError):
-        return None
+        with open(path, "rb") as f:
+            npz = np.load(f, allow_pickle=False)
+            if not isinstance(npz, np.lib.npyio.NpzFile):
+                return None, "it is a single .npy array, not an .npz archive"
+            with npz:
+                arrays = {key: npz[key] for key in _keys(subsets)}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        return None, f"it cannot be read ({type(exc).__name__}: {exc})"
+    for subset in subsets:
+        images = arrays[f"{subset}_images"]
+        labels = arrays[f"{subset}_labels"]
+        if images.dtype != np.uint8 or images.shape[1:] != (32, 32, 3):
+            return None, (
+                f"its {subset} images are {images.dtype} of shape {images.shape}, "
+                "not uint8 of shape (n, 32, 32, 3)"
+            )
+        if len(images) == 0:
+            return None, f"it holds no {subset} image"
+        if labels.dtype != np.int64 or labels.shape != (len(images),):
+            return None, (
+                f"its {subset} labels are {labels.dtype} of shape {labels.shape}, "
+                f"not int64 of shape ({len(images)},), one per image"
+            )
+        if labels.min() < 0 or labels.max() > 9:
+            return None, (
+                f"its {subset} labels range over {labels.min()}..{labels.max()}, "
+                "not 0..9"
+            )
+    return arrays, ""
 
 
 def _cifar10_arrays(
     folder: Path, subsets: list[str], download_if_missing: bool
 ) -> dict[str, np.ndarray]:
     cache = folder / _CIFAR10_CACHE
-    if cache.is_file():
-        arrays = _read_npz(cache, subsets)
+    problem = ""
+    if cache.exists():
+        arrays, problem = _read_npz(cache, subsets)
         if arrays is not None:
             return arrays
+        problem = (
+            f"The CIFAR-10 cache {cache} is not what fetch_cifar10 writes: {problem}. "
+        )
     archive = folder / _CIFAR10_ARCHIVE.filename
     if not archive.is_file():
         if not download_if_missing:
+            if problem:
+                raise OSError(
+                    f"{problem}Delete it, then call fetch_cifar10() again "
+                    "(with download_if_missing=True, the default, it downloads "
+                    f"CIFAR-10 again; or place {_CIFAR10_ARCHIVE.url} at "
+                    f"{archive} by hand)."
+                )
             raise OSError(
                 f"CIFAR-10 is not cached in {folder} and download_if_missing=False. "
                 f"Call fetch_cifar10() with download_if_missing=True (the default) "
                 f"to download it (163 MiB), or download "
                 f"{_CIFAR10_ARCHIVE.url} by hand and place it at {archive}."
             )
+        # A damaged or foreign cache is rebuilt from a verified download.
         _download(_CIFAR10_ARCHIVE, archive)
     else:
         got = _sha256(archive)
@@ -804,7 +854,17 @@ def _cifar10_arrays(
                 "again, or replace it with the official archive."
             )
     arrays = _decode_cifar10(archive)
-    _write_npz(cache, arrays)
+    try:
+        _write_npz(cache, arrays)
+    except OSError as exc:  # a folder others may read but this user not write
+        warnings.warn(
+            f"CIFAR-10 was decoded from {archive} but cannot be cached in "
+            f"{folder} ({exc}): the next call decodes the archive again. Give a "
+            "data_home you can write to, to cache it.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return {key: arrays[key] for key in _keys(subsets)}
     # Like scikit-learn's fetchers: the decoded cache replaces the archive.
     archive.unlink(missing_ok=True)
     return {key: arrays[key] for key in _keys(subsets)}
@@ -860,7 +920,10 @@ def fetch_cifar10(
     them as ``<data_home>/cifar10/cifar-10.npz`` (184 MB) and deletes the
     archive. Later calls read the cache only. Offline, put the archive at
     ``<data_home>/cifar10/cifar-10-python.tar.gz`` by hand: it is checked and
-    decoded the same way.
+    decoded the same way. The cache is checked on every read (uint8 images
+    of shape (n, 32, 32, 3), one int64 label in 0..9 per image); a damaged or
+    foreign one is rebuilt from the verified archive, downloaded again if it
+    is not there.
 
     =================   ==========================
     Classes             10
@@ -929,10 +992,12 @@ def fetch_cifar10(
     Raises
     ------
     OSError
-        If the data is not cached and ``download_if_missing=False``, if the
-        download fails, or if the archive's SHA-256 is not the official one
-        (a downloaded file is then deleted). The message names the URL and
-        the path where to put the archive by hand.
+        If the data is not cached (or its cache is damaged) and
+        ``download_if_missing=False``, if the download fails, if the archive's
+        SHA-256 is not the official one (a downloaded file is then deleted),
+        or if the folder cannot be written. The message names the URL and the
+        path where to put the archive by hand. ``NotADirectoryError`` if
+        ``data_home`` is a file.
 
     ValueError
         If ``classes``, ``n_per_class`` or ``indices`` select no image or an
@@ -985,7 +1050,8 @@ def fetch_cifar10(
     keep_classes = _check_classes(classes)
 
     subsets = ["train", "test"] if subset == "all" else [subset]
-    folder = get_data_home(data_home) / _CIFAR10_FOLDER
+    home = _folders.check_folder(get_data_home(data_home), "data_home")
+    folder = _folders.check_folder(home / _CIFAR10_FOLDER, "data_home")
     arrays = _cifar10_arrays(folder, subsets, download_if_missing)
     images = np.concatenate([arrays[f"{s}_images"] for s in subsets])
     labels = np.concatenate([arrays[f"{s}_labels"] for s in subsets])

@@ -2,6 +2,7 @@ import gzip
 import hashlib
 import io
 import pickle
+import re
 import struct
 import tarfile
 import urllib.error
@@ -502,6 +503,134 @@ def test_cifar10_unreadable_cache_is_rebuilt(tmp_path, served, cifar_parts):
     test = fetch_cifar10("test", data_home=tmp_path)
     assert len(served.calls) == 2
     np.testing.assert_array_equal(test.images, _expected(cifar_parts["test_batch"])[0])
+
+
+def _good_test_cache(n=30):
+    rng = np.random.default_rng(1)
+    return {
+        "test_images": rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8),
+        "test_labels": np.arange(n, dtype=np.int64) % 10,
+    }
+
+
+# Caches that fetch_cifar10 never writes (issue 26), each with what is said.
+_FOREIGN_CACHES = {
+    "float64 flat images": (
+        {"test_images": np.zeros((30, 3072))},
+        r"test images are float64 of shape \(30, 3072\), not uint8",
+    ),
+    "labels outside 0-9": (
+        {"test_labels": np.arange(30, dtype=np.int64) % 12},
+        r"test labels range over 0..11, not 0..9",
+    ),
+    "empty arrays": (
+        {
+            "test_images": np.zeros((0, 32, 32, 3), np.uint8),
+            "test_labels": np.zeros(0, np.int64),
+        },
+        "it holds no test image",
+    ),
+    "fewer images than labels": (
+        {"test_images": np.zeros((5, 32, 32, 3), np.uint8)},
+        r"test labels are int64 of shape \(30,\), not int64 of shape \(5,\)",
+    ),
+    "float labels": (
+        {"test_labels": np.zeros(30)},
+        "test labels are float64",
+    ),
+    "not a zip": (None, "it cannot be read"),
+    "one .npy array": ("npy", "a single .npy array"),
+}
+
+
+def _write_foreign_cache(folder, case):
+    arrays, _ = _FOREIGN_CACHES[case]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "cifar-10.npz"
+    if arrays is None:
+        path.write_bytes(b"PK\x03\x04 half a zip")
+    elif arrays == "npy":
+        with open(path, "wb") as f:
+            np.save(f, _good_test_cache()["test_images"])
+    else:
+        np.savez(path, **{**_good_test_cache(), **arrays})
+    return path
+
+
+@pytest.mark.parametrize("case", list(_FOREIGN_CACHES))
+def test_cifar10_foreign_cache_is_rebuilt_from_the_verified_archive(
+    tmp_path, served, cifar_parts, case
+):
+    folder = tmp_path / "cifar10"
+    _write_foreign_cache(folder, case)
+    (folder / "cifar-10-python.tar.gz").write_bytes(served.payload)
+    expected = _expected(cifar_parts["test_batch"])
+    test = fetch_cifar10("test", data_home=tmp_path, download_if_missing=False)
+    np.testing.assert_array_equal(test.images, expected[0])
+    np.testing.assert_array_equal(test.target, expected[1])
+    assert served.calls == []
+    # The rebuilt cache is read as it is, without the archive (deleted).
+    assert sorted(p.name for p in folder.iterdir()) == ["cifar-10.npz"]
+    again = fetch_cifar10("test", data_home=tmp_path, download_if_missing=False)
+    np.testing.assert_array_equal(again.images, expected[0])
+
+
+@pytest.mark.parametrize("case", list(_FOREIGN_CACHES))
+def test_cifar10_foreign_cache_without_archive_says_to_delete_it(
+    tmp_path, served, cifar_parts, case
+):
+    path = _write_foreign_cache(tmp_path / "cifar10", case)
+    with pytest.raises(OSError, match="is not what fetch_cifar10 writes") as info:
+        fetch_cifar10("test", data_home=tmp_path, download_if_missing=False)
+    message = str(info.value)
+    assert str(path) in message
+    assert "Delete it" in message
+    assert re.search(_FOREIGN_CACHES[case][1], message), message
+    # Allowed to download, the verified archive rebuilds it.
+    test = fetch_cifar10("test", data_home=tmp_path)
+    assert len(served.calls) == 1
+    np.testing.assert_array_equal(test.images, _expected(cifar_parts["test_batch"])[0])
+
+
+@pytest.mark.parametrize("where", ["data_home", "data_home/cifar10"])
+def test_cifar10_data_home_that_is_a_file(tmp_path, served, where):
+    home = tmp_path / "home"
+    if where == "data_home":
+        home.write_text("a file")
+    else:
+        home.mkdir()
+        (home / "cifar10").write_text("a file")
+    with pytest.raises(NotADirectoryError, match="data_home must be a folder"):
+        fetch_cifar10("test", data_home=home)
+    assert served.calls == []
+
+
+def test_cifar10_unwritable_data_home_is_named(tmp_path, served, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(datasets.tempfile, "mkstemp", refuse)
+    with pytest.raises(OSError, match=r"Cannot write into .*cifar10 .*Permission"):
+        fetch_cifar10("test", data_home=tmp_path)
+    assert served.calls == []
+
+
+def test_cifar10_uncachable_archive_is_decoded_anyway(
+    tmp_path, served, cifar_parts, monkeypatch
+):
+    folder = tmp_path / "cifar10"
+    folder.mkdir()
+    (folder / "cifar-10-python.tar.gz").write_bytes(served.payload)
+
+    def refuse(path, arrays):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(datasets, "_write_npz", refuse)
+    with pytest.warns(RuntimeWarning, match="cannot be cached in"):
+        test = fetch_cifar10("test", data_home=tmp_path, download_if_missing=False)
+    np.testing.assert_array_equal(test.images, _expected(cifar_parts["test_batch"])[0])
+    # The archive stays: it is the only copy.
+    assert (folder / "cifar-10-python.tar.gz").is_file()
 
 
 def test_cifar10_data_home_from_environment(tmp_path, served, monkeypatch):
