@@ -21,12 +21,14 @@ import hashlib
 import os
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_memory
 
+from ._folders import check_folder
 from ._utils import name_some
 
 __all__ = ["fit_base"]
@@ -133,6 +135,24 @@ def fit_base(memory: Any, estimator: Any, X: Any, y: Any, fit_params: dict) -> A
     """
     if memory is None:
         return _fit_clone(estimator, X, y, fit_params)
-    memory = check_memory(memory)
+    if isinstance(memory, (str, os.PathLike)):
+        check_folder(Path(memory).expanduser(), "memory")
+    try:
+        memory = check_memory(memory)
+    except OSError as exc:
+        raise OSError(
+            f"memory={memory!r} cannot be used as a cache folder "
+            f"({exc}). Give a folder you can write to, or memory=None."
+        ) from exc
     files = _named_files_key(X)
-    return memory.cache(_fit_clone)(estimator, X, y, fit_params, files)
+    fitted = memory.cache(_fit_clone)(estimator, X, y, fit_params, files)
+    if type(fitted) is not type(estimator):
+        # joblib recomputes an entry it cannot read; one that reads as
+        # something else was written by other code.
+        raise ValueError(
+            f"The memory cache in {memory.location} returned a "
+            f"{type(fitted).__name__} for the base estimator "
+            f"{type(estimator).__name__}: the cache holds a foreign entry. "
+            "Clear it (memory.clear(), or delete the folder) and fit again."
+        )
+    return fitted

@@ -264,6 +264,26 @@ def load_fashion_mnist(
     )
 
 
+def _read_image(
+    path: str | os.PathLike, mode: str, size: tuple[int, int] | None
+) -> np.ndarray:
+    """The image file ``path`` in PIL ``mode``, resized to ``size`` (height,
+    width) if given; a file PIL cannot decode is named in the error."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert(mode)
+            if size is not None and img.size != size[::-1]:
+                img = img.resize(size[::-1], Image.Resampling.BILINEAR)
+            return np.asarray(img)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise OSError(
+            f"Cannot read the image {os.fspath(path)!r} ({type(exc).__name__}: "
+            f"{exc}): it is damaged, empty or not an image. Replace or remove it."
+        ) from exc
+
+
 def _check_indices(indices: slice | Sequence[int]) -> slice | list[int]:
     """Validate ``indices`` of :func:`load_image_folder` (per-class positions)."""
     if isinstance(indices, slice):
@@ -436,7 +456,6 @@ def load_image_folder(
     >>> [pathlib.Path(f).name for f in test.filenames], test.target.tolist()
     (['2.png', '3.png', '2.png', '3.png'], ['blue', 'blue', 'red', 'red'])
     """
-    from PIL import Image
 
     root = Path(path)
     if not root.is_dir():
@@ -478,11 +497,9 @@ def load_image_folder(
     filenames: list[str] = []
     for name, files in class_files:
         for file in files:
-            with Image.open(file) as img:
-                img = img.convert(mode)
-                if size is not None:
-                    img = img.resize((width, height), Image.Resampling.BILINEAR)
-                images.append(np.asarray(img))
+            images.append(
+                _read_image(file, mode, None if size is None else (height, width))
+            )
             target.append(name)
             filenames.append(str(file))
     if not images:

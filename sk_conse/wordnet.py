@@ -134,7 +134,9 @@ def _parse_data_noun(path: str, mtime_ns: int, size: int) -> _NounData:
             continue
         head, _, gloss = line.partition(" | ")
         try:
-            offset, _, _, n_words, rest = head.split(" ", 4)
+            offset, _, ss_type, n_words, rest = head.split(" ", 4)
+            if ss_type != "n":
+                raise ValueError(f"synset type {ss_type!r}, not a noun 'n'")
             n_words = 2 * int(n_words, 16)
             fields = rest.split(" ", n_words)
             pointers = fields[n_words]
@@ -148,6 +150,24 @@ def _parse_data_noun(path: str, mtime_ns: int, size: int) -> _NounData:
         parents = findall(pointers)
         if parents:
             hypernyms[wnid] = tuple(["n" + parent for parent in parents])
+    if not lemmas:
+        raise ValueError(
+            f"{path} holds no noun synset: it is empty or not WordNet's "
+            f"data.noun. {_INSTALL_HINT}"
+        )
+    dangling = [
+        (wnid, parent)
+        for wnid, parents in hypernyms.items()
+        for parent in parents
+        if parent not in lemmas
+    ]
+    if dangling:
+        wnid, parent = dangling[0]
+        raise ValueError(
+            f"{path} is truncated or damaged: {len(dangling)} hypernym pointer(s) "
+            f"lead to synsets it does not hold (the first: {wnid} -> {parent}). "
+            f"Reinstall it. {_INSTALL_HINT}"
+        )
     # Hyponym pointers (~, ~i) mirror the hypernym pointers in WordNet 3.0,
     # so the children are derived from the parents rather than parsed.
     hyponyms: dict[str, list[str]] = {}
