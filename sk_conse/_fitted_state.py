@@ -124,12 +124,16 @@ def _labels(state: dict, attr: str) -> np.ndarray:
             f"{attr} is not a 1-D array (got {type(labels).__name__} of shape "
             f"{getattr(labels, 'shape', None)})."
         )
-    values = [as_python_label(label) for label in labels]
-    unhashable = [v for v in values if not isinstance(v, Hashable)]
-    if unhashable:
-        raise _Refused(f"{attr} holds unhashable labels such as {unhashable[0]!r}.")
-    dups = repeated(values)
-    if dups:
+    values = labels.tolist()  # Python values (objects stay as they are)
+    try:
+        unique = len(set(values)) == len(values)
+    except TypeError:
+        unhashable = next(v for v in values if not isinstance(v, Hashable))
+        raise _Refused(
+            f"{attr} holds unhashable labels such as {unhashable!r}."
+        ) from None
+    if not unique:
+        dups = repeated(as_python_label(v) for v in values)
         raise _Refused(f"{attr} repeats the labels {name_some(dups)}.")
     return labels
 
