@@ -239,14 +239,19 @@ def test_model_from_with_candidates_round_trips():
     )
 
 
-def test_devise_round_trips():
+def _fitted_devise(max_iter=20):
     pytest.importorskip("torch")
     from sk_conse import DeViSEClassifier
 
     X, y, embeddings = _make_problem()
     estimator = DeViSEClassifier(
-        embeddings, max_iter=20, tol=1.0, n_iter_no_change=1, random_state=0
-    ).fit(X, y)
+        embeddings, max_iter=max_iter, tol=1.0, n_iter_no_change=1, random_state=0
+    )
+    return estimator.fit(X, y), X
+
+
+def test_devise_round_trips():
+    estimator, X = _fitted_devise()
     loaded = pickle.loads(pickle.dumps(estimator))
     np.testing.assert_array_equal(loaded.coef_, estimator.coef_)
     np.testing.assert_array_equal(
@@ -468,13 +473,7 @@ def test_crafted_skops_state_is_refused_in_process(tmp_path):
 
 
 def test_crafted_devise_state_is_refused():
-    pytest.importorskip("torch")
-    from sk_conse import DeViSEClassifier
-
-    X, y, embeddings = _make_problem()
-    model = DeViSEClassifier(
-        embeddings, max_iter=5, tol=1.0, n_iter_no_change=1, random_state=0
-    ).fit(X, y)
+    model, X = _fitted_devise(max_iter=5)
     loaded = pickle.loads(pickle.dumps(model))  # the honest state loads
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
     model.coef_ = model.coef_[:, :3]
