@@ -18,13 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from ._backend import to_numpy
 from ._compat import InvalidParameterError, validate_parameter_constraints
 from ._utils import as_python_label, name_some, repeated
 
 __all__ = ["check_fitted_state"]
 
 # The fitted attributes every zero-shot classifier sets in fit, and those of
-# each estimator (by class name: no import of the estimators here).
+# each estimator (by class name, subclasses included: no import of the
+# estimators here).
 _COMMON = (
     "classes_",
     "candidate_embeddings_",
@@ -82,9 +84,21 @@ def check_fitted_state(estimator: Any) -> None:
         ) from None
 
 
+def _kind(estimator: Any) -> str:
+    """The sk_conse estimator class that ``estimator`` is (or subclasses)."""
+    for cls in type(estimator).__mro__:
+        if cls.__module__.startswith("sk_conse.") and cls.__name__ in (
+            *_OWN,
+            "ConSEClassifierCV",
+        ):
+            return cls.__name__
+    return ""
+
+
 def _check(estimator: Any, name: str) -> None:
     state = vars(estimator)
-    fitted = _CV if name == "ConSEClassifierCV" else (*_COMMON, *_OWN.get(name, ()))
+    kind = _kind(estimator)
+    fitted = _CV if kind == "ConSEClassifierCV" else (*_COMMON, *_OWN.get(kind, ()))
     missing = [
         attr
         for attr in (*estimator._parameter_constraints, *fitted)
@@ -96,7 +110,7 @@ def _check(estimator: Any, name: str) -> None:
     validate_parameter_constraints(
         estimator._parameter_constraints, params, caller_name=name
     )
-    if name == "ConSEClassifierCV":
+    if kind == "ConSEClassifierCV":
         _check_cv(state)
         return
     if state["device_"] not in ("cpu", "cuda"):
@@ -111,9 +125,9 @@ def _check(estimator: Any, name: str) -> None:
             f"candidate_embeddings_ has vectors of length {candidates.shape[1]} "
             f"but seen_embeddings_ of length {seen_vectors.shape[1]}."
         )
-    if name == "ConSEClassifier":
+    if kind == "ConSEClassifier":
         _check_conse(state, len(seen))
-    elif name == "DeViSEClassifier":
+    elif kind == "DeViSEClassifier":
         _check_devise(state, seen_vectors.shape[1])
 
 
@@ -189,7 +203,7 @@ def _check_conse(state: dict, n_seen: int) -> None:
     if not hasattr(base, "predict_proba"):
         raise _Refused(f"base_estimator_ ({type(base).__name__}) has no predict_proba.")
     try:
-        base_classes = np.asarray(base.classes_)
+        base_classes = np.asarray(to_numpy(base.classes_))  # as fit reads it
     except Exception as error:  # a property of the base may raise anything
         raise _Refused(f"base_estimator_ has no readable classes_ ({error}).") from None
     if base_classes.shape != state["seen_classes_"].shape or not np.array_equal(

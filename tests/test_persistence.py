@@ -462,6 +462,20 @@ def test_crafted_pickle_state_is_refused(case):
     assert re.search(message, str(info.value)), str(info.value)
 
 
+class _MyConSE(ConSEClassifier):
+    """A user's subclass: its state is checked as ConSEClassifier's."""
+
+
+def test_crafted_state_of_a_subclass_is_refused():
+    X, y, embeddings = _make_problem()
+    base = LogisticRegression(solver="newton-cholesky")
+    model = _MyConSE(base, embeddings, T=2).fit(X, y)
+    pickle.loads(pickle.dumps(model))  # the honest state loads
+    model.T_ = 0
+    with pytest.raises(ValueError, match="this _MyConSE: T_=0 is not an integer"):
+        pickle.loads(pickle.dumps(model))
+
+
 def test_crafted_skops_state_is_refused_in_process(tmp_path):
     sio = pytest.importorskip("skops.io")
     model, _ = _fitted()
