@@ -15,7 +15,9 @@ A subclass implements:
 - ``_build_search(backend)``: its search object (:mod:`sk_conse._search`) on a
   backend;
 - ``_search_input(X_batch, backend, n_rows)``: what its search's ``embed``
-  takes for a batch (ConSE: p(y|x); DeViSE: the projected points).
+  takes for a batch (ConSE: p(y|x); DeViSE: the projected points, rescaled);
+- optionally ``_transform_input``: the same for :meth:`transform`, when the
+  scoring input is rescaled (DeViSE: M x + b as it is).
 """
 
 from __future__ import annotations
@@ -127,6 +129,11 @@ class BaseZeroShotClassifier(
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
         """What the search's ``embed`` takes for a batch of rows."""
         raise NotImplementedError
+
+    def _transform_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """What ``embed`` takes for :meth:`transform`: by default, as for
+        scoring (a subclass whose scoring input is rescaled overrides it)."""
+        return self._search_input(X_batch, backend, n_rows)
 
     # -------------------------------------------------------------- fitting
 
@@ -281,8 +288,9 @@ class BaseZeroShotClassifier(
         search = self._search_for(backend, params)
         return _Call(X, backend, search, keep, params)
 
-    def _batches(self, call: _Call) -> Iterator[tuple]:
-        """Yield ``(rows, batch)``: each batch of rows embedded by the search."""
+    def _batches(self, call: _Call, *, transform: bool = False) -> Iterator[tuple]:
+        """Yield ``(rows, batch)``: each batch of rows embedded by the search
+        (from :meth:`_transform_input` with ``transform``)."""
         n = _num_samples(call.X)
         size, verbose = call.params["batch_size"], call.params["verbose"]
         starts = range(0, n, size)
@@ -293,7 +301,8 @@ class BaseZeroShotClassifier(
         for start in starts:
             rows = slice(start, min(start + size, n))
             n_rows = rows.stop - rows.start
-            inputs = self._search_input(call.X[rows], call.backend, n_rows)
+            prepare = self._transform_input if transform else self._search_input
+            inputs = prepare(call.X[rows], call.backend, n_rows)
             yield rows, call.search.embed(inputs)
 
     @property
@@ -331,7 +340,7 @@ class BaseZeroShotClassifier(
         call = self._start(X, candidates=False)
         shape = (_num_samples(call.X), self._n_features_out)
         out = self._output(call.backend, call.keep, shape, self._dtype)
-        for rows, batch in self._batches(call):
+        for rows, batch in self._batches(call, transform=True):
             F = batch.embedding
             out[rows] = F if call.keep else call.backend.to_numpy(F)
         return out
