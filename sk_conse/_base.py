@@ -23,6 +23,7 @@ A subclass implements:
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import dataclasses
 import numbers
@@ -51,7 +52,12 @@ from ._compat import (
     validate_parameter_constraints,
 )
 from ._docstrings import fill_doc
-from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
+from ._label_embeddings import (
+    LabelEmbeddings,
+    check_label_embeddings,
+    check_label_types,
+    sorted_labels,
+)
 from ._utils import check_k, check_label_list, name_some, progress, summarized_repr
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
@@ -60,6 +66,13 @@ __all__ = ["BaseZeroShotClassifier"]
 # Searches are built under this lock, so that threads predicting at once
 # build each (a Gram matrix can take a GiB) once.
 _SEARCH_LOCK = threading.Lock()
+
+# True while a fit with no candidate is the expected outcome (the refit of
+# ConSEClassifierCV on the seen labels' vectors): no NoCandidateLabelsWarning.
+# Local to the context (thread, task) that sets it.
+NO_CANDIDATES_EXPECTED = contextvars.ContextVar(
+    "sk_conse_no_candidates_expected", default=False
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +166,7 @@ class BaseZeroShotClassifier(
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
-        if len(self.classes_) == 0:
+        if len(self.classes_) == 0 and not NO_CANDIDATES_EXPECTED.get():
             warnings.warn(
                 f"{type(self).__name__} was fitted with no candidate label to "
                 f"rank: with candidate_labels={self.candidate_labels!r}, every "
@@ -174,9 +187,10 @@ class BaseZeroShotClassifier(
         )
 
     def _candidates(
-        self, table: LabelEmbeddings, seen_rows: np.ndarray
+        self, table: LabelEmbeddings, seen_rows: np.ndarray, hint: str = ""
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``classes_`` (sorted) and their vectors, from the parameters."""
+        """``classes_`` (sorted) and their vectors, from the parameters
+        (``hint`` follows the error naming candidates with no vector)."""
         if isinstance(self.candidate_labels, str):
             if self.candidate_labels == "all":
                 candidates = list(table.labels)
@@ -185,8 +199,15 @@ class BaseZeroShotClassifier(
                 candidates = [lab for lab in table.labels if lab not in seen]
         else:
             candidates = self._explicit_candidates()
+        check_label_types(
+            candidates,
+            "The list of candidate labels",
+            "key label_embeddings by labels of one type (e.g. {str(label): "
+            "vector for label, vector in vectors.items()}), or give "
+            "candidate_labels of one type",
+        )
         classes = sorted_labels(candidates)
-        rows = table.rows_of(classes, role="candidate")
+        rows = table.rows_of(classes, role="candidate", hint=hint)
         return classes, table.vectors[rows]
 
     def _candidate_offset(self, penalty: float) -> np.ndarray | None:
@@ -255,7 +276,8 @@ class BaseZeroShotClassifier(
                 "There are no candidate labels to rank: with "
                 f"candidate_labels={self.candidate_labels!r}, every embedded "
                 "label was seen in fit. Add unseen labels to label_embeddings, "
-                "or use candidate_labels='all'."
+                "use candidate_labels='all', or give the fitted model labels to "
+                "rank: with_candidates(labels, label_embeddings=vectors)."
             )
 
     def _snapshot(self) -> dict:
@@ -542,7 +564,18 @@ default=None
         with new._fitting():
             table = check_label_embeddings(new.label_embeddings)
             seen_rows = table.rows_of(new.seen_classes_, role="seen")
-            new.classes_, new.candidate_embeddings_ = new._candidates(table, seen_rows)
+            hint = ""
+            if label_embeddings is None:
+                hint = (
+                    " with_candidates was given no label_embeddings, so it looked "
+                    f"in the model's own ({len(table.labels)} labels; a loaded "
+                    "model keeps only the vectors of its seen and candidate "
+                    "labels): pass vectors that hold the new labels, "
+                    "with_candidates(candidate_labels, label_embeddings=vectors)."
+                )
+            new.classes_, new.candidate_embeddings_ = new._candidates(
+                table, seen_rows, hint
+            )
             new._update_candidates(table, seen_rows)
         return new
 

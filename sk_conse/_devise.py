@@ -18,7 +18,7 @@ from ._backend import Backend, resolve_device
 from ._base import BaseZeroShotClassifier
 from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import fill_doc
-from ._label_embeddings import check_label_embeddings
+from ._label_embeddings import check_label_embeddings, check_label_types
 from ._search import CosineSearch
 from ._utils import import_torch, name_some
 
@@ -298,6 +298,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     def _fit(self, X, y) -> None:
         torch = _import_torch()
         table = check_label_embeddings(self.label_embeddings)
+        check_label_types(y, "y")
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
         check_classification_targets(y)
         self.seen_classes_, y_idx = np.unique(y, return_inverse=True)
