@@ -95,15 +95,21 @@ def check_label_types(labels: Any, name: str, fix: str = Y_TYPES_FIX) -> None:
     ...     print(str(error).split(", which")[0])
     y mixes labels of different types, numbers (1) and strings ('a')
     """
-    if isinstance(labels, np.ndarray) and labels.dtype != object:
-        return
-    if not isinstance(labels, (list, tuple, np.ndarray)):
+    if isinstance(labels, np.ndarray):
+        if labels.dtype != object:
+            return
+        values = labels.ravel().tolist()
+    elif isinstance(labels, (list, tuple)):
+        values = labels
+    else:
         kind = getattr(getattr(labels, "dtype", None), "kind", None)
         if kind != "O" or not hasattr(labels, "tolist"):
             return
-        labels = labels.tolist()
+        values = labels.tolist()
+    if len({_type_group(kind) for kind in set(map(type, values))}) < 2:
+        return  # the usual case, read at C speed
     examples: dict[str, Any] = {}
-    for label in np.asarray(labels, dtype=object).ravel().tolist():
+    for label in values:
         if not is_nan(label):  # NaN has its own error downstream
             examples.setdefault(_type_group(type(label)), label)
     if len(examples) > 1:

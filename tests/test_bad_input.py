@@ -198,6 +198,27 @@ def test_1d_X_at_predict_asks_for_a_reshape(method, as_list):
         call(flat)
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("which", ["devise", "cv"])
+def test_1d_X_at_predict_asks_for_a_reshape_in_devise_and_the_cv(method, which):
+    X, y = _data()
+    if which == "devise":
+        pytest.importorskip("torch")
+        from sk_conse import DeViSEClassifier
+
+        clf = DeViSEClassifier(_embeddings(), max_iter=2, tol=10.0)
+        clf.set_params(n_iter_no_change=1)
+    else:
+        from sk_conse import ConSEClassifierCV
+
+        clf = ConSEClassifierCV(_AnyShape(), _embeddings(), Ts=[1], cv=3)
+    clf.fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"(?s)Expected 2D array, got 1D.*Reshape your data"
+    ):
+        _call(clf, method, X[0].tolist())
+
+
 class _AnyShape(ClassifierMixin, BaseEstimator):
     """A classifier that takes X of any shape (uniform probabilities)."""
 
