@@ -52,12 +52,7 @@ from ._compat import (
     validate_parameter_constraints,
 )
 from ._docstrings import fill_doc
-from ._label_embeddings import (
-    LabelEmbeddings,
-    check_label_embeddings,
-    check_label_types,
-    sorted_labels,
-)
+from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
 from ._utils import check_k, check_label_list, name_some, progress, summarized_repr
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
@@ -199,13 +194,6 @@ class BaseZeroShotClassifier(
                 candidates = [lab for lab in table.labels if lab not in seen]
         else:
             candidates = self._explicit_candidates()
-        check_label_types(
-            candidates,
-            "The list of candidate labels",
-            "key label_embeddings by labels of one type (e.g. {str(label): "
-            "vector for label, vector in vectors.items()}), or give "
-            "candidate_labels of one type",
-        )
         classes = sorted_labels(candidates)
         rows = table.rows_of(classes, role="candidate", hint=hint)
         return classes, table.vectors[rows]

@@ -78,6 +78,17 @@ Y_TYPES_FIX = (
 )
 
 
+#: The same, for the labels looked up in a table, by role.
+_TYPES_FIX = {
+    "seen": "fit the base estimator on labels of one type",
+    "candidate": (
+        "key label_embeddings by labels of one type (e.g. {str(label): vector "
+        "for label, vector in vectors.items()}), or give candidate_labels of "
+        "one type"
+    ),
+}
+
+
 def check_label_types(labels: Any, name: str, fix: str = Y_TYPES_FIX) -> None:
     """Refuse labels that mix types which cannot be sorted together.
 
@@ -148,8 +159,10 @@ class LabelEmbeddings:
         self, labels: Iterable[Hashable], *, role: str, hint: str = ""
     ) -> np.ndarray:
         """Row numbers of ``labels``; an error lists the labels with no vector
-        (followed by ``hint``)."""
+        (followed by ``hint``), or names the types of labels that mix types."""
         labels = list(labels)
+        fix = _TYPES_FIX.get(role, "use labels of one type")
+        check_label_types(labels, f"The list of {role} labels", fix)
         missing = [
             label for label in labels if as_python_label(label) not in self.index
         ]

@@ -827,6 +827,19 @@ def test_malformed_base_classes_raise_at_fit(classes, match):
         ConSEClassifier(base, _embeddings(), T=2).fit(X, y)
 
 
+def test_base_classes_of_mixed_types_raise_at_fit():
+    """Labels a frozen base was fitted on are not y: they are checked too."""
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _data()
+    classes = np.array(["a", 7, "c"], dtype=object)
+    base = _Scripted(lambda X: np.full((len(X), 3), 1 / 3), classes)
+    base = FrozenEstimator(base.fit(X, y))
+    embeddings = {**_embeddings(), 7: np.ones(N_DIMS)}
+    with pytest.raises(TypeError, match=r"seen labels mixes .*numbers \(7\)"):
+        ConSEClassifier(base, embeddings, T=2).fit(X, y)
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scale", [1e308, 1e39, 1e-300])
 def test_probabilities_on_any_finite_scale_give_the_reference(scale, dtype):
