@@ -35,11 +35,7 @@ from ._compat import (
     _routing_enabled,
 )
 from ._docstrings import fill_doc
-from ._label_embeddings import (
-    check_label_embeddings,
-    check_label_types,
-    sorted_labels,
-)
+from ._label_embeddings import check_label_embeddings, check_label_types, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
 from ._utils import (
