@@ -15,12 +15,15 @@ A subclass implements:
 - ``_build_search(backend)``: its search object (:mod:`sk_conse._search`) on a
   backend;
 - ``_search_input(X_batch, backend, n_rows)``: what its search's ``embed``
-  takes for a batch (ConSE: p(y|x); DeViSE: the projected points).
+  takes for a batch (ConSE: p(y|x); DeViSE: the projected points, rescaled);
+- optionally ``_transform_input``: the same for :meth:`transform`, when the
+  scoring input is rescaled (DeViSE: M x + b as it is).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import dataclasses
 import numbers
@@ -59,6 +62,13 @@ __all__ = ["BaseZeroShotClassifier"]
 # Searches are built under this lock, so that threads predicting at once
 # build each (a Gram matrix can take a GiB) once.
 _SEARCH_LOCK = threading.Lock()
+
+# True while a fit with no candidate is the expected outcome (the refit of
+# ConSEClassifierCV on the seen labels' vectors): no NoCandidateLabelsWarning.
+# Local to the context (thread, task) that sets it.
+NO_CANDIDATES_EXPECTED = contextvars.ContextVar(
+    "sk_conse_no_candidates_expected", default=False
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +139,11 @@ class BaseZeroShotClassifier(
         """What the search's ``embed`` takes for a batch of rows."""
         raise NotImplementedError
 
+    def _transform_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """What ``embed`` takes for :meth:`transform`: by default, as for
+        scoring (a subclass whose scoring input is rescaled overrides it)."""
+        return self._search_input(X_batch, backend, n_rows)
+
     # -------------------------------------------------------------- fitting
 
     @contextlib.contextmanager
@@ -147,7 +162,7 @@ class BaseZeroShotClassifier(
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
-        if len(self.classes_) == 0:
+        if len(self.classes_) == 0 and not NO_CANDIDATES_EXPECTED.get():
             warnings.warn(
                 f"{type(self).__name__} was fitted with no candidate label to "
                 f"rank: with candidate_labels={self.candidate_labels!r}, every "
@@ -168,9 +183,10 @@ class BaseZeroShotClassifier(
         )
 
     def _candidates(
-        self, table: LabelEmbeddings, seen_rows: np.ndarray
+        self, table: LabelEmbeddings, seen_rows: np.ndarray, hint: str = ""
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``classes_`` (sorted) and their vectors, from the parameters."""
+        """``classes_`` (sorted) and their vectors, from the parameters
+        (``hint`` follows the error naming candidates with no vector)."""
         if isinstance(self.candidate_labels, str):
             if self.candidate_labels == "all":
                 candidates = list(table.labels)
@@ -180,7 +196,7 @@ class BaseZeroShotClassifier(
         else:
             candidates = self._explicit_candidates()
         classes = sorted_labels(candidates)
-        rows = table.rows_of(classes, role="candidate")
+        rows = table.rows_of(classes, role="candidate", hint=hint)
         return classes, table.vectors[rows]
 
     def _candidate_offset(self, penalty: float) -> np.ndarray | None:
@@ -252,7 +268,8 @@ class BaseZeroShotClassifier(
                 "There are no candidate labels to rank: with "
                 f"candidate_labels={self.candidate_labels!r}, every embedded "
                 "label was seen in fit. Add unseen labels to label_embeddings, "
-                "or use candidate_labels='all'."
+                "use candidate_labels='all', or give the fitted model labels to "
+                "rank: with_candidates(labels, label_embeddings=vectors)."
             )
 
     def _snapshot(self) -> dict:
@@ -285,8 +302,9 @@ class BaseZeroShotClassifier(
         search = self._search_for(backend, params)
         return _Call(X, backend, search, keep, params)
 
-    def _batches(self, call: _Call) -> Iterator[tuple]:
-        """Yield ``(rows, batch)``: each batch of rows embedded by the search."""
+    def _batches(self, call: _Call, *, transform: bool = False) -> Iterator[tuple]:
+        """Yield ``(rows, batch)``: each batch of rows embedded by the search
+        (from :meth:`_transform_input` with ``transform``)."""
         n = _num_samples(call.X)
         size, verbose = call.params["batch_size"], call.params["verbose"]
         starts = range(0, n, size)
@@ -297,7 +315,8 @@ class BaseZeroShotClassifier(
         for start in starts:
             rows = slice(start, min(start + size, n))
             n_rows = rows.stop - rows.start
-            inputs = self._search_input(call.X[rows], call.backend, n_rows)
+            prepare = self._transform_input if transform else self._search_input
+            inputs = prepare(call.X[rows], call.backend, n_rows)
             yield rows, call.search.embed(inputs)
 
     @property
@@ -335,7 +354,7 @@ class BaseZeroShotClassifier(
         call = self._start(X, candidates=False)
         shape = (_num_samples(call.X), self._n_features_out)
         out = self._output(call.backend, call.keep, shape, self._dtype)
-        for rows, batch in self._batches(call):
+        for rows, batch in self._batches(call, transform=True):
             F = batch.embedding
             out[rows] = F if call.keep else call.backend.to_numpy(F)
         return out
@@ -537,7 +556,18 @@ default=None
         with new._fitting():
             table = check_label_embeddings(new.label_embeddings)
             seen_rows = table.rows_of(new.seen_classes_, role="seen")
-            new.classes_, new.candidate_embeddings_ = new._candidates(table, seen_rows)
+            hint = ""
+            if label_embeddings is None:
+                hint = (
+                    " with_candidates was given no label_embeddings, so it looked "
+                    f"in the model's own ({len(table.labels)} labels; a loaded "
+                    "model keeps only the vectors of its seen and candidate "
+                    "labels): pass vectors that hold the new labels, "
+                    "with_candidates(candidate_labels, label_embeddings=vectors)."
+                )
+            new.classes_, new.candidate_embeddings_ = new._candidates(
+                table, seen_rows, hint
+            )
             new._update_candidates(table, seen_rows)
         return new
 

@@ -35,7 +35,7 @@ from ._compat import (
     _routing_enabled,
 )
 from ._docstrings import fill_doc
-from ._label_embeddings import check_label_embeddings, sorted_labels
+from ._label_embeddings import check_label_embeddings, check_label_types, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
 from ._utils import (
@@ -79,9 +79,14 @@ def _as_given(X) -> bool:
 
 def _validate_X_y(estimator, X, y="no_validation", *, reset: bool):
     """``validate_data`` for ConSE: X as given to the base when it is a
-    DataFrame or a list of paths or texts, checked as an array otherwise."""
-    if not _as_given(X):
-        ensure_2d = not _one_dimensional(X)
+    DataFrame or a list of paths or texts, checked as an array otherwise.
+
+    A model fitted on rows of features (``n_features_in_``) takes rows: a 1-D
+    ``X`` at predict time gets scikit-learn's "Expected 2D array" error.
+    """
+    rows = not reset and hasattr(estimator, "n_features_in_")
+    if not _as_given(X) or (rows and _one_dimensional(X)):
+        ensure_2d = rows or not _one_dimensional(X)
         if isinstance(y, str) and y == "no_validation":
             return validate_data(
                 estimator, X, reset=reset, **_X_CHECKS, ensure_2d=ensure_2d
@@ -367,6 +372,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
                 "ConSEClassifier needs a base_estimator: a classifier with "
                 "predict_proba, e.g. LogisticRegression()."
             )
+        check_base_estimator(self.base_estimator)
         table = check_label_embeddings(self.label_embeddings)
         if not hasattr(self.base_estimator, "predict_proba"):
             hint = ""
@@ -377,6 +383,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
                 "ConSE weights label vectors by p(y|x)." + hint + " Or wrap it in "
                 "sklearn.calibration.CalibratedClassifierCV."
             )
+        check_label_types(y, "y")
         X, y = _validate_X_y(self, X, y, reset=True)
         check_classification_targets(y)
         if not isinstance(self.base_estimator, FrozenEstimator):
@@ -502,7 +509,9 @@ class ConSEClassifier(BaseZeroShotClassifier):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        if self.base_estimator is not None:
+        # A base without tags is refused at fit, in one line
+        # (check_base_estimator), not here in scikit-learn's nested error.
+        if hasattr(self.base_estimator, "__sklearn_tags__"):
             base_tags = get_tags(self.base_estimator)
             tags.input_tags.sparse = base_tags.input_tags.sparse
             tags.input_tags.allow_nan = base_tags.input_tags.allow_nan
@@ -695,6 +704,26 @@ def _bits(dtype: Any) -> int:
     if itemsize is None:
         itemsize = np.dtype(dtype).itemsize
     return 8 * int(itemsize)
+
+
+def check_base_estimator(base) -> None:
+    """Refuse a base that is not a scikit-learn estimator, in one line.
+
+    It is cloned (``get_params``) and asked for its tags (``__sklearn_tags__``):
+    without them scikit-learn raises an error nested three times.
+    """
+    lacking = [
+        name for name in ("get_params", "__sklearn_tags__") if not hasattr(base, name)
+    ]
+    if lacking:
+        name = type(base).__name__
+        raise TypeError(
+            f"The base estimator {name} is not a scikit-learn estimator (it has "
+            f"no {' and no '.join(lacking)}): ConSE needs a classifier with fit, "
+            "predict_proba, classes_ after fit, get_params and scikit-learn's "
+            f"tags. Inherit them: class {name}(ClassifierMixin, BaseEstimator), "
+            "from sklearn.base."
+        )
 
 
 def _check_base_classes(base) -> np.ndarray:

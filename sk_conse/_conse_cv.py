@@ -33,6 +33,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._base import NO_CANDIDATES_EXPECTED
 from ._compat import (
     HasMethods,
     _check_method_params,
@@ -40,9 +41,10 @@ from ._compat import (
     _routing_enabled,
     _safe_indexing,
 )
-from ._conse import ConSEClassifier
+from ._conse import ConSEClassifier, check_base_estimator
 from ._docstrings import fill_doc
 from ._fitted_state import check_fitted_state
+from ._label_embeddings import check_label_types
 from ._utils import summarized_repr
 from .metrics import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold
@@ -175,7 +177,13 @@ class ConSEClassifierCV(
 
     label_embeddings : mapping, pandas Series or DataFrame, or KeyedVectors
         The semantic vector of every label, as for
-        :class:`~sk_conse.ConSEClassifier`.
+        :class:`~sk_conse.ConSEClassifier`. Give the vectors of the seen
+        labels only to keep the labels to predict out of model selection:
+        with ``candidate_labels="unseen"`` each fold then ranks its held-out
+        labels, and ``best_estimator_``, refitted on every seen label, ranks
+        nothing until given candidates with
+        ``best_estimator_.with_candidates(labels, label_embeddings=...)``
+        (no warning: that is the expected outcome).
 
     Ts : array-like of int or None, default=(1, 2, 5, 10)
         The values of ``T`` tried.
@@ -230,7 +238,9 @@ class ConSEClassifierCV(
     ----------
     best_estimator_ : ConSEClassifier
         The ConSE classifier with the best parameters, fitted on all the
-        data. Prediction methods delegate to it.
+        data. Prediction methods delegate to it. With the vectors of the seen
+        labels only it has no candidate (``classes_`` is empty): deploy it
+        with ``with_candidates``.
 
     best_params_ : dict
         The best grid point: ``{"T": ..., "seen_penalty": ...}`` (and
@@ -290,13 +300,18 @@ class ConSEClassifierCV(
     >>> vectors = dict(zip(labels, rng.randn(10, 4)))
     >>> y = np.repeat(labels[:8], 15)  # c8 and c9 stay unseen
     >>> X = np.array([vectors[label] for label in y]) + rng.randn(120, 4) / 4
-    >>> clf = ConSEClassifierCV(LogisticRegression(), vectors, Ts=[1, 3], cv=4)
-    >>> clf = clf.fit(X, y)
+    >>> seen = {label: vectors[label] for label in labels[:8]}
+    >>> clf = ConSEClassifierCV(LogisticRegression(), seen, Ts=[1, 3], cv=4)
+    >>> clf = clf.fit(X, y)  # each fold ranks its held-out labels only
     >>> clf.best_params_
     {'T': 3, 'seen_penalty': 0.0}
     >>> clf.cv_results_["mean_test_score"].round(2)
-    array([0.51, 0.63])
-    >>> clf.classes_
+    array([0.57, 0.64])
+
+    The tuned model, given the labels to predict:
+
+    >>> model = clf.best_estimator_.with_candidates("unseen", label_embeddings=vectors)
+    >>> model.classes_
     array(['c8', 'c9'], dtype='<U2')
     """
 
@@ -476,6 +491,8 @@ class ConSEClassifierCV(
                 f"{type(self).__name__} requires y to be passed, but the target "
                 "y is None."
             )
+        check_base_estimator(self.base_estimator)
+        check_label_types(y, "y")
         y = validate_data(self, X="no_validation", y=y)
         X, y, groups = indexable(X, y, groups)
         check_classification_targets(y)
@@ -545,7 +562,14 @@ class ConSEClassifierCV(
         results["rank_test_score"] = ranks
 
         best = self._conse(clone(self.base_estimator), **best_params)
-        best.fit(X, y, **refit_params)
+        # With the seen labels' vectors only, as documented, the refit on every
+        # seen label has no candidate: expected, not worth a warning (the
+        # model is deployed with with_candidates).
+        expected = NO_CANDIDATES_EXPECTED.set(True)
+        try:
+            best.fit(X, y, **refit_params)
+        finally:
+            NO_CANDIDATES_EXPECTED.reset(expected)
 
         self.best_estimator_ = best
         self.best_params_ = best_params

@@ -18,7 +18,7 @@ from ._backend import Backend, resolve_device
 from ._base import BaseZeroShotClassifier
 from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import fill_doc
-from ._label_embeddings import check_label_embeddings
+from ._label_embeddings import check_label_embeddings, check_label_types
 from ._search import CosineSearch
 from ._utils import import_torch, name_some
 
@@ -177,7 +177,9 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     -----
     The loss uses the dot product ``t_j·Mx`` with unit-normalised label
     vectors, as in the paper; ranking uses the cosine, so the norm of ``M x``
-    does not matter at prediction time. :meth:`predict_proba` is a softmax
+    does not matter at prediction time; :meth:`transform` returns the point
+    ``M x + b`` itself (``X @ coef_.T + intercept_``, in the dtype of the
+    label vectors). :meth:`predict_proba` is a softmax
     of the cosine scores: a ranking score whose rows sum to 1, not a
     calibrated probability. ``sample_weight`` is not supported.
 
@@ -296,6 +298,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
     def _fit(self, X, y) -> None:
         torch = _import_torch()
         table = check_label_embeddings(self.label_embeddings)
+        check_label_types(y, "y")
         X, y = validate_data(self, X, y, dtype=[np.float32, np.float64])
         check_classification_targets(y)
         self.seen_classes_, y_idx = np.unique(y, return_inverse=True)
@@ -440,27 +443,43 @@ class DeViSEClassifier(BaseZeroShotClassifier):
             offset=self._candidate_offset(params["seen_penalty"]),
         )
 
-    def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
-        """M x + b of a batch, on ``backend``, in the working dtype.
+    def _project(self, X_batch, backend: Backend, dtype: Any = None) -> Any:
+        """M x + b of a batch, as a NumPy array.
 
-        Projected in the dtype of ``X`` (float64 input stays float64), then
-        each row is scaled by its largest magnitude before the cast: cosine
-        scores do not depend on the scale of f(x), and finite inputs of any
-        size stay finite.
+        Projected in the dtype of ``X`` (float64 input stays float64); a row
+        that overflows it, or ``dtype`` when given, raises, naming the rows.
         """
         X_batch = backend.to_numpy(X_batch)
-        dtype = np.result_type(X_batch.dtype, np.float32)
+        work = np.result_type(X_batch.dtype, np.float32)
         # Overflow is reported below, naming the rows (errstate is local to
         # this thread and call).
         with np.errstate(over="ignore", invalid="ignore"):
-            F = X_batch @ self.coef_.T.astype(dtype) + self.intercept_.astype(dtype)
-        if not np.isfinite(F).all():
-            rows = np.flatnonzero(~np.isfinite(F).all(axis=1))
+            F = X_batch @ self.coef_.T.astype(work) + self.intercept_.astype(work)
+        finite = np.isfinite(F)
+        if dtype is not None:
+            finite &= np.abs(F) <= np.finfo(dtype).max
+        if not finite.all():
+            rows = np.flatnonzero(~finite.all(axis=1))
+            limit = np.dtype(work if dtype is None else dtype)
             raise ValueError(
                 f"DeViSEClassifier's projection M x + b overflows for rows "
                 f"{name_some(rows.tolist())} of the batch: their features are too "
-                f"large for {dtype}. Scale X as it was scaled in fit."
+                f"large for {limit}. Scale X as it was scaled in fit."
             )
+        return F
+
+    def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """M x + b of a batch, on ``backend``, in the working dtype, each row
+        scaled by its largest magnitude before the cast: cosine scores do not
+        depend on the scale of f(x), and finite inputs of any size stay
+        finite."""
+        F = self._project(X_batch, backend)
         scale = np.abs(F).max(axis=1, keepdims=True)
         F /= np.where(scale > 0, scale, 1)
         return backend.asarray(F, self._dtype)
+
+    def _transform_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
+        """M x + b of a batch, unscaled, in the working dtype."""
+        return backend.asarray(
+            self._project(X_batch, backend, self._dtype), self._dtype
+        )

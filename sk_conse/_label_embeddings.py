@@ -18,7 +18,12 @@ import numpy as np
 
 from ._utils import MAX_NAMED, as_python_label, is_nan, name_some, repeated
 
-__all__ = ["LabelEmbeddings", "check_label_embeddings", "sorted_labels"]
+__all__ = [
+    "LabelEmbeddings",
+    "check_label_embeddings",
+    "check_label_types",
+    "sorted_labels",
+]
 
 
 def sorted_labels(labels: Iterable[Hashable]) -> np.ndarray:
@@ -56,6 +61,78 @@ def sorted_labels(labels: Iterable[Hashable]) -> np.ndarray:
     return out
 
 
+def _type_group(kind: type) -> str:
+    """The sort group of a label's type: numbers sort among themselves, so do
+    strings; any other type is a group of its own."""
+    if issubclass(kind, (numbers.Number, np.bool_)):
+        return "numbers"
+    if issubclass(kind, str):
+        return "strings"
+    return f"{kind.__name__} objects"
+
+
+#: How to fix mixed types in ``y``, for :func:`check_label_types`.
+Y_TYPES_FIX = (
+    "convert them all, e.g. to str: y = [str(label) for label in y], with "
+    "label_embeddings keyed by the same strings"
+)
+
+
+#: The same, for the labels looked up in a table, by role.
+_TYPES_FIX = {
+    "seen": "fit the base estimator on labels of one type",
+    "candidate": (
+        "key label_embeddings by labels of one type (e.g. {str(label): vector "
+        "for label, vector in vectors.items()}), or give candidate_labels of "
+        "one type"
+    ),
+}
+
+
+def check_label_types(labels: Any, name: str, fix: str = Y_TYPES_FIX) -> None:
+    """Refuse labels that mix types which cannot be sorted together.
+
+    Numbers and strings (``["a", 1]``), or ``None`` among strings, cannot be
+    sorted or compared, as ``classes_`` and scikit-learn's metrics need: the
+    message names the types, an example of each, and ``fix``. Arrays of a
+    non-object dtype hold one type and are not read.
+
+    Examples
+    --------
+    >>> from sk_conse._label_embeddings import check_label_types
+    >>> try:
+    ...     check_label_types(["a", 1], "y", "convert them to str")
+    ... except TypeError as error:
+    ...     print(str(error).split(", which")[0])
+    y mixes labels of different types, numbers (1) and strings ('a')
+    """
+    if isinstance(labels, np.ndarray):
+        if labels.dtype != object:
+            return
+        values = labels.ravel().tolist()
+    elif isinstance(labels, (list, tuple)):
+        values = labels
+    else:
+        kind = getattr(getattr(labels, "dtype", None), "kind", None)
+        if kind != "O" or not hasattr(labels, "tolist"):
+            return
+        values = labels.tolist()
+    if len({_type_group(kind) for kind in set(map(type, values))}) < 2:
+        return  # the usual case, read at C speed
+    examples: dict[str, Any] = {}
+    for label in values:
+        if not is_nan(label):  # NaN has its own error downstream
+            examples.setdefault(_type_group(type(label)), label)
+    if len(examples) > 1:
+        kinds = sorted(examples)
+        shown = [f"{kind} ({examples[kind]!r})" for kind in kinds]
+        raise TypeError(
+            f"{name} mixes labels of different types, {', '.join(shown[:-1])} "
+            f"and {shown[-1]}, which cannot be sorted or compared (scikit-learn "
+            f"needs labels of one type). Give labels of one type: {fix}."
+        )
+
+
 @dataclass(frozen=True)
 class LabelEmbeddings:
     """A validated table of label vectors.
@@ -68,15 +145,24 @@ class LabelEmbeddings:
         Finite, nonzero float32 or float64 rows.
     index : dict
         Label -> row.
+    columns : frozenset
+        The column names of a DataFrame given as the table (empty otherwise):
+        labels found there mean the table was given transposed.
     """
 
     labels: list
     vectors: np.ndarray
     index: dict = field(repr=False)
+    columns: frozenset = field(default=frozenset(), repr=False)
 
-    def rows_of(self, labels: Iterable[Hashable], *, role: str) -> np.ndarray:
-        """Row numbers of ``labels``; an error lists the labels with no vector."""
+    def rows_of(
+        self, labels: Iterable[Hashable], *, role: str, hint: str = ""
+    ) -> np.ndarray:
+        """Row numbers of ``labels``; an error lists the labels with no vector
+        (followed by ``hint``), or names the types of labels that mix types."""
         labels = list(labels)
+        fix = _TYPES_FIX.get(role, "use labels of one type")
+        check_label_types(labels, f"The list of {role} labels", fix)
         missing = [
             label for label in labels if as_python_label(label) not in self.index
         ]
@@ -85,6 +171,16 @@ class LabelEmbeddings:
                 f"{role} labels contain NaN, which cannot be a label: it is not "
                 "equal to itself, so it has no vector in label_embeddings. Drop "
                 "it or give it a real label."
+            )
+        in_columns = [
+            label for label in missing if as_python_label(label) in self.columns
+        ]
+        if in_columns:
+            raise ValueError(
+                f"label_embeddings is a DataFrame with {role} labels as its "
+                f"columns ({name_some(in_columns)}), not as its rows: it needs "
+                "one row per label, indexed by the labels. Pass it transposed: "
+                "label_embeddings=df.T."
             )
         if missing and not any(
             as_python_label(label) in self.index for label in labels
@@ -108,7 +204,7 @@ class LabelEmbeddings:
                 f"{len(missing)} {role} label(s) have no vector in "
                 f"label_embeddings: {name_some(missing)}. Every {role} label "
                 "needs a semantic vector: add them to label_embeddings (or, for "
-                "candidate labels, leave them out of candidate_labels)."
+                "candidate labels, leave them out of candidate_labels)." + hint
             )
         return np.fromiter(
             (self.index[as_python_label(label)] for label in labels),
@@ -135,6 +231,10 @@ def _kinds(labels: Iterable[Any]) -> set[str]:
     return kinds
 
 
+def _is_pandas(label_embeddings: Any) -> bool:
+    return type(label_embeddings).__module__.split(".")[0] == "pandas"
+
+
 def _items(label_embeddings: Any) -> tuple[list, list]:
     """Split any supported container into (labels, vectors)."""
     # gensim KeyedVectors, without importing gensim
@@ -142,8 +242,7 @@ def _items(label_embeddings: Any) -> tuple[list, list]:
         label_embeddings, "vectors"
     ):
         return list(label_embeddings.index_to_key), label_embeddings.vectors
-    module = type(label_embeddings).__module__.split(".")[0]
-    if module == "pandas":
+    if _is_pandas(label_embeddings):
         index = label_embeddings.index
         if index.has_duplicates:
             dups = index[index.duplicated()].unique()
@@ -287,4 +386,8 @@ def check_label_embeddings(label_embeddings: Any) -> LabelEmbeddings:
     # KeyedVectors.vectors, a DataFrame's block), which must stay writeable.
     matrix = matrix.view()
     matrix.flags.writeable = False
-    return LabelEmbeddings(labels=keys, vectors=matrix, index=index)
+    columns = frozenset()
+    if _is_pandas(label_embeddings) and label_embeddings.ndim == 2:
+        # A DataFrame's columns, in case they are the labels (given as df.T).
+        columns = frozenset(as_python_label(c) for c in label_embeddings.columns)
+    return LabelEmbeddings(labels=keys, vectors=matrix, index=index, columns=columns)

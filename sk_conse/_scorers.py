@@ -166,7 +166,13 @@ class _ZeroShotScorer:
             self._note_tested(estimator)
         only_seen = len(seen_in_y) == len(labels)
         if seen_in_y and (only_seen or wider is not None) and not training_score:
-            _warn_seen_labels(self, estimator, labels, seen_in_y, wider, stacklevel)
+            # Once per situation (model class, seen labels, setting) and
+            # scorer: not again for every fold and grid point of a search.
+            situation = (type(estimator).__name__, frozenset(seen_in_y), wider is None)
+            warned = self.__dict__.setdefault("_warned", set())
+            if situation not in warned:
+                warned.add(situation)
+                _warn_seen_labels(self, estimator, labels, seen_in_y, wider, stacklevel)
         return estimator if wider is None else wider
 
     @staticmethod

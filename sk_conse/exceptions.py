@@ -14,6 +14,9 @@ class NoCandidateLabelsWarning(UserWarning):
     Give ``label_embeddings`` vectors for the labels to predict, use
     ``candidate_labels="all"``, or give the fitted model new candidates with
     :meth:`~sk_conse.ConSEClassifier.with_candidates`.
+    :class:`~sk_conse.ConSEClassifierCV` does not warn for its refit: with
+    the vectors of the seen labels only, its documented use, no candidate is
+    the expected outcome.
 
     Examples
     --------
@@ -71,6 +74,10 @@ class SeenLabelsScoredWarning(UserWarning):
     :class:`~sklearn.model_selection.StratifiedKFold` folds do. For
     zero-shot scores, split the classes with
     :class:`~sk_conse.model_selection.ClassDisjointKFold`.
+
+    A scorer warns once per situation (the model's class, the seen labels in
+    ``y``, whether they were ranked as candidates or added to them): not
+    again for every fold and grid point of one search.
 
     Examples
     --------

@@ -182,6 +182,54 @@ def test_1d_X_at_fit_raises():
         _estimator().fit(X[:, 0], y)
 
 
+@pytest.mark.parametrize("method", [*METHODS, "explain"])
+@pytest.mark.parametrize("as_list", [True, False], ids=["list", "array"])
+def test_1d_X_at_predict_asks_for_a_reshape(method, as_list):
+    """One sample given flat gets scikit-learn's "Expected 2D array ...
+    reshape" from ConSE itself (a list got "X does not contain any
+    features"), whatever the base estimator accepts."""
+    X, y = _data()
+    clf = ConSEClassifier(_AnyShape(), _embeddings()).fit(X, y)
+    flat = X[0].tolist() if as_list else X[0]
+    call = functools.partial(_call, clf, method) if method != "explain" else clf.explain
+    with pytest.raises(
+        ValueError, match=r"(?s)Expected 2D array, got 1D.*Reshape your data"
+    ):
+        call(flat)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("which", ["devise", "cv"])
+def test_1d_X_at_predict_asks_for_a_reshape_in_devise_and_the_cv(method, which):
+    X, y = _data()
+    if which == "devise":
+        pytest.importorskip("torch")
+        from sk_conse import DeViSEClassifier
+
+        clf = DeViSEClassifier(_embeddings(), max_iter=2, tol=10.0)
+        clf.set_params(n_iter_no_change=1)
+    else:
+        from sk_conse import ConSEClassifierCV
+
+        clf = ConSEClassifierCV(_AnyShape(), _embeddings(), Ts=[1], cv=3)
+    clf.fit(X, y)
+    with pytest.raises(
+        ValueError, match=r"(?s)Expected 2D array, got 1D.*Reshape your data"
+    ):
+        _call(clf, method, X[0].tolist())
+
+
+class _AnyShape(ClassifierMixin, BaseEstimator):
+    """A classifier that takes X of any shape (uniform probabilities)."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), 1 / len(self.classes_))
+
+
 def test_ragged_X_raises():
     with pytest.raises(ValueError, match="inhomogeneous"):
         _fitted().predict([[1.0, 2.0, 3.0], [1.0, 2.0]])
@@ -234,6 +282,63 @@ def test_bad_y_raises(make_y, match):
     X, y = _data()
     with pytest.raises(ValueError, match=match):
         _estimator().fit(X, make_y(y))
+
+
+def _replace_a(y, label):
+    """``y`` as an object array, with ``label`` for "a"."""
+    y = y.astype(object)
+    y[y == "a"] = label
+    return y
+
+
+@pytest.mark.parametrize(
+    "make_y",
+    [
+        lambda y: _replace_a(y, 1),
+        lambda y: _replace_a(y, 1).tolist(),
+        lambda y: pd.Series(_replace_a(y, 1)),
+        lambda y: _replace_a(y, None),
+    ],
+    ids=["object-array", "list", "series", "none"],
+)
+def test_mixed_label_types_in_y_raise_naming_the_types(make_y):
+    """["a", 1] ended in a bare "'<' not supported between instances of
+    'int' and 'str'" (a list was silently turned into "1")."""
+    X, y = _data()
+    estimator = _estimator()
+    with pytest.raises(TypeError, match=r"^y mixes labels of different types, "):
+        estimator.fit(X, make_y(y))
+    with pytest.raises(TypeError, match=r"y = \[str\(label\) for label in y\]"):
+        estimator.fit(X, make_y(y))
+    assert not hasattr(estimator, "classes_")
+
+
+def test_mixed_label_types_in_y_of_devise_and_the_cv_raise():
+    pytest.importorskip("torch")
+    from sk_conse import ConSEClassifierCV, DeViSEClassifier
+
+    X, y = _data()
+    mixed = _replace_a(y, 1)
+    with pytest.raises(TypeError, match="numbers \\(1\\) and strings \\('b'\\)"):
+        DeViSEClassifier(_embeddings()).fit(X, mixed)
+    cv = ConSEClassifierCV(LogisticRegression(), _embeddings(), Ts=[1], cv=3)
+    with pytest.raises(TypeError, match="numbers \\(1\\) and strings \\('b'\\)"):
+        cv.fit(X, mixed)
+
+
+@pytest.mark.parametrize(
+    "candidates", ["all", "unseen", ["d", 7]], ids=["all", "unseen", "explicit"]
+)
+def test_mixed_candidate_label_types_raise_at_fit(candidates):
+    """Mixed candidates made mixed classes_, on which score() ended in a
+    bare TypeError."""
+    X, y = _data()
+    embeddings = {**_embeddings(), 7: np.ones(N_DIMS)}
+    with pytest.raises(TypeError, match=r"candidate labels mixes.*numbers \(7\)"):
+        _estimator(embeddings, candidate_labels=candidates).fit(X, y)
+    fitted = _estimator(embeddings, candidate_labels=["d", "e"]).fit(X, y)
+    with pytest.raises(TypeError, match=r"key label_embeddings by labels of one"):
+        fitted.with_candidates(["d", 7])
 
 
 # ------------------------------------------------------ label_embeddings
@@ -720,6 +825,19 @@ def test_malformed_base_classes_raise_at_fit(classes, match):
     base = _Scripted(lambda X: np.full((len(X), 3), 1 / 3), classes)
     with pytest.raises(ValueError, match=match):
         ConSEClassifier(base, _embeddings(), T=2).fit(X, y)
+
+
+def test_base_classes_of_mixed_types_raise_at_fit():
+    """Labels a frozen base was fitted on are not y: they are checked too."""
+    from sklearn.frozen import FrozenEstimator
+
+    X, y = _data()
+    classes = np.array(["a", 7, "c"], dtype=object)
+    base = _Scripted(lambda X: np.full((len(X), 3), 1 / 3), classes)
+    base = FrozenEstimator(base.fit(X, y))
+    embeddings = {**_embeddings(), 7: np.ones(N_DIMS)}
+    with pytest.raises(TypeError, match=r"seen labels mixes .*numbers \(7\)"):
+        ConSEClassifier(base, embeddings, T=2).fit(X, y)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -555,6 +555,44 @@ def test_with_candidates_takes_new_vectors_and_checks_them():
         ConSEClassifier(FixedProba(P), emb).with_candidates("all")
 
 
+def test_with_candidates_on_a_loaded_model_suggests_label_embeddings():
+    """A loaded model keeps only the vectors it uses: asked for a new label
+    without label_embeddings=, it said "no vector for 'jacket'" alone."""
+    import pickle
+
+    X_fit, y_fit, _, P, emb = make_problem()
+    wide = {**emb, "jacket": emb["u1"] + 1}
+    clf = ConSEClassifier(FixedProba(P), wide, T=2, candidate_labels=["u1", "u2"])
+    loaded = pickle.loads(pickle.dumps(clf.fit(X_fit, y_fit)))
+    assert "jacket" not in loaded.label_embeddings
+    with pytest.raises(ValueError, match="'jacket'") as error:
+        loaded.with_candidates(["u1", "jacket"])
+    message = str(error.value)
+    assert "with_candidates was given no label_embeddings" in message
+    assert "label_embeddings=vectors)" in message
+    # With the vectors given, the same call works; a table that lacks the
+    # label is the user's own, and gets no hint about the model's.
+    assert (
+        "jacket" in loaded.with_candidates(["jacket"], label_embeddings=wide).classes_
+    )
+    with pytest.raises(ValueError, match="'jacket'") as error:
+        loaded.with_candidates(["jacket"], label_embeddings=emb)
+    assert "given no label_embeddings" not in str(error.value)
+
+
+def test_a_dataframe_with_labels_as_columns_says_transpose_it():
+    """Labels as columns (the orientation of pd.DataFrame(dict)) got "keyed
+    by integers ... map integer class codes to names"."""
+    X_fit, y_fit, _, P, emb = make_problem()
+    wrong = pd.DataFrame(emb)  # one column per label, rows 0..q-1
+    with pytest.raises(ValueError, match=r"label_embeddings=df\.T") as error:
+        ConSEClassifier(FixedProba(P), wrong, T=2).fit(X_fit, y_fit)
+    assert "seen labels as its columns ('s0', 's1'" in str(error.value)
+    assert "integer class codes" not in str(error.value)
+    right = ConSEClassifier(FixedProba(P), wrong.T, T=2).fit(X_fit, y_fit)
+    np.testing.assert_array_equal(right.classes_, sorted(UNSEEN))
+
+
 # ------------------------------------------ messages, repr, norms (issue 19)
 
 

@@ -316,3 +316,78 @@ def test_a_method_the_best_estimator_lacks_is_not_offered(problem):
 class _NoExplain:
     def __init__(self, inner):
         self.predict = inner.predict
+
+
+def test_the_documented_usage_is_warning_free(problem):
+    """The user guide's recipe (the seen labels' vectors only, class-disjoint
+    folds, then with_candidates) always raised NoCandidateLabelsWarning from
+    the refit, whose empty candidate set is its expected outcome."""
+    import warnings
+
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+
+    from sk_conse.exceptions import NoCandidateLabelsWarning
+
+    X, y, vectors = problem
+    seen_vectors = {label: vectors[label] for label in set(y)}
+    search = ConSEClassifierCV(
+        make_pipeline(PCA(4, random_state=0), LogisticRegression(max_iter=300)),
+        seen_vectors,
+        Ts=[1, 2, 5],
+        cv=ClassDisjointKFold(n_splits=4, shuffle=True, random_state=0),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        search.fit(X, y)
+        model = search.best_estimator_.with_candidates(
+            "unseen", label_embeddings=vectors
+        )
+        assert model.predict(X).shape == (len(X),)
+    assert len(search.classes_) == 0
+    np.testing.assert_array_equal(model.classes_, ["c12", "c13", "c14"])
+    # Prediction names the way out.
+    with pytest.raises(ValueError, match=r"with_candidates\(labels, label_embed"):
+        search.predict(X)
+    # Only the CV's refit is quiet: a ConSEClassifier fitted afterwards, in
+    # this thread, still warns.
+    with pytest.warns(NoCandidateLabelsWarning):
+        ConSEClassifier(LogisticRegression(), seen_vectors).fit(X, y)
+
+
+class _NotAnEstimator:
+    """fit and predict_proba, but no get_params and no tags."""
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression().fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+@pytest.mark.parametrize("which", ["conse", "cv", "grid"])
+def test_a_base_that_is_not_an_estimator_is_refused_in_one_line(problem, which):
+    """It got scikit-learn's __sklearn_tags__ error, nested three times."""
+    X, y, vectors = problem
+    estimator = {
+        "conse": ConSEClassifier(_NotAnEstimator(), vectors),
+        "cv": ConSEClassifierCV(_NotAnEstimator(), vectors, Ts=[1], cv=3),
+        "grid": GridSearchCV(
+            ConSEClassifier(_NotAnEstimator(), vectors),
+            {"T": [1]},
+            cv=ClassDisjointKFold(3),
+            error_score="raise",
+        ),
+    }[which]
+    with pytest.raises(TypeError) as error:
+        estimator.fit(X, y)
+    message = str(error.value)
+    assert message.startswith(
+        "The base estimator _NotAnEstimator is not a scikit-learn estimator (it "
+        "has no get_params and no __sklearn_tags__)"
+    )
+    assert "class _NotAnEstimator(ClassifierMixin, BaseEstimator)" in message
+    assert "The following error was raised" not in message
+    assert "\n" not in message

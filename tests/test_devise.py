@@ -124,6 +124,39 @@ def test_scores_are_consistent(data, fitted):
     assert fitted.transform(X_unseen).shape == (len(X_unseen), Q)
 
 
+def test_transform_is_the_documented_point(data, fitted):
+    """transform is M x + b itself (it was divided by each row's largest
+    entry), and the scores and predictions are the cosines against it."""
+    _, _, _, X_unseen, _ = data
+    F = fitted.transform(X_unseen)
+    expected = X_unseen @ fitted.coef_.T.astype(np.float64) + fitted.intercept_
+    np.testing.assert_allclose(F, expected, rtol=1e-5, atol=1e-6)
+    assert F.dtype == fitted.candidate_embeddings_.dtype
+    units = fitted.candidate_embeddings_ / np.linalg.norm(
+        fitted.candidate_embeddings_, axis=1, keepdims=True
+    )
+    cosines = (F / np.linalg.norm(F, axis=1, keepdims=True)) @ units.T
+    np.testing.assert_allclose(fitted.decision_function(X_unseen), cosines, atol=1e-5)
+    np.testing.assert_array_equal(
+        fitted.predict(X_unseen), fitted.classes_[cosines.argmax(axis=1)]
+    )
+
+
+def test_transform_refuses_points_beyond_the_vectors_dtype(data):
+    """Rankings scale each row (any finite M x + b ranks), but transform
+    returns the point itself, in the vectors' dtype: one beyond float32
+    raises, naming the row."""
+    embeddings, X, y, X_unseen, _ = data
+    single = {label: v.astype(np.float32) for label, v in embeddings.items()}
+    clf = _devise(single, max_iter=5, **QUICK).fit(X, y)
+    X = X_unseen[:3].copy()
+    X[1] *= 1e300
+    with pytest.raises(ValueError, match=r"rows 1 of the batch.*float32"):
+        clf.transform(X)
+    assert clf.transform(X[[0, 2]]).dtype == np.float32
+    assert clf.predict(X).shape == (3,)
+
+
 def test_seen_penalty_shifts_seen_scores(data):
     embeddings, X, y, X_unseen, _ = data
     base = _devise(embeddings, candidate_labels="all", max_iter=50, tol=1.0)

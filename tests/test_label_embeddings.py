@@ -222,3 +222,18 @@ def test_sorted_labels_mixed_numbers_first():
 def test_sorted_labels_empty():
     out = sorted_labels([])
     assert out.shape == (0,)
+
+
+def test_a_dataframe_given_transposed_is_named_so_only_when_it_is():
+    """Labels found among a DataFrame's columns mean it was given as df.T;
+    a table keyed by integer codes with named columns is not that."""
+    wrong = pd.DataFrame({"cat": [1.0, 0.0, 0.5], "dog": [0.0, 1.0, 0.5]})
+    table = check_label_embeddings(wrong)
+    with pytest.raises(ValueError, match=r"seen labels as its columns \('cat'"):
+        table.rows_of(["cat", "dog"], role="seen")
+    coded = pd.DataFrame([[1.0, 0.0], [0.0, 1.0]], columns=["dim0", "dim1"])
+    table = check_label_embeddings(coded)
+    np.testing.assert_array_equal(table.rows_of([1, 0], role="seen"), [1, 0])
+    with pytest.raises(ValueError, match="different types") as error:
+        table.rows_of(["cat"], role="seen")
+    assert "df.T" not in str(error.value)

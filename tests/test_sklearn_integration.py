@@ -1,5 +1,7 @@
 """ConSEClassifier as a scikit-learn citizen: Pipeline, clone, search, repr."""
 
+import warnings
+
 import numpy as np
 import pytest
 from _shared import make_zero_shot_problem
@@ -10,7 +12,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sk_conse import ConSEClassifier
-from sk_conse.exceptions import NoCandidateLabelsWarning
+from sk_conse.exceptions import NoCandidateLabelsWarning, SeenLabelsScoredWarning
 from sk_conse.metrics import make_hit_at_k_scorer
 from sk_conse.model_selection import ClassDisjointKFold
 
@@ -86,6 +88,32 @@ def test_grid_search_over_T_in_the_generalized_setting():
     ).fit(X, y)
     assert search.best_score_ > 0.5
     assert cross_val_score(search.best_estimator_, X, y, cv=3).mean() > 0.5
+
+
+def test_a_search_on_seen_labels_warns_once_not_once_per_fit():
+    """SeenLabelsScoredWarning came once per fit and fold: six times for a
+    2-point grid on 3 folds, the same news each time."""
+    X, y, emb = _problem()
+    search = GridSearchCV(
+        ConSEClassifier(LogisticRegression(max_iter=500), emb, candidate_labels="all"),
+        {"T": [1, 2]},
+        cv=StratifiedKFold(3),
+        scoring=make_hit_at_k_scorer(1),
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        search.fit(X, y)
+    seen = [w for w in caught if issubclass(w.category, SeenLabelsScoredWarning)]
+    assert len(seen) == 1
+    assert "8 of the 8 labels of y were seen in fit" in str(seen[0].message)
+    # Another situation (other labels seen) is news: it warns again; so does
+    # another scorer (nothing process-wide remembers the warning).
+    fitted = search.best_estimator_
+    some = np.isin(y, ["c0", "c1"])
+    with pytest.warns(SeenLabelsScoredWarning, match="2 of the 2 labels"):
+        search.scorer_(fitted, X[some], y[some])
+    with pytest.warns(SeenLabelsScoredWarning, match="8 of the 8 labels"):
+        make_hit_at_k_scorer(1)(fitted, X, y)
 
 
 def test_html_repr_names_the_base_estimator():
