@@ -27,6 +27,7 @@ __all__ = [
     "check_label_list",
     "import_torch",
     "is_nan",
+    "label_repr",
     "lazy_reexport",
     "name_some",
     "on_missing_labels",
@@ -276,9 +277,27 @@ def name_some(labels: Iterable[Any], limit: int = MAX_NAMED) -> str:
     '0, 1 and 3 more'
     """
     labels = list(labels)
-    shown = ", ".join(repr(as_python_label(label)) for label in labels[:limit])
+    shown = ", ".join(label_repr(label) for label in labels[:limit])
     more = len(labels) - limit
     return shown + (f" and {more} more" if more > 0 else "")
+
+
+def label_repr(label: Any) -> str:
+    """The ``repr`` of a label for a message, as the user wrote it.
+
+    NumPy scalars are shown as the Python values they hold, also inside a
+    tuple label: ``'T-shirt/top'``, not ``np.str_('T-shirt/top')``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_conse._utils import label_repr
+    >>> label_repr(np.str_("T-shirt/top")), label_repr((np.int64(1), "a"))
+    ("'T-shirt/top'", "(1, 'a')")
+    """
+    if isinstance(label, tuple):
+        return repr(tuple(as_python_label(part) for part in label))
+    return repr(as_python_label(label))
 
 
 def as_python_label(label: Any) -> Any:

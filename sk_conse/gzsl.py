@@ -18,6 +18,7 @@ label; this module provides what is needed to choose it soundly:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,38 @@ __all__ = [  # noqa: F822 (the scorer: see __getattr__)
 ]
 
 
+_DEPRECATED = "deprecated"
+
+
+def _renamed_seen_labels(
+    seen_classes: Any, seen_labels: Any, stacklevel: int = 3
+) -> Any:
+    """``seen_classes``, or the deprecated ``seen_labels`` with a FutureWarning.
+
+    The parameter is named after the fitted attribute it is usually given,
+    ``seen_classes_``; ``seen_labels`` is its name before 0.2.
+    """
+    if isinstance(seen_labels, str) and seen_labels == _DEPRECATED:
+        if seen_classes is None:
+            raise TypeError(
+                "seen_classes is required: the labels seen in training (for a "
+                "fitted zero-shot estimator, its seen_classes_)."
+            )
+        return seen_classes
+    if seen_classes is not None:
+        raise TypeError(
+            "Pass seen_classes only: seen_labels is its deprecated former name."
+        )
+    warnings.warn(
+        "seen_labels was renamed seen_classes in 0.2, after the fitted "
+        "attribute seen_classes_, and will be removed in 0.4: pass "
+        "seen_classes= instead.",
+        FutureWarning,
+        stacklevel=stacklevel,
+    )
+    return seen_labels
+
+
 def _per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     classes = np.unique(y_true)
     return float(np.mean([np.mean(y_pred[y_true == c] == c) for c in classes]))
@@ -41,7 +74,11 @@ def _per_class_accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 @fill_doc
 def seen_unseen_accuracy(
-    y_true: Any, y_pred: Any, *, seen_labels: Any
+    y_true: Any,
+    y_pred: Any,
+    *,
+    seen_classes: Any = None,
+    seen_labels: Any = _DEPRECATED,
 ) -> tuple[float, float]:
     """Per-class-averaged accuracy on seen-label and on unseen-label samples.
 
@@ -75,9 +112,10 @@ def seen_unseen_accuracy(
     --------
     >>> from sk_conse.gzsl import seen_unseen_accuracy
     %(example_gzsl)s
-    >>> seen_unseen_accuracy(y_true, y_pred, seen_labels=["cat", "dog"])
+    >>> seen_unseen_accuracy(y_true, y_pred, seen_classes=["cat", "dog"])
     (0.75, 0.5)
     """
+    seen_classes = _renamed_seen_labels(seen_classes, seen_labels)
     y_true = column_or_1d(np.asarray(y_true, dtype=object), warn=False)
     y_pred = column_or_1d(np.asarray(y_pred, dtype=object), warn=False)
     if y_true.shape != y_pred.shape:
@@ -85,7 +123,7 @@ def seen_unseen_accuracy(
             f"y_true and y_pred have different lengths: {y_true.shape[0]} and "
             f"{y_pred.shape[0]}."
         )
-    seen = np.isin(y_true, np.asarray(seen_labels, dtype=object).ravel())
+    seen = np.isin(y_true, np.asarray(seen_classes, dtype=object).ravel())
     if not seen.any() or seen.all():
         which = "seen" if not seen.any() else "unseen"
         raise ValueError(
@@ -99,7 +137,13 @@ def seen_unseen_accuracy(
 
 
 @fill_doc
-def harmonic_mean_score(y_true: Any, y_pred: Any, *, seen_labels: Any) -> float:
+def harmonic_mean_score(
+    y_true: Any,
+    y_pred: Any,
+    *,
+    seen_classes: Any = None,
+    seen_labels: Any = _DEPRECATED,
+) -> float:
     """Harmonic mean H of the seen and unseen per-class accuracies.
 
     ``H = 2 acc_s acc_u / (acc_s + acc_u)`` (0 when both are 0), the
@@ -125,10 +169,11 @@ def harmonic_mean_score(y_true: Any, y_pred: Any, *, seen_labels: Any) -> float:
     --------
     >>> from sk_conse.gzsl import harmonic_mean_score
     %(example_gzsl)s
-    >>> round(harmonic_mean_score(y_true, y_pred, seen_labels=["cat", "dog"]), 3)
+    >>> round(harmonic_mean_score(y_true, y_pred, seen_classes=["cat", "dog"]), 3)
     0.6
     """
-    acc_s, acc_u = seen_unseen_accuracy(y_true, y_pred, seen_labels=seen_labels)
+    seen_classes = _renamed_seen_labels(seen_classes, seen_labels, stacklevel=3)
+    acc_s, acc_u = seen_unseen_accuracy(y_true, y_pred, seen_classes=seen_classes)
     if acc_s + acc_u == 0:
         return 0.0
     return 2 * acc_s * acc_u / (acc_s + acc_u)

@@ -22,7 +22,7 @@ from collections.abc import (
 from typing import Any
 
 from ._docstrings import fill_doc
-from ._utils import is_nan
+from ._utils import is_nan, label_repr
 
 __all__ = ["WORDNET_ROOT", "Hierarchy", "WordNet"]  # noqa: F822 (see __getattr__)
 
@@ -65,11 +65,12 @@ def _parents_of(child: Hashable, parents: Any) -> Collection:
     for parent in parents:
         if parent is None:
             raise ValueError(
-                f"hierarchy[{child!r}] lists None among its parents; for a node "
-                f"without a parent, give None or an empty list as its parents, "
+                f"hierarchy[{label_repr(child)}] lists None among its parents; "
+                f"for a node without a parent, give None or an empty list as its "
+                f"parents, "
                 f"not inside a list."
             )
-        _check_node(parent, f"hierarchy[{child!r}] lists a parent")
+        _check_node(parent, f"hierarchy[{label_repr(child)}] lists a parent")
     return parents
 
 
@@ -236,7 +237,7 @@ class Hierarchy:
 
     def _require(self, node: Any) -> Hashable:
         if node not in self:
-            raise ValueError(f"{node!r} is not a node of {self._where}.")
+            raise ValueError(f"{label_repr(node)} is not a node of {self._where}.")
         return node
 
     def neighbours(self, node: Hashable) -> list[Hashable]:
@@ -371,7 +372,9 @@ class Hierarchy:
                         seen_a.add(neighbour)
                         next_frontier.append(neighbour)
             frontier_a = next_frontier
-        raise ValueError(f"{a!r} and {b!r} are not connected in {self._where}.")
+        raise ValueError(
+            f"{label_repr(a)} and {label_repr(b)} are not connected in {self._where}."
+        )
 
     def correct_set(
         self, label: Hashable, k: int, candidates: Container

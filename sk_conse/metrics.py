@@ -17,7 +17,7 @@ import numpy as np
 
 from . import _backend
 from ._docstrings import fill_doc
-from ._utils import check_k, is_nan, lazy_reexport, name_some
+from ._utils import check_k, is_nan, lazy_reexport, name_some, repeated
 from .exceptions import TrivialScoreWarning
 from .hierarchy import Hierarchy
 
@@ -87,18 +87,56 @@ def _refuse_complex(raw: np.ndarray, name: str) -> None:
 
 
 def _binary_as_two_columns(y_score: np.ndarray, n_labels: int) -> np.ndarray:
-    """A 1-D binary decision function as two columns ``(-s, s)``.
+    """A 1-D binary decision function as two columns that rank alike.
 
     scikit-learn's binary classifiers (and ConSE with two candidates) return
-    the score of the second label only; every other shape is returned as is.
+    the score ``s`` of the second label minus that of the first. The columns
+    ``(0, sign(s))`` rank exactly as ``(-s, s)`` would (the second label first
+    when ``s > 0``, a tie won by the first when ``s == 0``), in any dtype:
+    ``-s`` would wrap around for unsigned integers. Every other shape is
+    returned as is.
     """
     if y_score.ndim == 1 and n_labels == 2:
-        return np.column_stack([-y_score, y_score])
+        sign = (y_score > 0).astype(np.int8) - (y_score < 0).astype(np.int8)
+        return np.column_stack([np.zeros_like(sign), sign])
     return y_score
 
 
+def _exact_as_float64(raw: np.ndarray, as_float: np.ndarray) -> bool:
+    """Whether ``raw`` converts to float64 without two scores becoming equal.
+
+    Integers beyond 2**53 and long doubles may round to the same float64:
+    such scores are ranked in their own dtype instead (ties would otherwise
+    be invented and go to the first column).
+    """
+    if raw.dtype.kind in "bf" and raw.dtype.itemsize <= 8:
+        return True
+    if raw.dtype.kind in "iu":
+        if raw.dtype.itemsize < 8 or raw.size == 0:
+            return True
+        # |v| <= 2**53 is exact in float64 (compared in raw's own dtype).
+        limit = np.array(2**53, dtype=raw.dtype)
+        low = raw.dtype.kind == "u" or bool((raw >= -limit).all())
+        return low and bool((raw <= limit).all())
+    with np.errstate(invalid="ignore"):  # compared in raw's own precision
+        same = as_float.astype(raw.dtype) == raw if raw.dtype != object else None
+    if same is None:  # Python objects: compare each value with its float
+        same = np.fromiter(
+            (f == v for f, v in zip(as_float.ravel().tolist(), raw.ravel().tolist())),
+            bool,
+            raw.size,
+        )
+    return bool(same.all())
+
+
 def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarray:
-    """``y_score`` as (n_samples, n_labels) floats.
+    """``y_score`` as (n_samples, n_labels) scores that rank exactly.
+
+    Scores are float64 when that conversion keeps every order and every
+    difference between them (all float32 and float64 scores, integers up to
+    2**53); other integers, long doubles and Python numbers are kept in their
+    own dtype, so that scores which float64 would round to the same value
+    are not made ties.
 
     A 1-D ``y_score`` with two ``labels`` is a binary decision function, as
     scikit-learn's binary classifiers (and sk_conse's estimators with two
@@ -113,29 +151,40 @@ def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarr
         ) from exc
     _refuse_complex(raw, "y_score")
     try:
-        y_score = np.asarray(raw, dtype=np.float64)
+        as_float = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
             f"y_score must be a numeric array of shape (n_samples, n_labels); "
             f"it could not be converted to float: {exc}"
         ) from exc
-    if labels is not None:
-        y_score = _binary_as_two_columns(y_score, len(labels))
-    if y_score.ndim != 2:
+    if labels is not None and raw.ndim == 1 and len(labels) == 2:
+        raw = _binary_as_two_columns(raw, 2)
+        as_float = raw.astype(np.float64)
+    if raw.ndim != 2:
         raise ValueError(
             f"y_score must be a 2-D array of shape (n_samples, n_labels), got "
-            f"shape {y_score.shape}. A 1-D binary decision function needs "
+            f"shape {raw.shape}. A 1-D binary decision function needs "
             f"labels= with its two labels, the positive one second."
         )
-    _check_rows_and_columns(y_score, n_samples, "y_score")
-    nan_rows = np.isnan(y_score).any(axis=1)
+    _check_rows_and_columns(raw, n_samples, "y_score")
+    nan_rows = np.isnan(as_float).any(axis=1)
     if nan_rows.any():
         raise ValueError(
             f"y_score contains NaN in {int(nan_rows.sum())} of {n_samples} rows "
             f"(first at row {int(np.flatnonzero(nan_rows)[0])}); rankings are "
             f"undefined. Replace NaN by -np.inf to rank such labels last."
         )
-    return y_score
+    if _exact_as_float64(raw, as_float):
+        return as_float
+    if raw.dtype == object:
+        try:
+            np.argsort(raw[:1], axis=1, kind="stable")
+        except TypeError as exc:
+            raise ValueError(
+                f"y_score holds Python objects that cannot be ordered ({exc}); "
+                f"pass numbers of one type."
+            ) from exc
+    return raw
 
 
 def _check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
@@ -163,11 +212,27 @@ def _label_index(labels: Any, name: str = "labels") -> tuple[np.ndarray, dict]:
     _check_no_nan(labels, name)
     index = {label: i for i, label in enumerate(labels.tolist())}
     if len(index) != labels.shape[0]:
-        values, counts = np.unique(labels, return_counts=True)
         raise ValueError(
-            f"{name} must be unique; repeated: {values[counts > 1][:5].tolist()}."
+            f"{name} must be unique; repeated: "
+            f"{name_some(dict.fromkeys(repeated(labels.tolist())), limit=5)}."
         )
     return labels, index
+
+
+def _sorted_distinct(y_true: np.ndarray) -> np.ndarray:
+    """The sorted distinct labels of ``y_true``, or an error that names the
+    label types when they cannot be sorted together (``["a", 1]``)."""
+    try:
+        return np.unique(y_true)
+    except TypeError:
+        types = dict.fromkeys(type(v).__name__ for v in y_true.tolist())
+        raise TypeError(
+            f"y_true mixes labels of types {', '.join(types)}, which cannot be "
+            f"sorted together, so the columns of y_score cannot be matched to "
+            f"sorted labels. Pass labels=<the label of each column of y_score> "
+            f"(for a classifier, its classes_), or give every label one type "
+            f"(for example all str)."
+        ) from None
 
 
 def _encode(values: np.ndarray, index: dict, what: str, where: str) -> np.ndarray:
@@ -197,7 +262,7 @@ def _resolve_labels(
 ) -> tuple[np.ndarray, dict, np.ndarray]:
     """Return the column labels, their index and ``y_true`` as column indices."""
     if labels is None:
-        labels = np.unique(y_true)
+        labels = _sorted_distinct(y_true)
         if labels.shape[0] != n_columns:
             raise ValueError(
                 f"y_true holds {labels.shape[0]} distinct labels but y_score has "
@@ -242,19 +307,37 @@ def _top_k_columns(y_score: np.ndarray, k: int) -> np.ndarray:
     """Column indices of the ``k`` largest scores of each row, best first.
 
     Ties go to the smaller column index (as a stable sort of ``-y_score``,
-    and ``np.argmax`` for ``k=1``). The selection is the engine's
-    :func:`sk_conse._backend.top_k`, run on chunks of about
-    ``_CHUNK_ELEMENTS`` scores so that memory stays bounded.
+    and ``np.argmax`` for ``k=1``). float64 scores go through the engine's
+    :func:`sk_conse._backend.top_k`; scores kept in another dtype by
+    :func:`_check_y_score` (because float64 would round some of them to the
+    same value) are sorted in that dtype. Either runs on chunks of about
+    ``_CHUNK_ELEMENTS`` scores, so that memory stays bounded.
     """
     n_samples, n_labels = y_score.shape
     k = min(k, n_labels)
+    if y_score.dtype == np.float64:
+        select = lambda rows: _backend.top_k(rows, k)[0]  # noqa: E731
+    else:
+        select = lambda rows: _stable_top_k(rows, k)  # noqa: E731
     step = max(1, _CHUNK_ELEMENTS // n_labels)
     if step >= n_samples:
-        return np.asarray(_backend.top_k(y_score, k)[0], dtype=np.intp)
+        return np.asarray(select(y_score), dtype=np.intp)
     out = np.empty((n_samples, k), dtype=np.intp)
     for start in range(0, n_samples, step):
-        out[start : start + step] = _backend.top_k(y_score[start : start + step], k)[0]
+        out[start : start + step] = select(y_score[start : start + step])
     return out
+
+
+def _stable_top_k(y_score: np.ndarray, k: int) -> np.ndarray:
+    """Top-k columns by a stable sort in ``y_score``'s own dtype.
+
+    A stable ascending sort of the columns in reverse order, reversed, is a
+    descending order whose ties keep the smaller column first; it needs no
+    negation, which unsigned integers would wrap around.
+    """
+    last = y_score.shape[1] - 1
+    ascending = np.argsort(y_score[:, ::-1], axis=1, kind="stable")
+    return last - ascending[:, : -k - 1 : -1]
 
 
 def _warn_if_trivial(k: int, n_labels: int, where: str, stacklevel: int) -> None:
@@ -288,9 +371,9 @@ def _check_labels_in_hierarchy(labels: np.ndarray, hierarchy: Hierarchy) -> None
         raise ValueError(
             f"{len(missing)} label(s) are not nodes of the hierarchy: "
             f"{name_some(missing, limit=5)}. Every candidate label must appear in "
-            f"the hierarchy (for WordNet ids, build it with "
-            f"sk_conse.wordnet.WordNet().hierarchy_for(labels), or pass the "
-            f"WordNet itself)."
+            f"the hierarchy. For WordNet ids (ImageNet labels), pass "
+            f"hierarchy=sk_conse.wordnet.WordNet(): the whole WordNet noun "
+            f"is-a graph, on which hierarchical precision@k is defined."
         )
 
 
@@ -461,8 +544,12 @@ def hierarchical_precision_at_k_score(
         :class:`sk_conse.hierarchy.Hierarchy`, or a
         :class:`sk_conse.wordnet.WordNet` (the whole noun hierarchy). Every
         label of ``labels`` must be a node; nodes must be hashable and not
-        NaN. For ImageNet / WordNet ids, see also
-        :meth:`sk_conse.wordnet.WordNet.hierarchy_for`.
+        NaN. For ImageNet / WordNet ids pass the :class:`~sk_conse.wordnet.WordNet`
+        itself: the measure of Frome et al. and Norouzi et al. counts hops in
+        the whole is-a graph. A graph over the labels' ancestors only, such
+        as :meth:`~sk_conse.wordnet.WordNet.hierarchy_for` returns, lacks the
+        paths through descendants and other synsets, so its hop distances
+        can be longer and its scores differ.
     labels : array-like of shape (n_labels,), default=None
         The candidate labels: the label of each column of ``y_score``. If
         None, the sorted distinct values of ``y_true``.

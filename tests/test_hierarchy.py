@@ -563,6 +563,16 @@ FASHION_NAMES = list(FASHION_MNIST_CLASSES)
 
 
 @requires_wordnet
+def test_unresolved_names_read_from_an_array_are_shown_as_written():
+    # target_names arrays hold np.str_, whose repr is np.str_('T-shirt/top').
+    with pytest.raises(ValueError, match="2 class name") as info:
+        WordNet().hierarchy_for_names(np.array(FASHION_NAMES))
+    message = str(info.value)
+    assert "overrides={'T-shirt/top': '...', 'Ankle boot': '...'}" in message
+    assert "np.str_" not in message
+
+
+@requires_wordnet
 def test_from_class_names_lists_every_unresolved_name():
     with pytest.raises(ValueError, match="2 class name") as info:
         Hierarchy.from_class_names(FASHION_NAMES)
@@ -602,3 +612,27 @@ def test_from_class_names_overrides_take_a_wnid_and_refuse_clashes(wordnet):
     assert h.hop_distance("dog", "wolf") == 2
     with pytest.raises(ValueError, match="not among the class names"):
         Hierarchy.from_class_names(["dog"], overrides={"cat": "cat"}, wordnet=wordnet)
+
+
+@requires_wordnet
+def test_hierarchy_for_counts_hops_through_ancestors_only():
+    # What the docs of hierarchy_for and hierarchical_precision_at_k_score
+    # say: organism and causal agent are two hops apart in WordNet, through
+    # their common hyponym person, but five in the graph of their ancestors.
+    wn = WordNet()
+    organism, causal_agent = "n00004475", "n00007347"
+    assert wn.hop_distance(organism, causal_agent) == 2
+    ancestors = Hierarchy(wn.hierarchy_for([organism, causal_agent]))
+    assert ancestors.hop_distance(organism, causal_agent) == 5
+    # So hierarchical precision differs: the WordNet itself (and its
+    # hierarchy()) counts causal agent, two hops from organism, as correct;
+    # the ancestors' graph counts object, three hops up, instead.
+    labels = [organism, causal_agent, "n00002684"]  # ..., object
+    y_score = [[0.4, 0.3, 0.1]]  # ranks organism, causal agent, object
+    scores = [
+        hierarchical_precision_at_k_score(
+            [organism], y_score, k=2, hierarchy=h, labels=labels
+        )
+        for h in (wn, wn.hierarchy(), wn.hierarchy_for(labels))
+    ]
+    assert scores == [1.0, 1.0, 0.5]

@@ -76,6 +76,14 @@ def test_name_some_limits_and_counts_the_rest():
     assert name_some([]) == ""
 
 
+def test_label_repr_shows_numpy_labels_as_python_values():
+    from sk_conse._utils import label_repr
+
+    assert label_repr(np.str_("T-shirt/top")) == "'T-shirt/top'"
+    assert label_repr((np.str_("a"), np.int64(2))) == "('a', 2)"
+    assert name_some([(np.str_("a"), np.int64(2))]) == "('a', 2)"
+
+
 def test_as_python_label():
     from sk_conse._utils import as_python_label
 
