@@ -653,7 +653,9 @@ def run_fashion(args, wn):
                         else 2 * acc_s * acc_u / (acc_s + acc_u),
                     }
                 )
-        acc_s, acc_u = seen_unseen_accuracy(y_test, clf.predict(X_te), seen_classes=seen)
+        acc_s, acc_u = seen_unseen_accuracy(
+            y_test, clf.predict(X_te), seen_classes=seen
+        )
         gzsl.append(
             {
                 **common,
