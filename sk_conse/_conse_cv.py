@@ -42,8 +42,8 @@ from ._compat import (
 )
 from ._conse import ConSEClassifier
 from ._docstrings import fill_doc
-from ._utils import summarized_repr
-from .metrics import make_hit_at_k_scorer
+from ._repr import summarized_repr
+from ._scorers import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold
 
 __all__ = ["ConSEClassifierCV"]

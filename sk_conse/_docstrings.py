@@ -108,13 +108,11 @@ y_pred : array-like of shape (n_samples,)
     Predicted labels.
 seen_classes : array-like
     The labels seen in training (for a fitted zero-shot estimator, its
-    ``seen_classes_``). Every other label of ``y_true`` is unseen. Required.
-seen_labels : array-like
-    Deprecated former name of ``seen_classes``.
+    ``seen_classes_``). Every other label of ``y_true`` is unseen.
 
-    .. deprecated:: 0.2
-        ``seen_labels`` was renamed ``seen_classes`` in 0.2 and will be
-        removed in 0.4."""
+    .. versionchanged:: 0.2
+        Renamed from ``seen_labels``, which still works with a
+        :class:`FutureWarning` and will be removed in 0.4."""
 
 
 # Their examples' labels: cat and dog seen, lion unseen.

@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_memory
 
-from ._utils import name_some
+from ._formatting import name_some
 
 __all__ = ["fit_base"]
 

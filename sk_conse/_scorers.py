@@ -1,5 +1,4 @@
-"""Scorers for zero-shot models, built on :mod:`sk_conse.metrics` and
-:mod:`sk_conse.gzsl`.
+"""Scorers for zero-shot models, built on the metrics of :mod:`sk_conse._metrics`.
 
 A scorer, ``scorer(estimator, X, y)``, takes the label set from the fitted
 estimator's ``classes_``, asks it for its ``k`` best labels only
@@ -7,7 +6,7 @@ estimator's ``classes_``, asks it for its ``k`` best labels only
 labels it saw in fit. The public names are re-exported by
 :mod:`sk_conse.metrics` (``make_hit_at_k_scorer``,
 ``make_hierarchical_precision_scorer``, ``make_proba_scorer``) and
-:mod:`sk_conse.gzsl` (``make_harmonic_mean_scorer``).
+:mod:`sk_conse.gzsl` (``make_harmonic_mean_scorer``), which import them.
 """
 
 from __future__ import annotations
@@ -22,11 +21,9 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import column_or_1d
 
 from ._docstrings import fill_doc
-from ._utils import check_k, name_some
-from .exceptions import SeenLabelsScoredWarning
-from .gzsl import harmonic_mean_score
-from .hierarchy import Hierarchy, _is_graph
-from .metrics import (
+from ._formatting import name_some
+from ._hierarchy import Hierarchy, _is_graph
+from ._metrics import (
     _binary_as_two_columns,
     _check_sample_weight,
     _check_y_prob,
@@ -38,7 +35,10 @@ from .metrics import (
     _label_index,
     _top_k_columns,
     _warn_if_trivial,
+    harmonic_mean_score,
 )
+from ._validation import check_k
+from .exceptions import SeenLabelsScoredWarning
 
 __all__ = [
     "make_harmonic_mean_scorer",

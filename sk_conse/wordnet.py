@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._docstrings import fill_doc
-from ._utils import label_repr, name_some
-from .hierarchy import Hierarchy
+from ._formatting import label_repr, name_some
+from ._hierarchy import Hierarchy
 
 __all__ = ["WORDNET_ROOT", "WordNet"]
 

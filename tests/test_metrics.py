@@ -25,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sk_conse import ConSEClassifier, metrics
+from sk_conse import ConSEClassifier, _metrics, metrics
 from sk_conse.exceptions import SeenLabelsScoredWarning, TrivialScoreWarning
 from sk_conse.hierarchy import Hierarchy
 from sk_conse.metrics import (
@@ -265,15 +265,15 @@ def test_hit_at_k_empty_y_true():
 )
 def test_top_k_indices_is_a_stable_sort_of_minus_scores(y_score, k):
     expected = np.argsort(-y_score, axis=1, kind="stable")[:, :k]
-    np.testing.assert_array_equal(metrics._top_k_columns(y_score, k), expected)
+    np.testing.assert_array_equal(_metrics._top_k_columns(y_score, k), expected)
 
 
 def test_top_k_indices_in_chunks(monkeypatch):
-    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 10)
+    monkeypatch.setattr(_metrics, "_CHUNK_ELEMENTS", 10)
     rng = np.random.default_rng(1)
     y_score = rng.integers(0, 3, size=(23, 5)).astype(float)
     expected = np.argsort(-y_score, axis=1, kind="stable")[:, :2]
-    np.testing.assert_array_equal(metrics._top_k_columns(y_score, 2), expected)
+    np.testing.assert_array_equal(_metrics._top_k_columns(y_score, 2), expected)
 
 
 # ---------------------------------------------------------------------------
