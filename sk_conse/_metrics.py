@@ -441,7 +441,9 @@ def hit_at_k_score(
     y_score : array-like of shape (n_samples, n_labels)
         Scores (probabilities, decision values, similarities); larger is
         better. Column ``j`` scores ``labels[j]``. ``-inf`` is allowed, NaN is
-        not.
+        not. Scores are ranked exactly in any real dtype: integers beyond
+        2**53 and long doubles, which float64 would round together, are
+        compared in their own dtype.
     k : int, default=1
         Number of best-scored labels counted as predictions. A ``k`` larger
         than ``n_labels`` is clipped to ``n_labels``. With ``n_labels <= k``
@@ -466,6 +468,9 @@ def hit_at_k_score(
         If the shapes disagree, ``y_true`` holds a label that is not in
         ``labels``, ``labels`` repeats a label, ``y_true`` or ``labels``
         contains NaN, or ``y_score`` contains NaN.
+    TypeError
+        If ``labels`` is None and ``y_true`` mixes label types that cannot be
+        sorted together (``["a", 1]``).
     InvalidParameterError
         If ``k`` is not an integer >= 1 (a subclass of both
         :class:`ValueError` and :class:`TypeError`).
