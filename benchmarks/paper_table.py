@@ -639,7 +639,7 @@ def run_fashion(args, wn):
             )
             for tag, model in (("0", untuned), ("tuned", tuned)):
                 acc_s, acc_u = seen_unseen_accuracy(
-                    y_test, model.predict(X_te), seen_labels=seen
+                    y_test, model.predict(X_te), seen_classes=seen
                 )
                 gzsl.append(
                     {
@@ -653,7 +653,9 @@ def run_fashion(args, wn):
                         else 2 * acc_s * acc_u / (acc_s + acc_u),
                     }
                 )
-        acc_s, acc_u = seen_unseen_accuracy(y_test, clf.predict(X_te), seen_labels=seen)
+        acc_s, acc_u = seen_unseen_accuracy(
+            y_test, clf.predict(X_te), seen_classes=seen
+        )
         gzsl.append(
             {
                 **common,

@@ -199,7 +199,9 @@ for name, model in (
     ("ConSE(10), no penalty", gzsl_models["+seen"]),
     ("ConSE(10), tuned", tuned),
 ):
-    acc_s, acc_u = seen_unseen_accuracy(y_test, model.predict(X_test), seen_labels=seen)
+    acc_s, acc_u = seen_unseen_accuracy(
+        y_test, model.predict(X_test), seen_classes=seen
+    )
     H = 0 if acc_s + acc_u == 0 else 2 * acc_s * acc_u / (acc_s + acc_u)
     gzsl[name] = (acc_s, acc_u, H)
     print(f"{name:22s} acc_seen {acc_s:.3f}  acc_unseen {acc_u:.3f}  H {H:.3f}")

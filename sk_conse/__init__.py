@@ -8,7 +8,8 @@ The estimators live at the top level; the rest lives in one module per
 concept: :mod:`sk_conse.metrics` (hit@k, hierarchical precision@k, scorers),
 :mod:`sk_conse.model_selection` (class-disjoint folds),
 :mod:`sk_conse.gzsl` (generalized zero-shot: harmonic mean, pseudo-unseen
-folds), :mod:`sk_conse.hierarchy` (WordNet), :mod:`sk_conse.imagenet` (the
+folds), :mod:`sk_conse.hierarchy` (label hierarchies), :mod:`sk_conse.wordnet`
+(the WordNet noun hierarchy), :mod:`sk_conse.imagenet` (the
 ImageNet 1k and 21k label sets), :mod:`sk_conse.embeddings` (label vectors
 from GloVe or a sentence encoder), :mod:`sk_conse.datasets` (Fashion-MNIST,
 image folders) and :mod:`sk_conse.torch_models` (torch feature extractors and

@@ -53,8 +53,11 @@ from ._compat import (
 )
 from ._docstrings import fill_doc
 from ._fitted_state import check_fitted_state
+from ._formatting import name_some
 from ._label_embeddings import LabelEmbeddings, check_label_embeddings, sorted_labels
-from ._utils import check_k, check_label_list, name_some, progress, summarized_repr
+from ._progress import progress
+from ._repr import summarized_repr
+from ._validation import check_k, check_label_list
 from .exceptions import NoCandidateLabelsWarning, NonCandidateLabelsWarning
 
 __all__ = ["BaseZeroShotClassifier"]

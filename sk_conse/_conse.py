@@ -35,15 +35,11 @@ from ._compat import (
     _routing_enabled,
 )
 from ._docstrings import fill_doc
+from ._formatting import as_python_label, name_some
 from ._label_embeddings import check_label_embeddings, check_label_types, sorted_labels
 from ._memory import fit_base
 from ._search import ConSESearch, choose_route
-from ._utils import (
-    as_python_label,
-    check_k,
-    name_some,
-    repeated,
-)
+from ._validation import check_k, repeated
 
 __all__ = ["ConSEClassifier"]
 

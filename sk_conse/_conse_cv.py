@@ -45,8 +45,8 @@ from ._conse import ConSEClassifier, check_base_estimator
 from ._docstrings import fill_doc
 from ._fitted_state import check_fitted_state
 from ._label_embeddings import check_label_types
-from ._utils import summarized_repr
-from .metrics import make_hit_at_k_scorer
+from ._repr import summarized_repr
+from ._scorers import make_hit_at_k_scorer
 from .model_selection import ClassDisjointKFold
 
 __all__ = ["ConSEClassifierCV"]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ._utils import check_k
+from ._validation import check_k
 
 __all__ = ["dispatch", "is_dask_collection", "predict_dask"]
 

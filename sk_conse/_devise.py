@@ -18,9 +18,10 @@ from ._backend import Backend, resolve_device
 from ._base import BaseZeroShotClassifier
 from ._compat import Interval, StrOptions, _fit_context
 from ._docstrings import fill_doc
+from ._formatting import name_some
 from ._label_embeddings import check_label_embeddings, check_label_types
 from ._search import CosineSearch
-from ._utils import import_torch, name_some
+from ._torch_import import import_torch
 
 __all__ = ["DeViSEClassifier"]
 

@@ -106,9 +106,13 @@ y_true : array-like of shape (n_samples,)
     True labels, from seen and unseen classes.
 y_pred : array-like of shape (n_samples,)
     Predicted labels.
-seen_labels : array-like
+seen_classes : array-like
     The labels seen in training (for a fitted zero-shot estimator, its
-    ``seen_classes_``). Every other label of ``y_true`` is unseen."""
+    ``seen_classes_``). Every other label of ``y_true`` is unseen.
+
+    .. versionchanged:: 0.2
+        Renamed from ``seen_labels``, which still works with a
+        :class:`FutureWarning` and will be removed in 0.4."""
 
 
 # Their examples' labels: cat and dog seen, lion unseen.

@@ -20,7 +20,8 @@ import numpy as np
 
 from ._backend import to_numpy
 from ._compat import InvalidParameterError, validate_parameter_constraints
-from ._utils import as_python_label, name_some, repeated
+from ._formatting import as_python_label, name_some
+from ._validation import repeated
 
 __all__ = ["check_fitted_state"]
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._utils import MAX_NAMED, as_python_label, is_nan, name_some, repeated
+from ._formatting import MAX_NAMED, as_python_label, name_some
+from ._validation import is_nan, repeated
 
 __all__ = [
     "LabelEmbeddings",

@@ -339,9 +339,9 @@ def _evaluate_split(
                 frozen, vectors, T=T, candidate_labels="all", seen_penalty=penalty
             ).fit(X_fit, y_fit)
             y_pred = clf.predict(X_gzsl)
-            acc_s, acc_u = seen_unseen_accuracy(y_gzsl, y_pred, seen_labels=seen)
+            acc_s, acc_u = seen_unseen_accuracy(y_gzsl, y_pred, seen_classes=seen)
             row[f"acc_s_{suffix}"], row[f"acc_u_{suffix}"] = acc_s, acc_u
-            row[f"h_{suffix}"] = harmonic_mean_score(y_gzsl, y_pred, seen_labels=seen)
+            row[f"h_{suffix}"] = harmonic_mean_score(y_gzsl, y_pred, seen_classes=seen)
         rows.append(row)
     log(f"  done in {time.perf_counter() - t0:.1f} s")
     return {

@@ -29,7 +29,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_memory
 
 from ._folders import check_folder
-from ._utils import name_some
+from ._formatting import name_some
 
 __all__ = ["fit_base"]
 

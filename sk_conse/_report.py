@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._utils import progress
+from ._progress import progress
 
 __all__ = ["progress"]
 

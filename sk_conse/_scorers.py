@@ -1,5 +1,4 @@
-"""Scorers for zero-shot models, built on :mod:`sk_conse.metrics` and
-:mod:`sk_conse.gzsl`.
+"""Scorers for zero-shot models, built on the metrics of :mod:`sk_conse._metrics`.
 
 A scorer, ``scorer(estimator, X, y)``, takes the label set from the fitted
 estimator's ``classes_``, asks it for its ``k`` best labels only
@@ -7,7 +6,7 @@ estimator's ``classes_``, asks it for its ``k`` best labels only
 labels it saw in fit. The public names are re-exported by
 :mod:`sk_conse.metrics` (``make_hit_at_k_scorer``,
 ``make_hierarchical_precision_scorer``, ``make_proba_scorer``) and
-:mod:`sk_conse.gzsl` (``make_harmonic_mean_scorer``).
+:mod:`sk_conse.gzsl` (``make_harmonic_mean_scorer``), which import them.
 """
 
 from __future__ import annotations
@@ -22,11 +21,9 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import column_or_1d
 
 from ._docstrings import fill_doc
-from ._utils import check_k, name_some
-from .exceptions import SeenLabelsScoredWarning
-from .gzsl import harmonic_mean_score
-from .hierarchy import Hierarchy, _is_graph
-from .metrics import (
+from ._formatting import name_some
+from ._hierarchy import Hierarchy, _is_graph
+from ._metrics import (
     _binary_as_two_columns,
     _check_sample_weight,
     _check_y_prob,
@@ -38,7 +35,10 @@ from .metrics import (
     _label_index,
     _top_k_columns,
     _warn_if_trivial,
+    harmonic_mean_score,
 )
+from ._validation import check_k
+from .exceptions import SeenLabelsScoredWarning
 
 __all__ = [
     "make_harmonic_mean_scorer",
@@ -268,16 +268,19 @@ class _TopKScorer(_ZeroShotScorer):
                 top_labels, index, "predict_top_k's output", "estimator.classes_"
             )
         else:
-            if hasattr(estimator, "predict_proba"):
-                y_score = estimator.predict_proba(X)
-            elif hasattr(estimator, "decision_function"):
+            # decision_function first: the exact scores the model ranks by,
+            # where probabilities (a softmax at a small temperature, say) may
+            # round to exactly 0 and make false ties.
+            if hasattr(estimator, "decision_function"):
                 y_score = _binary_as_two_columns(
                     np.asarray(estimator.decision_function(X)), classes.shape[0]
                 )
+            elif hasattr(estimator, "predict_proba"):
+                y_score = estimator.predict_proba(X)
             else:
                 raise AttributeError(
                     f"{type(estimator).__name__} has none of predict_top_k, "
-                    f"predict_proba and decision_function; {self!r} needs one."
+                    f"decision_function and predict_proba; {self!r} needs one."
                 )
             y_score = _check_y_score(y_score, n_samples)
             if y_score.shape[1] != classes.shape[0]:
@@ -337,9 +340,13 @@ def make_hit_at_k_scorer(k: int = 1) -> _HitAtKScorer:
     ``classes_`` are the labels unseen in fit). The estimator's ``k`` best
     labels come from ``estimator.predict_top_k(X, k)`` when it has that
     method (also as the last step of a :class:`~sklearn.pipeline.Pipeline`),
-    so no full score matrix is built; otherwise from ``predict_proba`` (then
-    ``decision_function``), which scores a plain classifier such as
-    :class:`~sklearn.linear_model.LogisticRegression` the same way.
+    so no full score matrix is built; otherwise from ``decision_function``
+    (then ``predict_proba``), which scores a plain classifier such as
+    :class:`~sklearn.linear_model.LogisticRegression` the same way, and a
+    wrapper without ``predict_top_k`` (a
+    :class:`~sklearn.model_selection.GridSearchCV` around
+    :class:`sk_conse.ConSEClassifier`) by the exact scores it ranks with:
+    probabilities at a small ``temperature`` round to 0 and would tie.
 
     **Labels seen in fit.** A zero-shot score is one on labels the model
     did not see in fit. When ``y`` holds labels that a zero-shot model (one
@@ -421,7 +428,8 @@ def make_hierarchical_precision_scorer(
 
     Like :func:`make_hit_at_k_scorer`, the candidate labels are the fitted
     estimator's ``classes_`` and the ``k`` best labels come from
-    ``predict_top_k`` when available, else ``predict_proba``. The hierarchy
+    ``predict_top_k`` when available, else ``decision_function``, else
+    ``predict_proba``. The hierarchy
     is converted once, when the scorer is made. Folds holding labels seen in
     fit are scored as by :func:`make_hit_at_k_scorer`: with a
     :class:`~sk_conse.exceptions.SeenLabelsScoredWarning`, except the
@@ -659,7 +667,7 @@ class _HarmonicMeanScorer:
                     f"zero-shot model: use candidate_labels='all' (or "
                     f"with_candidates('all') on a fitted model)."
                 )
-        return harmonic_mean_score(y_true, estimator.predict(X), seen_labels=seen)
+        return harmonic_mean_score(y_true, estimator.predict(X), seen_classes=seen)
 
     def __repr__(self) -> str:
         return "make_harmonic_mean_scorer()"

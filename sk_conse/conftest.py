@@ -92,11 +92,11 @@ _PROBES = {
 # Doctest name (a function, a class, or a whole module) -> what it reads.
 _DOCTEST_NEEDS = {
     "sk_conse.datasets.load_fashion_mnist": ["fashion_mnist"],
-    "sk_conse.embeddings.word_vector_embeddings": ["glove"],
-    "sk_conse.embeddings.load_glove_6b_50d": ["glove"],
-    "sk_conse.embeddings.restrict_embeddings": ["glove"],
-    "sk_conse.embeddings.sentence_embeddings": ["minilm"],
-    "sk_conse.embeddings.load_minilm": ["minilm"],
+    "sk_conse._text_embeddings.word_vector_embeddings": ["glove"],
+    "sk_conse._text_embeddings.load_glove_6b_50d": ["glove"],
+    "sk_conse._text_embeddings.restrict_embeddings": ["glove"],
+    "sk_conse._text_embeddings.sentence_embeddings": ["minilm"],
+    "sk_conse._text_embeddings.load_minilm": ["minilm"],
     "sk_conse.synsets.synset_texts": ["wordnet"],
     "sk_conse.synsets.synset_embeddings": ["wordnet", "minilm", "glove"],
     "sk_conse.synsets.imagenet_embeddings": [

@@ -19,7 +19,7 @@ from sklearn.utils import Bunch
 
 from ._docstrings import fill_doc
 from ._label_embeddings import check_label_embeddings
-from ._utils import check_label_list
+from ._validation import check_label_list
 
 __all__ = ["label_similarities"]
 

@@ -20,7 +20,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import column_or_1d
 
 from ._docstrings import fill_doc
-from ._utils import name_some
+from ._formatting import name_some
 
 __all__ = ["ClassDisjointKFold", "PseudoUnseenSplit"]
 

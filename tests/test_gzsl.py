@@ -14,22 +14,22 @@ from sk_conse.gzsl import (
 def test_seen_unseen_accuracy_is_per_class():
     y_true = ["a"] * 9 + ["b"] + ["u", "u"]
     y_pred = ["a"] * 9 + ["a"] + ["u", "a"]
-    acc_s, acc_u = seen_unseen_accuracy(y_true, y_pred, seen_labels=["a", "b"])
+    acc_s, acc_u = seen_unseen_accuracy(y_true, y_pred, seen_classes=["a", "b"])
     assert acc_s == pytest.approx(0.5)  # (1 + 0) / 2, not 9 / 10
     assert acc_u == pytest.approx(0.5)
-    assert harmonic_mean_score(y_true, y_pred, seen_labels=["a", "b"]) == 0.5
+    assert harmonic_mean_score(y_true, y_pred, seen_classes=["a", "b"]) == 0.5
 
 
 def test_harmonic_mean_is_zero_when_unseen_never_predicted():
     y_true = ["a", "b", "u"]
-    assert harmonic_mean_score(y_true, ["a", "b", "a"], seen_labels=["a", "b"]) == 0
+    assert harmonic_mean_score(y_true, ["a", "b", "a"], seen_classes=["a", "b"]) == 0
 
 
 def test_harmonic_mean_needs_both_groups():
     with pytest.raises(ValueError, match="no sample of a unseen label"):
-        harmonic_mean_score(["a"], ["a"], seen_labels=["a"])
+        harmonic_mean_score(["a"], ["a"], seen_classes=["a"])
     with pytest.raises(ValueError, match="no sample of a seen label"):
-        harmonic_mean_score(["u"], ["u"], seen_labels=["a"])
+        harmonic_mean_score(["u"], ["u"], seen_classes=["a"])
 
 
 def test_pseudo_unseen_split_folds():
@@ -118,3 +118,15 @@ def test_harmonic_scorer_names_the_folds_to_use(y, which):
         make_harmonic_mean_scorer()(_Fitted(["a", "b", "u", "v"]), None, y)
     assert "PseudoUnseenSplit" in str(info.value)
     assert "return_train_score=False" in str(info.value)
+
+
+@pytest.mark.parametrize("metric", [seen_unseen_accuracy, harmonic_mean_score])
+def test_seen_labels_is_the_deprecated_name_of_seen_classes(metric):
+    y_true, y_pred = ["a", "b", "u"], ["a", "a", "u"]
+    expected = metric(y_true, y_pred, seen_classes=["a", "b"])
+    with pytest.warns(FutureWarning, match="seen_labels was renamed seen_classes"):
+        assert metric(y_true, y_pred, seen_labels=["a", "b"]) == expected
+    with pytest.raises(TypeError, match="seen_classes only"):
+        metric(y_true, y_pred, seen_classes=["a"], seen_labels=["a"])
+    with pytest.raises(TypeError, match="seen_classes"):
+        metric(y_true, y_pred)

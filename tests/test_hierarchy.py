@@ -431,7 +431,7 @@ def test_hierarchy_bad_type():
     with pytest.raises(
         TypeError,
         match=r"^hierarchy must be a networkx graph .*, a Hierarchy or a "
-        r"WordNet, got list\.$",
+        r"WordNet \(anything with a hierarchy\(\) method .*\), got list\.$",
     ):
         Hierarchy([("animal", "dog")])
 
@@ -563,9 +563,19 @@ FASHION_NAMES = list(FASHION_MNIST_CLASSES)
 
 
 @requires_wordnet
-def test_from_class_names_lists_every_unresolved_name():
+def test_unresolved_names_read_from_an_array_are_shown_as_written():
+    # target_names arrays hold np.str_, whose repr is np.str_('T-shirt/top').
     with pytest.raises(ValueError, match="2 class name") as info:
-        Hierarchy.from_class_names(FASHION_NAMES)
+        WordNet().hierarchy_for_names(np.array(FASHION_NAMES))
+    message = str(info.value)
+    assert "overrides={'T-shirt/top': '...', 'Ankle boot': '...'}" in message
+    assert "np.str_" not in message
+
+
+@requires_wordnet
+def test_hierarchy_for_names_lists_every_unresolved_name():
+    with pytest.raises(ValueError, match="2 class name") as info:
+        WordNet().hierarchy_for_names(FASHION_NAMES)
     message = str(info.value)
     assert "'T-shirt/top'" in message
     assert "'Ankle boot'" in message
@@ -573,8 +583,8 @@ def test_from_class_names_lists_every_unresolved_name():
 
 
 @requires_wordnet
-def test_from_class_names_with_overrides_scores_hierarchical_precision():
-    h = Hierarchy.from_class_names(
+def test_hierarchy_for_names_with_overrides_scores_hierarchical_precision():
+    h = WordNet().hierarchy_for_names(
         FASHION_NAMES, overrides={"T-shirt/top": "T-shirt", "Ankle boot": "boot"}
     )
     assert set(FASHION_NAMES) <= set(h.nodes)
@@ -593,12 +603,61 @@ def test_from_class_names_with_overrides_scores_hierarchical_precision():
 
 
 @requires_wordnet
-def test_from_class_names_overrides_take_a_wnid_and_refuse_clashes(wordnet):
+def test_hierarchy_for_names_overrides_take_a_wnid_and_refuse_clashes(wordnet):
     with pytest.raises(ValueError, match="same WordNet synset"):
-        Hierarchy.from_class_names(
-            ["dog", "Dog2"], overrides={"Dog2": "n02084071"}, wordnet=wordnet
-        )
-    h = Hierarchy.from_class_names(["dog", "wolf"], wordnet=wordnet)
+        wordnet.hierarchy_for_names(["dog", "Dog2"], overrides={"Dog2": "n02084071"})
+    h = wordnet.hierarchy_for_names(["dog", "wolf"])
     assert h.hop_distance("dog", "wolf") == 2
     with pytest.raises(ValueError, match="not among the class names"):
-        Hierarchy.from_class_names(["dog"], overrides={"cat": "cat"}, wordnet=wordnet)
+        wordnet.hierarchy_for_names(["dog"], overrides={"cat": "cat"})
+
+
+def test_from_class_names_is_deprecated_for_hierarchy_for_names(wordnet):
+    expected = wordnet.hierarchy_for_names(["dog", "wolf"], {"wolf": "n02114100"})
+    with pytest.warns(FutureWarning, match=r"WordNet\(\)\.hierarchy_for_names"):
+        h = Hierarchy.from_class_names(
+            ["dog", "wolf"], {"wolf": "n02114100"}, wordnet=wordnet
+        )
+    assert isinstance(h, Hierarchy)
+    assert h._neighbours == expected._neighbours
+
+
+def test_hierarchy_takes_any_producer_of_a_hierarchy(wordnet):
+    # The generic class knows nothing of WordNet: it asks for hierarchy().
+    class Producer:
+        def hierarchy(self):
+            return Hierarchy({"a": "b"})
+
+    assert Hierarchy(Producer()).hop_distance("a", "b") == 1
+    assert len(Hierarchy(wordnet)) == len(wordnet)
+
+    class Wrong:
+        def hierarchy(self):
+            return {"a": "b"}
+
+    with pytest.raises(TypeError, match=r"hierarchy\(\) must return a Hierarchy"):
+        Hierarchy(Wrong())
+
+
+@requires_wordnet
+def test_hierarchy_for_counts_hops_through_ancestors_only():
+    # What the docs of hierarchy_for and hierarchical_precision_at_k_score
+    # say: organism and causal agent are two hops apart in WordNet, through
+    # their common hyponym person, but five in the graph of their ancestors.
+    wn = WordNet()
+    organism, causal_agent = "n00004475", "n00007347"
+    assert wn.hop_distance(organism, causal_agent) == 2
+    ancestors = Hierarchy(wn.hierarchy_for([organism, causal_agent]))
+    assert ancestors.hop_distance(organism, causal_agent) == 5
+    # So hierarchical precision differs: the WordNet itself (and its
+    # hierarchy()) counts causal agent, two hops from organism, as correct;
+    # the ancestors' graph counts object, three hops up, instead.
+    labels = [organism, causal_agent, "n00002684"]  # ..., object
+    y_score = [[0.4, 0.3, 0.1]]  # ranks organism, causal agent, object
+    scores = [
+        hierarchical_precision_at_k_score(
+            [organism], y_score, k=2, hierarchy=h, labels=labels
+        )
+        for h in (wn, wn.hierarchy(), wn.hierarchy_for(labels))
+    ]
+    assert scores == [1.0, 1.0, 0.5]

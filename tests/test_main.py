@@ -217,5 +217,5 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys):
 
 
 def test_progress_bar_on_a_terminal(capsys, monkeypatch):
-    monkeypatch.setattr("sk_conse._utils._stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("sk_conse._progress._stderr_is_terminal", lambda: True)
     assert "T: " in _tiny_split(capsys)[0]

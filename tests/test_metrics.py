@@ -8,6 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 import sklearn
+from _shared import make_zero_shot_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -24,7 +25,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sk_conse import ConSEClassifier, metrics
+from sk_conse import ConSEClassifier, _metrics, metrics
 from sk_conse.exceptions import SeenLabelsScoredWarning, TrivialScoreWarning
 from sk_conse.hierarchy import Hierarchy
 from sk_conse.metrics import (
@@ -219,7 +220,7 @@ def test_hit_at_k_allows_infinite_scores():
             ValueError,
             r"y_true contains 1 label\(s\) not in labels: 1\.",
         ),
-        ({"labels": [0, 0]}, ValueError, r"labels must be unique; repeated: \[0\]"),
+        ({"labels": [0, 0]}, ValueError, r"labels must be unique; repeated: 0\."),
         (
             {"y_true": [0, 1], "y_score": [[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]]},
             ValueError,
@@ -264,15 +265,15 @@ def test_hit_at_k_empty_y_true():
 )
 def test_top_k_indices_is_a_stable_sort_of_minus_scores(y_score, k):
     expected = np.argsort(-y_score, axis=1, kind="stable")[:, :k]
-    np.testing.assert_array_equal(metrics._top_k_columns(y_score, k), expected)
+    np.testing.assert_array_equal(_metrics._top_k_columns(y_score, k), expected)
 
 
 def test_top_k_indices_in_chunks(monkeypatch):
-    monkeypatch.setattr(metrics, "_CHUNK_ELEMENTS", 10)
+    monkeypatch.setattr(_metrics, "_CHUNK_ELEMENTS", 10)
     rng = np.random.default_rng(1)
     y_score = rng.integers(0, 3, size=(23, 5)).astype(float)
     expected = np.argsort(-y_score, axis=1, kind="stable")[:, :2]
-    np.testing.assert_array_equal(metrics._top_k_columns(y_score, 2), expected)
+    np.testing.assert_array_equal(_metrics._top_k_columns(y_score, 2), expected)
 
 
 # ---------------------------------------------------------------------------
@@ -1168,3 +1169,107 @@ def test_proba_scorer_errors():
         make_proba_scorer()(clf, X[:2], ["a", "z"])
     with pytest.raises(AttributeError, match="no predict_proba"):
         make_proba_scorer()(TopKOnly(["a", "b"]), X[:2], ["a", "b"])
+
+
+# ---------------------------------------------------------------------------
+# Exact ranking of scores float64 cannot hold, scorers on wrappers, mixed
+# label types (issue 28)
+# ---------------------------------------------------------------------------
+
+_HUGE = [
+    pytest.param(np.array([[2**53, 2**53 + 1]], dtype=np.int64), id="int64"),
+    pytest.param(np.array([[2**64 - 2, 2**64 - 1]], dtype=np.uint64), id="uint64"),
+    pytest.param(np.array([[-(2**63), -(2**63) + 1]], dtype=np.int64), id="int64-min"),
+    pytest.param(np.array([[2**70, 2**70 + 1]], dtype=object), id="python-int"),
+]
+if np.finfo(np.longdouble).eps < np.finfo(np.float64).eps:  # not on every platform
+    _ONE = np.longdouble(1)
+    _HUGE.append(
+        pytest.param(
+            np.array([[_ONE, _ONE + np.finfo(np.longdouble).eps]]), id="longdouble"
+        )
+    )
+
+
+@pytest.mark.parametrize("y_score", _HUGE)
+def test_scores_that_float64_would_round_together_are_ranked_exactly(y_score):
+    # float64 rounds both scores to one value: a false tie won by "a".
+    assert y_score.astype(np.float64)[0, 0] == y_score.astype(np.float64)[0, 1]
+    labels = ["a", "b"]
+    assert hit_at_k_score(["b"], y_score, k=1, labels=labels) == 1.0
+    assert hit_at_k_score(["a"], y_score, k=1, labels=labels) == 0.0
+    hierarchy = {"a": "root", "b": "root"}
+    assert (
+        hierarchical_precision_at_k_score(
+            ["b"], y_score, k=1, hierarchy=hierarchy, labels=labels
+        )
+        == 1.0
+    )
+
+
+def test_exact_ranking_keeps_ties_to_the_smaller_column():
+    big = 2**60
+    y_score = np.array([[big, big + 1, big + 1, big - 1]], dtype=np.int64)
+    labels = ["a", "b", "c", "d"]
+    for k, hits in [(1, "b"), (2, "c"), (3, "a")]:  # the order: b, c, a, d
+        assert hit_at_k_score([hits], y_score, k=k, labels=labels) == 1.0
+        missed = labels[[1, 2, 0, 3][k]]
+        assert hit_at_k_score([missed], y_score, k=k, labels=labels) == 0.0
+
+
+def test_binary_unsigned_decision_function_is_not_negated():
+    # -s wraps around for unsigned integers; the ranking must not.
+    y_score = np.array([0, 5, 2**64 - 1], dtype=np.uint64)
+    assert hit_at_k_score(["a", "b", "b"], y_score, k=1, labels=["a", "b"]) == 1.0
+
+
+def test_mixed_label_types_get_a_clear_error():
+    y_true = np.array(["a", 1], dtype=object)
+    with pytest.raises(TypeError, match=r"mixes labels of types str, int.*labels="):
+        hit_at_k_score(y_true, [[0.1, 0.9], [0.8, 0.2]], k=1)
+    labels = np.array(["a", 1, "a"], dtype=object)
+    with pytest.raises(ValueError, match=r"labels must be unique; repeated: 'a'\."):
+        hit_at_k_score(["a"], [[0.1, 0.9, 0.3]], k=1, labels=labels)
+
+
+def test_missing_hierarchy_label_points_at_the_whole_wordnet(graph):
+    with pytest.raises(
+        ValueError, match=r"hierarchy=sk_conse\.wordnet\.WordNet\(\)"
+    ) as e:
+        hierarchical_precision_at_k_score(
+            ["dog"], [[0.1, 0.9]], k=1, hierarchy=graph, labels=["dog", "n00000001"]
+        )
+    assert "hierarchy_for" not in str(e.value)
+
+
+def _small_temperature_search():
+    """A GridSearchCV around ConSE whose probabilities round to exactly 0."""
+    X, y, vectors = make_zero_shot_problem(
+        n_seen=40, n_per_class=6, n_dims=6, n_features=8, noise=2.0, seed=3
+    )
+    fit_labels = np.unique(y)[:8]
+    fitted = np.isin(y, fit_labels)
+    model = ConSEClassifier(LogisticRegression(), vectors, T=3, temperature=1e-4)
+    search = GridSearchCV(
+        model,
+        {"T": [2, 3]},
+        cv=ClassDisjointKFold(n_splits=2),
+        scoring=make_hit_at_k_scorer(2),
+    ).fit(X[fitted], y[fitted])
+    return search, X[~fitted], y[~fitted]
+
+
+def test_scorers_on_a_wrapper_rank_by_its_exact_scores():
+    search, X_test, y_test = _small_temperature_search()
+    assert not hasattr(search, "predict_top_k")
+    proba = search.predict_proba(X_test)
+    assert (np.sort(proba, axis=1)[:, -5] == 0).mean() > 0.5  # false ties
+    parents = {label: f"group{int(label[1:]) % 5}" for label in search.classes_}
+    model = search.best_estimator_
+    for scorer in (
+        make_hit_at_k_scorer(5),
+        make_hierarchical_precision_scorer(5, parents),
+    ):
+        expected = scorer(model, X_test, y_test)  # through predict_top_k
+        assert expected < 1.0
+        assert scorer(search, X_test, y_test) == expected

@@ -251,9 +251,9 @@ def test_progress_bar(capsys, progress, shown):
 
 @pytest.mark.parametrize(("n_images", "shown"), [(8, True), (7, False)])
 def test_progress_auto_on_a_terminal(capsys, monkeypatch, n_images, shown):
-    # "auto" follows the package's one rule (sk_conse._utils.progress): on a
+    # "auto" follows the package's one rule (sk_conse._progress.progress): on a
     # terminal, a bar from 8 batches on.
-    monkeypatch.setattr("sk_conse._utils._stderr_is_terminal", lambda: True)
+    monkeypatch.setattr("sk_conse._progress._stderr_is_terminal", lambda: True)
     TorchFeatureExtractor(Probe(), batch_size=1).transform(_images(n_images))
     err = capsys.readouterr().err
     assert ("Probe:" in err and f"/{n_images} [" in err) is shown
@@ -271,7 +271,7 @@ def test_missing_torch_gives_the_install_hint(monkeypatch):
 
 
 def test_devise_missing_torch_gives_the_same_hint(monkeypatch):
-    # One import helper for every torch user (sk_conse._utils.import_torch).
+    # One import helper for every torch user (sk_conse._torch_import.import_torch).
     from sk_conse import DeViSEClassifier
 
     X = np.random.default_rng(0).normal(size=(4, 3))

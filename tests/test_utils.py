@@ -1,4 +1,5 @@
-"""Tests of sk_conse._utils: the shared small helpers."""
+"""Tests of the small helpers shared by several modules: _validation,
+_formatting, _progress and _torch_import."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import pytest
 from _shared import hide_module
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sk_conse import _utils
-from sk_conse._utils import check_k, import_torch, name_some, progress
+from sk_conse import _progress, _validation
+from sk_conse._formatting import as_python_label, label_repr, name_some
+from sk_conse._progress import progress
+from sk_conse._torch_import import import_torch
+from sk_conse._validation import check_k, check_label_list
 
 
 class _Terminal(io.StringIO):
@@ -76,9 +80,13 @@ def test_name_some_limits_and_counts_the_rest():
     assert name_some([]) == ""
 
 
-def test_as_python_label():
-    from sk_conse._utils import as_python_label
+def test_label_repr_shows_numpy_labels_as_python_values():
+    assert label_repr(np.str_("T-shirt/top")) == "'T-shirt/top'"
+    assert label_repr((np.str_("a"), np.int64(2))) == "('a', 2)"
+    assert name_some([(np.str_("a"), np.int64(2))]) == "('a', 2)"
 
+
+def test_as_python_label():
     assert type(as_python_label(np.str_("x"))) is str
     assert type(as_python_label(np.int64(3))) is int
     label = ("a", 1)
@@ -98,15 +106,11 @@ def test_as_python_label():
     ],
 )
 def test_check_label_list_refuses(labels, error, match):
-    from sk_conse._utils import check_label_list
-
     with pytest.raises(error, match=match):
         check_label_list(labels, "labels")
 
 
 def test_check_label_list_gives_python_labels_in_order():
-    from sk_conse._utils import check_label_list
-
     out = check_label_list(np.array(["b", "a", "b"]), "labels", duplicates="drop")
     assert out == ["b", "a"]
     assert all(type(label) is str for label in out)
@@ -178,7 +182,7 @@ def test_progress_without_tqdm_prints_lines(monkeypatch, no_tqdm):
     err = io.StringIO()
     monkeypatch.setattr(sys, "stderr", err)
     bar = progress(range(2), "steps", enabled="always")
-    assert isinstance(bar, _utils._Lines)
+    assert isinstance(bar, _progress._Lines)
     assert list(bar) == [0, 1]
     assert err.getvalue() == "steps: 1/2\nsteps: 2/2\n"
 
@@ -209,4 +213,4 @@ def test_progress_without_tqdm_silent_off_terminal(monkeypatch, no_tqdm):
     ],
 )
 def test_is_nan(value, expected):
-    assert _utils.is_nan(value) is expected
+    assert _validation.is_nan(value) is expected
