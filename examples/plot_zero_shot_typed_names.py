@@ -45,8 +45,8 @@ network = EfficientNetLite0Classifier().fit()  # loads the weights; reads files
 encoder = load_minilm()
 seen = network.classes_  # the 1,000 ImageNet-1k WordNet ids
 vectors = sentence_embeddings(seen, encoder, names=synset_texts(seen))
-names = ["temple", "pagoda", "garden", "flower", "tulip", "bee"]
-names += ["mountain", "bicycle", "cat", "ship"]  # typed, any strings
+names = ["temple", "pagoda", "garden", "flower", "tulip", "insect"]
+names += ["lake", "bicycle", "cat", "ship"]  # typed, any strings
 vectors.update(sentence_embeddings(names, encoder))
 
 clf = ConSEClassifier(FrozenEstimator(network), vectors, T=10, candidate_labels=names)
