@@ -14,7 +14,10 @@ APT_PACKAGES := wordnet-base dataset-fashion-mnist
 #   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH := torch==2.13.0
 TORCH_INDEX ?=
-TORCH_FROM = $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+# (An extra index: torch's dependencies still come from PyPI at their pins,
+# and of torch==2.13.0 pip takes the CPU index's 2.13.0+cpu, the higher
+# version by PEP 440.)
+TORCH_FROM = $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 # Tested versions of everything the extras pull in: `make install` and
 # `make test` (so CI) install these, so that a new release of pytest,
 # scikit-learn or NumPy cannot turn CI red overnight. Written by
