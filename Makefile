@@ -6,18 +6,32 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 # Real data from Debian: WordNet 3.0 (the label hierarchy) and Fashion-MNIST.
 APT_PACKAGES := wordnet-base dataset-fashion-mnist
-# The CPU build of torch is pinned here, never as an open range: an unpinned
-# torch can pull a multi-GB CUDA build.
+# torch, pinned (an open range can pull a new multi-GB build), and where it
+# comes from: TORCH_INDEX empty (the default) takes it from the Python package
+# index like every other package; on Linux that is the CUDA build (about
+# 3 GB with its nvidia-* packages). For the CPU build, set the PyTorch CPU
+# index once on the command line:
+#   make install TORCH_INDEX=https://download.pytorch.org/whl/cpu
 TORCH := torch==2.13.0
-# The ImageNet-21k label list ships inside timm's wheel; timm's own
-# dependencies (torchvision) are not needed and break beside a pinned torch.
-TIMM := timm==1.0.31
+TORCH_INDEX ?=
+# (An extra index: torch's dependencies still come from PyPI at their pins,
+# and of torch==2.13.0 pip takes the CPU index's 2.13.0+cpu, the higher
+# version by PEP 440.)
+TORCH_FROM = $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
 # Tested versions of everything the extras pull in: `make install` and
 # `make test` (so CI) install these, so that a new release of pytest,
-# scikit-learn or NumPy cannot turn CI red overnight. Refreshed by
-# `make constraints`, never by hand. pyproject.toml keeps ranges for users.
+# scikit-learn or NumPy cannot turn CI red overnight. Written by
+# `make constraints` (uv's resolver), never by hand. pyproject.toml keeps
+# ranges for users.
 CONSTRAINTS := constraints.txt
-EXTRAS := .[all,gpu]
+# The package with what runs it (all), CuPy (gpu), and the extras for
+# working on it: the test suite, the docs build and the linter.
+EXTRAS := .[all,gpu,test,docs,lint]
+# The resolver that writes constraints.txt, pinned like everything else.
+UV := uv==0.13.8
+# Extra flags for `uv pip compile`: UV_FLAGS=--upgrade moves every pin to the
+# newest release that pyproject.toml allows.
+UV_FLAGS ?=
 # The tests whose results hang on floating-point rounding: `make test` runs
 # them a second time under the other OpenBLAS kernel (test-other-kernel).
 NUMERICAL_TESTS := tests/test_search.py tests/test_backend.py \
@@ -31,7 +45,7 @@ OTHER_KERNEL ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install install-system install-python demo test test-other-kernel \
-	test-latest constraints freeze-constraints docs docs-build bench clean
+	constraints docs docs-build main-job-docs bench clean
 
 install: install-system install-python
 
@@ -44,8 +58,7 @@ install-system:
 	fi
 
 install-python:
-	$(PIP) install --quiet -c $(CONSTRAINTS) $(TORCH)
-	$(PIP) install --quiet -c $(CONSTRAINTS) --no-deps $(TIMM)
+	$(PIP) install --quiet -c $(CONSTRAINTS) $(TORCH_FROM) $(TORCH)
 	$(PIP) install --quiet -c $(CONSTRAINTS) -e "$(EXTRAS)"
 
 # The main job: a real zero-shot evaluation (table on stdout, plot in results/).
@@ -100,41 +113,28 @@ OTHER_KERNEL_RUN = ( \
 	"$$@" $(PYTHON) -m pytest -p no:cacheprovider $(NUMERICAL_TESTS) \
 )
 
-# The suite against the newest releases: installs without the constraints,
-# upgrading every dependency (pip's eager strategy; torch and timm stay at the
-# pins above), then runs pytest, but for tests/test_ci_config.py (it checks
-# constraints.txt, stale here by design). It changes this environment:
-# `make install` or `make test` puts the tested versions back.
-test-latest: install-system
-	$(PIP) install --quiet --no-deps $(TIMM)
-	$(PIP) install --quiet --upgrade --upgrade-strategy eager $(TORCH) -e "$(EXTRAS)"
-	@$(PIP) freeze | grep -i -E '^(numpy|scipy|scikit-learn|pytest)=='
-	$(PYTHON) -m pytest --ignore=tests/test_ci_config.py
-
-# Refreshes constraints.txt, in one command: the newest releases (test-latest
-# installs them and runs the suite), then, only if the suite passed, the pins
-# of what is now installed. The pins come from this environment rather than
-# from a throwaway virtualenv: they are then exactly the versions the suite
-# just passed with, and no second copy of torch is installed. Then checks the
-# new pins against pyproject.toml (tests/test_ci_config.py). Commit the diff.
-constraints: test-latest
-	$(MAKE) --no-print-directory freeze-constraints
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/test_ci_config.py
-
-# Writes constraints.txt from this environment alone (no install, no tests):
-# every package that sk_conse[all,gpu], torch and timm (without its
-# dependencies, as installed) pull in, at its installed version; torch without
-# its local "+cpu" tag so that the pin also matches the PyPI build.
-freeze-constraints:
-	$(PYTHON) -c "$$FREEZE_PINS" "sk_conse$(EXTRAS:.%=%)" "$(TORCH)" "!$(TIMM)" \
-		> $(CONSTRAINTS).tmp
-	mv $(CONSTRAINTS).tmp $(CONSTRAINTS)
+# Rewrites constraints.txt with uv's resolver, from pyproject.toml's extras
+# and the torch pin above. Pins already in the file stay where they still fit
+# (so adding a dependency changes nothing else); `make constraints
+# UV_FLAGS=--upgrade` moves every pin to the newest allowed release. Then run
+# `make test` (it installs the new pins) and commit the diff if it passes.
+constraints:
+	$(PIP) install --quiet $(UV)
+	echo "$(TORCH)" | $(PYTHON) -m uv pip compile pyproject.toml - \
+		$(foreach extra,all gpu test docs lint,--extra $(extra)) $(UV_FLAGS) \
+		--custom-compile-command "make constraints" -o $(CONSTRAINTS)
 
 # Builds the docs offline and runs every gallery example (warnings are errors).
 docs: install docs-build
 
 docs-build:
 	$(PYTHON) -m sphinx -b html -W --keep-going docs docs/_build/html
+
+# Reruns the main job into docs/main_job/: the table, CSV file and figure
+# that docs/main_job.rst shows (tests/test_main_job_docs.py checks a row of
+# the committed table against a fresh run). Commit the diff.
+main-job-docs:
+	$(PYTHON) -m sk_conse --out docs/main_job
 
 bench: install
 	$(PYTHON) benchmarks/bench_predict.py
@@ -152,37 +152,3 @@ print(" ".join(f"{i['internal_api']}/{i.get('architecture', '?')}" for i in info
                if i["user_api"] == "blas"))
 endef
 export BLAS_KERNEL
-
-# The requirements closure of the arguments (a "!" first: that package only),
-# pinned at the installed versions, as constraints.txt.
-define FREEZE_PINS
-import platform, sys
-from importlib.metadata import PackageNotFoundError, distribution
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
-todo = [(Requirement(a.lstrip("!")), not a.startswith("!")) for a in sys.argv[1:]]
-seen, pins = set(), {}
-while todo:
-    req, deps = todo.pop()
-    key = (canonicalize_name(req.name), frozenset(req.extras), deps)
-    if key in seen:
-        continue
-    seen.add(key)
-    try:
-        dist = distribution(req.name)
-    except PackageNotFoundError:
-        sys.exit(f"{req.name} is required but not installed: run make install")
-    pins[key[0]] = f"{dist.metadata['Name']}=={dist.version.split('+')[0]}"
-    envs = [{"extra": extra} for extra in ("", *req.extras)]
-    for line in (dist.requires or []) if deps else []:
-        sub = Requirement(line)
-        if sub.marker is None or any(sub.marker.evaluate(e) for e in envs):
-            todo.append((sub, True))
-pins.pop("sk-conse")
-print("# Tested versions of everything sk_conse[all,gpu], torch and timm pull in.")
-print("# Generated by `make constraints` (see the Makefile); do not edit by hand.")
-print(f"# Python {platform.python_version()}, {sys.platform} {platform.machine()}.")
-print("\n".join(pin for _, pin in sorted(pins.items())))
-endef
-export FREEZE_PINS

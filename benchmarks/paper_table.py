@@ -51,8 +51,7 @@ Usage::
 Writes ``paper_table.csv`` (long form), ``paper_table.md``, ``gzsl.csv``,
 ``imagenet_label_spaces.csv``, ``imagenet_T_diagnostic.csv``,
 ``imagenet_T_per_class.csv`` and ``paper_table.png`` under ``--out``. Needs
-the extras torch, embeddings, hierarchy and plot, and ``pip install --no-deps
-timm`` (for the 21k list).
+the extras torch, embeddings, hierarchy and plot.
 """
 
 from __future__ import annotations

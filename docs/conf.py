@@ -20,6 +20,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+# No progress bars from Hugging Face libraries (transformers' "Loading
+# weights") in the examples' captured output.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "sphinxext"))
@@ -40,6 +43,9 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # Copies MathJax 3 (inside its PyPI wheel) into _static/mathjax and points
+    # mathjax_path at it: the built pages render math without network.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
 ]
@@ -59,7 +65,15 @@ if _WITH_INTERSPHINX:
     }
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "**.ipynb_checkpoints"]
+# main_job/: the table, CSV file and figure that `make main-job-docs` writes
+# (`python -m sk_conse --out docs/main_job`), included by main_job.rst.
+exclude_patterns = [
+    "_build",
+    "Thumbs.db",
+    ".DS_Store",
+    "**.ipynb_checkpoints",
+    "main_job",
+]
 if not _WITH_GALLERY:
     exclude_patterns.append("auto_examples")
     # The pages link to the examples, which are not built in this mode.
@@ -68,8 +82,6 @@ source_suffix = {".rst": "restructuredtext"}
 root_doc = "index"
 default_role = "literal"
 pygments_style = "sphinx"
-
-# MathJax is loaded by the reader's browser; the build itself needs no network.
 
 # -- autodoc / autosummary / numpydoc ----------------------------------------
 
@@ -132,6 +144,10 @@ sphinx_gallery_conf = {
     "show_memory": False,
     "min_reported_time": 1,
     "capture_repr": ("_repr_html_", "__repr__"),
+    # The value of a last expression is shown, but not the reprs of
+    # matplotlib objects and lists of them
+    # (``<matplotlib.legend.Legend object at 0x...>``).
+    "ignore_repr_types": r"matplotlib|^<class 'list'>$",
 }
 
 # Third-party noise printed while the examples run; the examples' own warnings

