@@ -243,10 +243,8 @@ def _check_devise(state: dict, q: int) -> None:
 def _check_cv(state: dict) -> None:
     """A ConSEClassifierCV predicts with its ``best_estimator_`` (checked when
     it was loaded): its own labels must be the best estimator's."""
-    from ._conse import ConSEClassifier
-
     best = state["best_estimator_"]
-    if not isinstance(best, ConSEClassifier):
+    if _kind(best) != "ConSEClassifier":
         raise _Refused(
             f"best_estimator_ is a {type(best).__name__}, not a ConSEClassifier."
         )
