@@ -667,7 +667,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         # The penalty of this call's snapshot, the one its search was built with.
         offset = self._candidate_offset(call.params["seen_penalty"])
         for rows, batch in self._batches(call):
-            cand, vals = search.ranked(batch, k, {})
+            cand, vals = search.ranked(batch, k)
             cand = search.backend.to_numpy(cand)
             idx, w, contributions = search.contributions(batch, cand)
             parts["seen_labels"][rows] = seen[idx]

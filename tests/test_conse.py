@@ -20,7 +20,7 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
-from sk_conse._backend import GROUP as _GROUP
+_GROUP = 64  # candidate counts around a width of 8 k x 64 columns
 from sk_conse._backend import cuda_available
 from sk_conse.exceptions import NoCandidateLabelsWarning
 
