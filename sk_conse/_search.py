@@ -59,6 +59,9 @@ _GRAM_STEP_ENTRIES = 4 << 20
 # eps times sum_t w_t ||s(y_t)|| (or T + 1 if larger): a screen loose enough
 # never to miss a row the bound would flag.
 _SUSPECT_ULPS = 64
+# Rows of the factorised route whose spread exceeds this are scored by the
+# direct product (their vectors cancel).
+_DIRECT_SPREAD = 64.0
 _KEEP = object()
 
 
@@ -160,6 +163,8 @@ class ConSEBatch(SearchBatch):
         return part
 
     _per_row = ("embedding", "inverse_norms", "spread", "weights")
+    # Rows scored by the direct product on the factorised route.
+    direct: Any = None
 
 
 class CosineSearch:
@@ -530,23 +535,53 @@ class ConSESearch(CosineSearch):
             noise = (self.T + 1) * self._eps * xp.sqrt(xp.sum(A * A, axis=1))
             zero[rows] = norms[rows] <= noise
         self._set_norms(batch, norms, zero, None if self.gram is None else reach)
+        batch.direct = None
+        if self.gram is not None:
+            # Rows whose vectors cancel: G's rounding, divided by a small
+            # ||f(x)||, would swamp their scores; the direct product keeps
+            # them to the rounding of f(x) itself.
+            far = batch.spread > _DIRECT_SPREAD
+            if bool(xp.any(far)):
+                batch.direct = xp.nonzero(far)[0]
 
     def _gather_args(self, batch: ConSEBatch) -> tuple:
         """The factorised route's indices (one row each) and weights / ||f(x)||."""
         w = batch.weights * batch.inverse_norms[:, None]
         return self.backend.xp.broadcast_to(batch.idx, w.shape), w
 
+    def bound(self, batch: ConSEBatch) -> np.ndarray:
+        bound = super().bound(batch)
+        if getattr(batch, "direct", None) is not None:
+            rows = self.backend.to_numpy(batch.direct)
+            bound[rows] = rounding_bound(
+                self._eps,
+                dot_terms=self.q,
+                sum_terms=1,
+                spread=1.0,
+                max_offset=self._max_offset,
+            )
+        return bound
+
     def _raw_top_k(self, batch: ConSEBatch, K: int) -> tuple:
         if self.gram is None:
             return super()._raw_top_k(batch, K)
         idx, w = self._gather_args(batch)
-        return self.backend.gather_top_k(idx, w, self.gram, self.offset, K)
+        cols, vals = self.backend.gather_top_k(idx, w, self.gram, self.offset, K)
+        if getattr(batch, "direct", None) is not None:
+            rows = batch.direct
+            cols[rows], vals[rows] = super()._raw_top_k(batch.take(rows), K)
+        return cols, vals
 
     def _write_raw(self, batch: ConSEBatch, out: Any) -> None:
         if self.gram is None:
             return super()._write_raw(batch, out)
         idx, w = self._gather_args(batch)
         self.backend.gather_scores(idx, w, self.gram, self.offset, out)
+        if getattr(batch, "direct", None) is not None:
+            rows = batch.direct
+            part = self.backend.empty((rows.shape[0], self.n_candidates), self.dtype)
+            super()._write_raw(batch.take(rows), part)
+            out[rows] = part
 
     def ranked(self, batch: ConSEBatch, k: int) -> tuple:
         nx = self.backend

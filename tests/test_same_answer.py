@@ -84,13 +84,13 @@ def test_identical_vectors_score_bit_for_bit(backend, route, dtype):
     cands = np.stack([vectors[f"u{i:02d}"] for i in range(60)])
     search = ConSESearch(backend, cands, seen, T=4, route=route)
     batch = search.embed(backend.asarray(P.astype(dtype)))
-    S = backend.to_numpy(search.exact_scores(batch))[:, :60]
+    S = backend.to_numpy(search.scores(batch))[:, :60]
     # Duplicates and same-direction copies score exactly as their originals.
     np.testing.assert_array_equal(S[:, 30:40], S[:, 0:10])
     np.testing.assert_array_equal(S[:, 40:50], S[:, 10:20])
     # ... and lose every tie to them: the smaller index wins.
     batch = search.embed(backend.asarray(P.astype(dtype)))
-    idx, _ = search.exact_top_k(batch, search.scores(batch), 5)
+    idx, _ = search.ranked(batch, 5)
     idx = backend.to_numpy(idx)
     for row in idx:
         for position, c in enumerate(row):
@@ -226,19 +226,19 @@ def test_algorithm_set_after_fit_takes_effect_and_is_validated():
 def test_searches_are_built_once_by_concurrent_callers(monkeypatch):
     vectors, P = _near_tie_problem()
     clf = _fitted(vectors, P, T=3)
-    clf.set_params(seen_penalty=0.25)  # no search for it yet
+    clf.set_params(algorithm="factorised")  # no search for it yet
     built = []
     original = ConSEClassifier._build_search
 
     def slow_build(self, backend, params):
-        built.append(params["seen_penalty"])
+        built.append(params["algorithm"])
         threading.Event().wait(0.05)  # let other threads arrive
         return original(self, backend, params)
 
     monkeypatch.setattr(ConSEClassifier, "_build_search", slow_build)
     with ThreadPoolExecutor(6) as pool:
         list(pool.map(lambda _: clf.predict(P[:10]), range(12)))
-    assert built == [0.25]
+    assert built == ["factorised"]
 
 
 def test_set_params_racing_predictions_poisons_nothing():
@@ -284,13 +284,24 @@ def test_set_params_racing_predictions_poisons_nothing():
     assert blas_after == blas_before
 
 
-def test_searches_are_keyed_by_route_and_penalty():
+def test_searches_are_keyed_by_route_not_by_penalty():
+    # Found from outside: a search was kept per seen_penalty value (+136 MiB
+    # each at paper scale, never freed). A penalty sweep keeps one search per
+    # route, and each call still applies its own penalty.
     vectors, P = _near_tie_problem()
-    clf = _fitted(vectors, P, T=3, algorithm="direct")
-    clf.predict(P)
-    clf.set_params(algorithm="factorised", seen_penalty=0.1).predict(P)
-    keys = set(clf._searches)
-    assert {key[-2:] for key in keys} >= {(0.0, "direct"), (0.1, "factorised")}
+    clf = _fitted(vectors, P, T=3, algorithm="direct", candidate_labels="all")
+    for algorithm in ("direct", "factorised"):
+        clf.set_params(algorithm=algorithm)
+        for penalty in (0.0, 0.1, 0.2, -0.3, 0.5, 1.0):
+            clf.set_params(seen_penalty=penalty)
+            fresh = _fitted(
+                vectors, P, T=3, algorithm=algorithm, candidate_labels="all",
+                seen_penalty=penalty,
+            )
+            np.testing.assert_array_equal(clf.predict_top_k(P, 5)[0], fresh.predict_top_k(P, 5)[0])
+            np.testing.assert_array_equal(clf.decision_function(P), fresh.decision_function(P))
+    assert {key[-1] for key in clf._searches} == {"direct", "factorised"}
+    assert len(clf._searches) == 2
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -303,7 +314,7 @@ def test_torch_and_numpy_backends_tie_the_same(route):
     for backend in (NumpyBackend(), TorchBackend("cpu")):
         search = ConSESearch(backend, cands, seen, T=3, route=route)
         batch = search.embed(backend.asarray(P.astype(np.float32)))
-        idx, _ = search.exact_top_k(batch, search.scores(batch), 5)
+        idx, _ = search.ranked(batch, 5)
         tops.append(backend.to_numpy(idx))
     np.testing.assert_array_equal(tops[0], tops[1])
 
@@ -316,7 +327,7 @@ def _exact_ranking(search, batch, k, offset=None):
     ties to the smaller candidate: what every route must return."""
     F = batch.embedding.astype(np.float64)
     F /= np.linalg.norm(F, axis=1, keepdims=True)
-    units = search._unit_columns()[: search.n_candidates].astype(np.float64)
+    units = search.units.astype(np.float64)
     S = F @ units.T
     if offset is not None:
         S -= offset.astype(np.float32).astype(np.float64)
@@ -355,9 +366,9 @@ def test_top_k_is_the_exact_ranking_among_near_ties(
         route=route,
         offset=None if offset is None else offset.astype(np.float32),
     )
-    assert search.fused == (compiled and route == "factorised")
+    assert search.backend.compiled == compiled
     batch = search.embed(P)
-    idx, _ = search.ranked(batch, 10, {})
+    idx, _ = search.ranked(batch, 10)
     np.testing.assert_array_equal(idx, _exact_ranking(search, batch, 10, offset))
 
 

@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sk_conse._backend import _GATHER_MAX_T, GROUP, NumpyBackend
+from sk_conse._backend import GATHER_MAX_T, Backend, NumpyBackend
+
+GROUP = 64
 from sk_conse._parallel import Parallel
 from sk_conse._search import ConSESearch, CosineSearch, choose_route
 
@@ -95,7 +97,7 @@ def weights_of(search, P):
 
 def search_scores(search, P):
     nx = search.backend
-    return nx.to_numpy(search.scores(search.embed(nx.asarray(P))))
+    return nx.to_numpy(search.raw_scores(search.embed(nx.asarray(P))))
 
 
 # -------------------------------------------------------------------- weights
@@ -108,6 +110,7 @@ def test_weights_match_reference(backend, T):
     search = ConSESearch(backend, rng.randn(3, 4), rng.randn(6, 4), T)
     idx, w = weights_of(search, backend.asarray(P))
     idx, w = backend.to_numpy(idx), backend.to_numpy(w)
+    idx = np.broadcast_to(idx, w.shape)  # T = all: one shared row
     T_eff = min(T, 6)
     assert search.T == T_eff
     for i, p in enumerate(P):
@@ -138,23 +141,23 @@ def test_weights_depend_only_on_ratios_within_a_row(backend):
 def test_weights_and_embedding_keep_the_dtype(backend, dtype):
     rng = np.random.RandomState(1)
     P = probabilities(rng, 5, 40, dtype)
-    for T in (2, _GATHER_MAX_T + 1):
+    for T in (2, GATHER_MAX_T + 1):
         search = ConSESearch(
             backend, rng.randn(3, 4).astype(dtype), rng.randn(40, 4), T
         )
         batch = search.embed(backend.asarray(P))
         assert backend.to_numpy(batch.weights).dtype == dtype
         assert backend.to_numpy(batch.embedding).dtype == dtype
-        assert backend.to_numpy(search.scores(batch)).dtype == dtype
+        assert backend.to_numpy(search.raw_scores(batch)).dtype == dtype
 
 
 # ---------------------------------------------------------------------- embed
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("T", [1, 3, _GATHER_MAX_T, _GATHER_MAX_T + 1, 42, 50])
+@pytest.mark.parametrize("T", [1, 3, GATHER_MAX_T, GATHER_MAX_T + 1, 42, 50])
 def test_embed_matches_reference(backend, T, dtype):
-    # T beyond _GATHER_MAX_T goes through dense weights; T = 42 = n_seen is
+    # T beyond GATHER_MAX_T goes through dense weights; T = 42 = n_seen is
     # "T = all", and T = 50 is clipped to it.
     rng = np.random.RandomState(2)
     n_seen = 42
@@ -234,22 +237,21 @@ def _search_problem(dtype, n_candidates, seed=4):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("width", list(WIDTHS))
-@pytest.mark.parametrize("T", [1, 3, _GATHER_MAX_T + 1, N_SEEN])
+@pytest.mark.parametrize("T", [1, 3, GATHER_MAX_T + 1, N_SEEN])
 @pytest.mark.parametrize("route", ROUTES)
 def test_scores_and_top_k_match_reference(backend, route, T, width, dtype):
     n_candidates = WIDTHS[width]
     P, S0, S1 = _search_problem(dtype, n_candidates)
     search = ConSESearch(backend, S1, S0, T, route=route)
-    assert search.n_padded == -(-n_candidates // GROUP) * GROUP
+    assert search.n_candidates == n_candidates
     batch = search.embed(backend.asarray(P))
-    S = search.scores(batch)
+    S = search.raw_scores(batch)
     S_np = backend.to_numpy(S)
-    assert S_np.shape == (len(P), search.n_padded)
-    assert np.all(np.isneginf(S_np[:, n_candidates:]))
+    assert S_np.shape == (len(P), search.n_candidates)
     ref = ref_scores(P, S0, S1, T)
     tol = 2e-5 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(S_np[:, :n_candidates], ref, rtol=tol, atol=tol)
-    idx, vals = search.top_k(S, K)
+    idx, vals = search.ranked(search.embed(backend.asarray(P)), K)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
     assert_ranking(idx, vals, ref, K, tol)
     if T == 3:  # f(x_0) is the direction of candidates 11 and n - 2
@@ -285,8 +287,8 @@ def test_numpy_threaded_search_equals_the_serial_one(route):
     rows = [0, 511, 1023]
     ref = ref_scores(P[rows], S0, S1, T)
     np.testing.assert_allclose(got[rows, :n_candidates], ref, atol=2e-5)
-    idx, vals = threaded.top_k(got, 7)
-    serial_idx, serial_vals = serial.top_k(expected, 7)
+    idx, vals = threaded.backend.top_k(got, 7)
+    serial_idx, serial_vals = serial.backend.top_k(expected, 7)
     np.testing.assert_array_equal(idx, serial_idx)
     np.testing.assert_array_equal(vals, serial_vals)
     assert_ranking(idx[rows], vals[rows], ref, 7, 2e-5)
@@ -305,8 +307,7 @@ def test_offset_is_subtracted_and_moves_the_ranking(backend, route):
     b = search_scores(shifted, P)
     np.testing.assert_allclose(b[:, :5], a - offset, rtol=0, atol=1e-15)
     np.testing.assert_allclose(b[:, :5], ref_scores(P, S0, S1, 2, offset), atol=1e-12)
-    assert np.all(np.isneginf(b[:, 5:]))
-    idx, _ = shifted.top_k(backend.asarray(b), 5)
+    idx, _ = shifted.backend.top_k(backend.asarray(b), 5)
     np.testing.assert_array_equal(backend.to_numpy(idx), ref_top_k(a - offset, 5))
 
 
@@ -316,8 +317,8 @@ def test_top_k_never_returns_padding(backend, route):
     P = probabilities(rng, 4, 5)
     S0, S1 = rng.randn(5, 3), rng.randn(6, 3)
     search = ConSESearch(backend, S1, S0, 2, route=route, offset=np.full(6, 5.0))
-    S = search.scores(search.embed(backend.asarray(P)))
-    idx, vals = search.top_k(S, 100)
+    S = search.raw_scores(search.embed(backend.asarray(P)))
+    idx, vals = search.backend.top_k(S, 100)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
     assert idx.shape == (4, 6)
     assert np.all(idx < 6)
@@ -328,10 +329,10 @@ def test_scores_reuse_a_buffer_for_a_shorter_block(backend):
     rng = np.random.RandomState(9)
     P = probabilities(rng, 8, 6)
     search = ConSESearch(backend, rng.randn(10, 3), rng.randn(6, 3), 3)
-    first = search.scores(search.embed(backend.asarray(P)))
+    first = search.raw_scores(search.embed(backend.asarray(P)))
     expected = search_scores(search, P[:3])
-    got = search.scores(search.embed(backend.asarray(P[:3])), out=first)
-    assert tuple(got.shape) == (3, search.n_padded)
+    got = search.raw_scores(search.embed(backend.asarray(P[:3])), out=first[:3])
+    assert tuple(got.shape) == (3, search.n_candidates)
     np.testing.assert_array_equal(backend.to_numpy(got), expected)
     np.testing.assert_array_equal(backend.to_numpy(first)[:3], expected)
 
@@ -361,10 +362,10 @@ def test_cancelling_top_t_vectors_give_zero_scores(backend, route):
     S0 = np.array([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0], [0.0, 1.0, 0.0]])
     S1 = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     search = ConSESearch(backend, S1, S0, 2, route=route)
-    S = search.scores(search.embed(backend.asarray(np.array([[0.4, 0.4, 0.2]]))))
+    S = search.raw_scores(search.embed(backend.asarray(np.array([[0.4, 0.4, 0.2]]))))
     S_np = backend.to_numpy(S)
     np.testing.assert_array_equal(S_np[:, :2], 0.0)
-    idx, _ = search.top_k(S, 1)
+    idx, _ = search.backend.top_k(S, 1)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[0]])
 
 
@@ -377,7 +378,7 @@ def test_rounding_noise_of_a_cancellation_is_not_a_direction(backend, route):
     search = ConSESearch(backend, np.eye(4), S0, 3, route=route)
     batch = search.embed(backend.asarray(np.full((1, 3), 1 / 3)))
     assert np.any(backend.to_numpy(batch.embedding) != 0)  # the premise
-    np.testing.assert_array_equal(backend.to_numpy(search.scores(batch))[:, :4], 0)
+    np.testing.assert_array_equal(backend.to_numpy(search.raw_scores(batch))[:, :4], 0)
 
 
 # Candidates for the near-cancellation tests: [0, 1], [1, 0] and [0, -1] give
@@ -396,7 +397,7 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
     search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, route=route)
     batch = search.embed(backend.asarray(np.array([[0.5, 0.5]])))
     np.testing.assert_array_equal(backend.to_numpy(batch.embedding), [[0.0, 5e-15]])
-    S = search.scores(batch)
+    S = search.raw_scores(batch)
     S_np = backend.to_numpy(S)[0, :6]
     expected = ref_cosine_scores(np.array([0.0, 1.0]), _NEAR_CANDIDATES)
     np.testing.assert_array_equal(S_np[:3], [0.0, 1.0, -1.0])
@@ -404,7 +405,7 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
     # ~1e-14 (their rounding scaled by 1 / ||f|| ~ 2e14): such rows are
     # scored by the direct route instead, so both routes are exact.
     np.testing.assert_allclose(S_np, expected, atol=1e-12)
-    idx, _ = search.top_k(S, 2)
+    idx, _ = search.backend.top_k(S, 2)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[1, 4]])
 
 
@@ -414,9 +415,8 @@ def test_an_exact_cancellation_has_no_direction(backend, route):
     search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, route=route)
     batch = search.embed(backend.asarray(np.array([[0.5, 0.5]])))
     np.testing.assert_array_equal(backend.to_numpy(batch.embedding), [[0.0, 0.0]])
-    S = backend.to_numpy(search.scores(batch))
+    S = backend.to_numpy(search.raw_scores(batch))
     np.testing.assert_array_equal(S[:, :6], 0.0)
-    assert np.all(np.isneginf(S[:, 6:]))
 
 
 _EPS = np.finfo(np.float64).eps
@@ -448,7 +448,7 @@ def test_the_direction_rule_holds_for_large_t(backend, route, T):
     F = backend.to_numpy(batch.embedding)[0]
     np.testing.assert_allclose(F, [0, 80 * _EPS], atol=1e-15)
     bound = (T + 1) * _EPS * np.linalg.norm(np.abs(S0).mean(axis=0))
-    S = backend.to_numpy(search.scores(batch))[0, :2]
+    S = backend.to_numpy(search.raw_scores(batch))[0, :2]
     if np.linalg.norm(F) <= bound:  # no direction: every score is 0
         np.testing.assert_array_equal(S, 0.0)
     else:  # the direction [0, 1]
@@ -461,16 +461,15 @@ def test_the_direction_rule_holds_for_large_t(backend, route, T):
 def test_cosine_search_scores_and_zero_points(backend):
     search = CosineSearch(backend, np.eye(3) * [1.0, 4.0, 0.5])
     F = np.array([[0.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-3.0, 0.0, 0.0]])
-    S = search.scores(search.embed(backend.asarray(F)))
+    S = search.raw_scores(search.embed(backend.asarray(F)))
     S_np = backend.to_numpy(S)
-    assert S_np.shape == (3, GROUP)
+    assert S_np.shape == (3, 3)
     np.testing.assert_allclose(
         S_np[:, :3],
         [[0, 2 / np.sqrt(5), 1 / np.sqrt(5)], [0, 0, 0], [-1, 0, 0]],
         atol=1e-15,
     )
-    assert np.all(np.isneginf(S_np[:, 3:]))
-    idx, vals = search.top_k(S, 2)
+    idx, vals = search.backend.top_k(S, 2)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[1, 2], [0, 1], [1, 2]])
     np.testing.assert_allclose(
         backend.to_numpy(vals),
@@ -490,13 +489,13 @@ def test_cosine_search_matches_reference(backend, width, dtype):
     offset = rng.uniform(0, 0.1, n_candidates).astype(dtype)
     offset[[20, n_candidates - 3]] = 0
     search = CosineSearch(backend, S1, offset=offset)
-    S = search.scores(search.embed(backend.asarray(F)))
+    S = search.raw_scores(search.embed(backend.asarray(F)))
     ref = np.stack([ref_cosine_scores(f.astype(np.float64), S1, offset) for f in F])
     tol = 2e-5 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(
         backend.to_numpy(S)[:, :n_candidates], ref, rtol=tol, atol=tol
     )
-    idx, vals = search.top_k(S, K)
+    idx, vals = search.backend.top_k(S, K)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
     assert_ranking(idx, vals, ref, K, tol)
     np.testing.assert_array_equal(idx[0, :2], [20, n_candidates - 3])
@@ -546,13 +545,15 @@ def test_choose_route_follows_the_kernel_rule(monkeypatch):
         assert _route(NumpyBackend(), q=50, T=32) == "factorised"
     # Without them the rule T <= q / 8 applies instead.
     monkeypatch.setattr(kernels, "available", lambda: False)
+    assert not NumpyBackend().compiled
     assert _route(NumpyBackend(), q=50, T=7) == "direct"
     assert _route(NumpyBackend(), q=80, T=10) == "factorised"
 
 
-def test_choose_route_direct_on_a_gpu():
-    assert _route(types.SimpleNamespace(device="cuda")) == "direct"
-    assert _route(types.SimpleNamespace(device="cuda:0")) == "direct"
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_choose_route_direct_on_a_gpu(device):
+    gpu = types.SimpleNamespace(device=device)
+    assert _route(types.SimpleNamespace(factorised_max_t=lambda q: Backend.factorised_max_t(gpu, q))) == "direct"
 
 
 def test_a_cancelling_row_with_a_single_candidate_is_scored():
@@ -568,8 +569,7 @@ def test_a_cancelling_row_with_a_single_candidate_is_scored():
     )
     batch = search.embed(np.array([[0.5, 0.5, 0.0], [0.1, 0.0, 0.9]], np.float32))
     out = np.empty((2, 1), np.float32)
-    search.write_scores(batch, out, {})
-    np.testing.assert_array_equal(batch.suspect, [0])
+    search.scores(batch, out=out)
     # Row 1: f = (0.1, 0.9), cos with (1, 1) / sqrt(2).
     expected = [0.0, (0.1 + 0.9) / (np.sqrt(2) * np.hypot(0.1, 0.9))]
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-6)
