@@ -366,8 +366,12 @@ class Backend:
         split = 134217729.0  # 2**27 + 1
         out = self.empty((ia.shape[0],), np.float64)
         for start in range(0, ia.shape[0], _DOT2_PAIRS):
-            a = xp.astype(xp.take(A, ia[start : start + _DOT2_PAIRS], axis=0), xp.float64)
-            b = xp.astype(xp.take(B, ib[start : start + _DOT2_PAIRS], axis=0), xp.float64)
+            a = xp.astype(
+                xp.take(A, ia[start : start + _DOT2_PAIRS], axis=0), xp.float64
+            )
+            b = xp.astype(
+                xp.take(B, ib[start : start + _DOT2_PAIRS], axis=0), xp.float64
+            )
             p = xp.zeros_like(a[:, 0])
             s = xp.zeros_like(p)
             for j in range(a.shape[1]):

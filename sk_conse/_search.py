@@ -283,7 +283,9 @@ class CosineSearch:
         """The raw scores of a batch (not certified), shape (m, n_candidates)."""
         self.prepare(batch)
         if out is None:
-            out = self.backend.empty((batch.embedding.shape[0], self.n_candidates), self.dtype)
+            out = self.backend.empty(
+                (batch.embedding.shape[0], self.n_candidates), self.dtype
+            )
         self._write_raw(batch, out)
         return out
 

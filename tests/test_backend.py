@@ -17,7 +17,6 @@ from hypothesis.extra import numpy as hnp
 from sk_conse import _backend
 from sk_conse._backend import (
     GATHER_MAX_T,
-    Backend,
     NumpyBackend,
     TorchBackend,
     backend_for,
@@ -294,9 +293,7 @@ def test_raw_top_k_holds_the_k_largest_values(backend, dtype):
         cols, vals = backend.raw_top_k(backend.asarray(S), K)
         cols, vals = backend.to_numpy(cols), backend.to_numpy(vals)
         np.testing.assert_array_equal(np.take_along_axis(S, cols, 1), vals)
-        np.testing.assert_array_equal(
-            np.sort(vals, axis=1), np.sort(S, axis=1)[:, -K:]
-        )
+        np.testing.assert_array_equal(np.sort(vals, axis=1), np.sort(S, axis=1)[:, -K:])
         assert all(len(set(row)) == K for row in cols)
 
 

@@ -137,7 +137,9 @@ def test_dot2_matches_the_generic_code_bit_for_bit_and_is_compensated(dtype):
             Fraction(float(a)) * Fraction(float(b))
             for a, b in zip(A[ia[i]], B[ib[i]].astype(np.float64))
         )
-        assert abs(Fraction(float(got[i])) - exact) <= abs(exact) * Fraction(2**-52) + Fraction(2**-1000)
+        assert abs(Fraction(float(got[i])) - exact) <= abs(exact) * Fraction(
+            2**-52
+        ) + Fraction(2**-1000)
 
 
 def test_kernels_refuse_indices_out_of_range():

@@ -239,7 +239,9 @@ def test_plan_uses_every_core_of_a_16_core_machine(monkeypatch):
 
 
 def test_plan_reads_affinity(monkeypatch):
-    monkeypatch.setattr(_parallel.os, "sched_getaffinity", lambda pid: {0, 5}, raising=False)
+    monkeypatch.setattr(
+        _parallel.os, "sched_getaffinity", lambda pid: {0, 5}, raising=False
+    )
     assert _parallel._cores() == 2
 
 

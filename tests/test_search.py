@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from sk_conse._backend import GATHER_MAX_T, Backend, NumpyBackend
-
-GROUP = 64
 from sk_conse._parallel import Parallel
 from sk_conse._search import ConSESearch, CosineSearch, choose_route
+
+GROUP = 64
 
 SETTINGS = settings(
     max_examples=20,
@@ -553,7 +553,14 @@ def test_choose_route_follows_the_kernel_rule(monkeypatch):
 @pytest.mark.parametrize("device", ["cuda", "cuda:0"])
 def test_choose_route_direct_on_a_gpu(device):
     gpu = types.SimpleNamespace(device=device)
-    assert _route(types.SimpleNamespace(factorised_max_t=lambda q: Backend.factorised_max_t(gpu, q))) == "direct"
+    assert (
+        _route(
+            types.SimpleNamespace(
+                factorised_max_t=lambda q: Backend.factorised_max_t(gpu, q)
+            )
+        )
+        == "direct"
+    )
 
 
 def test_a_cancelling_row_with_a_single_candidate_is_scored():
@@ -573,3 +580,51 @@ def test_a_cancelling_row_with_a_single_candidate_is_scored():
     # Row 1: f = (0.1, 0.9), cos with (1, 1) / sqrt(2).
     expected = [0.0, (0.1 + 0.9) / (np.sqrt(2) * np.hypot(0.1, 0.9))]
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-6)
+
+
+# ----------------------------------------------------------- rounding bound
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    cancel=st.sampled_from([1.0, 1e-2, 1e-4, 1e-7, 1e-10, 0.0]),
+    T=st.sampled_from([1, 2, 3, 8, 17, 32, 33, 40]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    route=st.sampled_from(ROUTES),
+    compiled=st.booleans(),
+    with_offset=st.booleans(),
+)
+def test_raw_scores_lie_within_half_the_rounding_bound(
+    seed, cancel, T, dtype, route, compiled, with_offset
+):
+    # |raw - reference| <= rounding_bound / 2 for every entry: every route,
+    # dtype, compiled or generic code, and degree of cancellation (pairs of
+    # seen vectors that undo each other up to `cancel`).
+    import sk_conse._kernels as kernels
+
+    if compiled and not kernels.available():
+        return
+    rng = np.random.default_rng(seed)
+    n_seen, q, n_cand = 40, int(rng.integers(2, 70)), 50
+    S0 = rng.standard_normal((n_seen, q))
+    S0[1::2] = -S0[0::2] + cancel * rng.standard_normal((n_seen // 2, q))
+    S0 *= rng.uniform(0.1, 10, (n_seen, 1))
+    S1 = rng.standard_normal((n_cand, q)) * rng.uniform(0.1, 10, (n_cand, 1))
+    P = rng.dirichlet(np.ones(n_seen) * 0.3, size=30)
+    P[::3, 0::2] = P[::3, 1::2]  # rows weighting each pair equally
+    offset = rng.uniform(-2, 2, n_cand).astype(dtype) if with_offset else None
+    backend = NumpyBackend()
+    backend.compiled = compiled
+    search = ConSESearch(
+        backend, S1.astype(dtype), S0.astype(dtype), T, route=route, offset=offset
+    )
+    batch = search.embed(P.astype(dtype))
+    raw = search.raw_scores(batch)
+    live = np.nonzero(batch.inverse_norms != 0)[0]
+    rows = np.repeat(live, n_cand)
+    cols = np.tile(np.arange(n_cand), live.shape[0])
+    reference = search.reference(batch, rows, cols).astype(np.float64)
+    gap = np.abs(raw[rows, cols].astype(np.float64) - reference)
+    half = search.bound(batch)[rows] / 2
+    assert np.all(gap <= half), (gap / half).max()
