@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     print(f"# NumPy's OpenBLAS kernel: {numpy_blas_kernel()}")
     env = os.environ.get("OPENBLAS_CORETYPE")
     print(f"# OPENBLAS_CORETYPE: {env or 'unset'}")
-    from sk_conse._search import _KERNEL_T_BASE, _KERNEL_T_PER_Q
+    from sk_conse._backend import _KERNEL_T_BASE, _KERNEL_T_PER_Q
 
     print(f"# rule: factorised up to T = {_KERNEL_T_BASE} + q * {_KERNEL_T_PER_Q:.3f}")
     print(f"# {N_SEEN} seen labels, n = {args.n:,} rows, k = {K}, float32")

@@ -272,9 +272,12 @@ class ConSEClassifier(BaseZeroShotClassifier):
     A small f(x) above the bound keeps its direction, however small.
 
     **Scale.** Only the ratios within a row of p(y|x) matter: rows are
-    divided by their maximum before anything else, so any finite nonnegative
-    output of the base estimator gives the same answer as its normalised
-    form. What it returns is checked first: one row per sample, one column
+    divided by their maximum before anything else, so multiplying the base
+    estimator's output by a power of two changes no bit of the answer; any
+    other factor changes the normalised rows by their rounding, which can
+    only swap candidates whose scores lie within a few ulps of each other.
+    The same input bits give the same ranking on every backend, route,
+    batch and BLAS kernel. What it returns is checked first: one row per sample, one column
     per label of its ``classes_`` (1-D and unique), numeric, finite,
     nonnegative and positive somewhere in each row.
 
