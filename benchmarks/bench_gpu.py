@@ -358,7 +358,7 @@ def main(argv=None) -> int:
                     )
                     if best is None or e2e < best[0]:
                         best = (e2e, route, nx.to_numpy(idx))
-                    del search, buffer, idx, vals
+                    del search, idx, vals
                 # The public estimator, end to end (transfers included).
                 device = "cuda" if lib.estimator == "cuda" else "cpu"
                 clf = fit_estimator(
