@@ -405,11 +405,14 @@ class Backend:
             S = S - offset
         return self.raw_top_k(S, K)
 
-    def gather_scores(self, idx: Any, w: Any, G: Any, offset: Any, out: Any) -> None:
-        """``out[...] = W G - offset``."""
+    def gather_scores(
+        self, idx: Any, w: Any, G: Any, offset: Any, out: Any, K: int
+    ) -> tuple:
+        """``out[...] = W G - offset``, and its raw top-K."""
         self.weighted_rows(idx, w, G, out=out)
         if offset is not None:
             out -= offset
+        return self.raw_top_k(out, K)
 
     # --------------------------------------------------- sparse product
 
@@ -648,10 +651,12 @@ class NumpyBackend(_NumpyLike):
             return super().gather_top_k(idx, w, G, offset, K)
         return kernels.factorised_top_k(idx, w, G, offset, K, self.parallel)
 
-    def gather_scores(self, idx: Any, w: Any, G: Any, offset: Any, out: Any) -> None:
+    def gather_scores(
+        self, idx: Any, w: Any, G: Any, offset: Any, out: Any, K: int
+    ) -> tuple:
         if not self.compiled or idx.shape[1] > GATHER_MAX_T:
-            return super().gather_scores(idx, w, G, offset, out)
-        kernels.factorised_scores(idx, w, G, offset, out, self.parallel)
+            return super().gather_scores(idx, w, G, offset, out, K)
+        return kernels.factorised_scores(idx, w, G, offset, out, K, self.parallel)
 
 
 # ----------------------------------------------------------------- lookup

@@ -277,9 +277,9 @@ class ConSEClassifier(BaseZeroShotClassifier):
     other factor changes the normalised rows by their rounding, which can
     only swap candidates whose scores lie within a few ulps of each other.
     The same input bits give the same ranking on every backend, route,
-    batch and BLAS kernel. What it returns is checked first: one row per sample, one column
-    per label of its ``classes_`` (1-D and unique), numeric, finite,
-    nonnegative and positive somewhere in each row.
+    batch and BLAS kernel. What it returns is checked first: one row per
+    sample, one column per label of its ``classes_`` (1-D and unique),
+    numeric, finite, nonnegative and positive somewhere in each row.
 
     Computation happens in the dtype of the label vectors: float32 vectors
     give float32 embeddings and scores.

@@ -121,13 +121,19 @@ def factorised_top_k(
 
 
 def factorised_scores(
-    idx: Any, w: Any, G: Any, offset: Any, out: Any, parallel: Any = None
-) -> Any:
-    """``out[:, :n] = W G - offset``: the sums of :func:`factorised_top_k`."""
+    idx: Any, w: Any, G: Any, offset: Any, out: Any, K: int, parallel: Any = None
+) -> tuple:
+    """``out[:, :n] = W G - offset``: the sums of :func:`factorised_top_k`,
+    written; each row's raw top-K comes with them (read while in cache)."""
     idx, w, offset = _gather_args(idx, w, G, offset)
+    top = _empty_top_k(idx.shape[0], K, G.shape[1], G.dtype)
     kernel = _compiled().scores
-    _rows(parallel, idx.shape[0], lambda a, b: kernel(idx, w, G, offset, out, a, b))
-    return out
+    _rows(
+        parallel,
+        idx.shape[0],
+        lambda a, b: kernel(idx, w, G, offset, out, *top, a, b),
+    )
+    return top[0], top[1]
 
 
 def block_top_k(

@@ -144,16 +144,22 @@ def factorised(idx, w, G, offset, out_cols, out_vals, low, start, stop):
 
 
 @nb.njit(nogil=True)
-def scores(idx, w, G, offset, out, start, stop):
-    """Rows ``start:stop`` of ``W G - offset`` written into ``out``."""
+def scores(idx, w, G, offset, out, out_cols, out_vals, low, start, stop):
+    """Rows ``start:stop`` of ``W G - offset`` written into ``out``; each
+    block, while in cache, also offered to the rows' top-K."""
     n = G.shape[1]
+    K = out_cols.shape[1]
     flat = G.reshape(-1)
     for r0 in range(start, stop, CHUNK_ROWS):
         r1 = min(r0 + CHUNK_ROWS, stop)
         for j0 in range(0, n, BLOCK_COLUMNS):
             width = min(BLOCK_COLUMNS, n - j0)
             for r in range(r0, r1):
-                _row_block(idx[r], w[r], flat, n, offset, j0, width, out[r], j0)
+                row = out[r]
+                _row_block(idx[r], w[r], flat, n, offset, j0, width, row, j0)
+                low[r] = _offer(
+                    row[j0 : j0 + width], width, j0, out_vals[r], out_cols[r], K, low[r]
+                )
 
 
 @nb.njit(nogil=True)

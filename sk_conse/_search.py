@@ -268,8 +268,9 @@ class CosineSearch:
         nx = self.backend
         return nx.product_top_k(self._unit_rows(batch), self.units, self.offset, K)
 
-    def _write_raw(self, batch: SearchBatch, out: Any) -> None:
-        """The raw scores of a prepared batch into ``out`` (m, n_candidates)."""
+    def _write_raw(self, batch: SearchBatch, out: Any, K: int) -> tuple:
+        """The raw scores of a prepared batch into ``out`` (m, n_candidates),
+        and each row's raw top-K."""
         nx = self.backend
         if self.expand is None:
             nx.matmul(self._unit_rows(batch), self.units.T, out=out)
@@ -278,6 +279,7 @@ class CosineSearch:
             out[...] = nx.xp.take(S, self.expand, axis=1)
         if self.offset is not None:
             out -= self.offset
+        return nx.raw_top_k(out, K)
 
     def raw_scores(self, batch: SearchBatch, out: Any = None) -> Any:
         """The raw scores of a batch (not certified), shape (m, n_candidates)."""
@@ -286,7 +288,7 @@ class CosineSearch:
             out = self.backend.empty(
                 (batch.embedding.shape[0], self.n_candidates), self.dtype
             )
-        self._write_raw(batch, out)
+        self._write_raw(batch, out, 1)
         return out
 
     # ---------------------------------------------------- certificate
@@ -415,9 +417,11 @@ class CosineSearch:
         row's best entries certified: the argmax of a row is the top-1 of
         :meth:`ranked`. Written into ``out`` when given."""
         nx = self.backend
-        out = self.raw_scores(batch, out)
+        self.prepare(batch)
+        if out is None:
+            out = nx.empty((batch.embedding.shape[0], self.n_candidates), self.dtype)
         K = min(1 + SPARE, self.n_candidates)
-        cols, vals = nx.raw_top_k(out, K)
+        cols, vals = self._write_raw(batch, out, K)
 
         def more(rows: Any, K: int) -> tuple:
             return nx.raw_top_k(out[nx.asarray(rows)], K)
@@ -574,16 +578,18 @@ class ConSESearch(CosineSearch):
             cols[rows], vals[rows] = super()._raw_top_k(batch.take(rows), K)
         return cols, vals
 
-    def _write_raw(self, batch: ConSEBatch, out: Any) -> None:
+    def _write_raw(self, batch: ConSEBatch, out: Any, K: int) -> tuple:
         if self.gram is None:
-            return super()._write_raw(batch, out)
+            return super()._write_raw(batch, out, K)
         idx, w = self._gather_args(batch)
-        self.backend.gather_scores(idx, w, self.gram, self.offset, out)
+        nx = self.backend
+        cols, vals = nx.gather_scores(idx, w, self.gram, self.offset, out, K)
         if getattr(batch, "direct", None) is not None:
             rows = batch.direct
-            part = self.backend.empty((rows.shape[0], self.n_candidates), self.dtype)
-            super()._write_raw(batch.take(rows), part)
+            part = nx.empty((rows.shape[0], self.n_candidates), self.dtype)
+            cols[rows], vals[rows] = super()._write_raw(batch.take(rows), part, K)
             out[rows] = part
+        return cols, vals
 
     def ranked(self, batch: ConSEBatch, k: int) -> tuple:
         nx = self.backend

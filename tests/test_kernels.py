@@ -67,8 +67,11 @@ def test_factorised_top_k_and_scores_match_numpy(dtype, T, with_offset):
         np.testing.assert_array_equal(cols, expected_cols)
         np.testing.assert_array_equal(vals, expected_vals)
     out = np.full((70, n), np.nan, dtype=dtype)
-    kernels.factorised_scores(idx, w, G, offset, out)
+    cols, vals = kernels.factorised_scores(idx, w, G, offset, out, 3)
     np.testing.assert_array_equal(out, S)
+    expected_cols, expected_vals = _brute_top_k(S, 3)
+    np.testing.assert_array_equal(cols, expected_cols)
+    np.testing.assert_array_equal(vals, expected_vals)
 
 
 def test_factorised_top_k_keeps_every_column_when_k_is_n():
@@ -151,7 +154,7 @@ def test_kernels_refuse_indices_out_of_range():
         with pytest.raises(IndexError, match="outside"):
             kernels.factorised_top_k(idx, w, G, None, 3)
         with pytest.raises(IndexError, match="outside"):
-            kernels.factorised_scores(idx, w, G, None, np.empty((2, 10), np.float32))
+            kernels.factorised_scores(idx, w, G, None, np.empty((2, 10), np.float32), 3)
         with pytest.raises(IndexError, match="outside"):
             kernels.weighted_rows(idx, w, G.astype(np.float64), np.float32)
     with pytest.raises(IndexError, match="outside"):
