@@ -45,6 +45,7 @@ import numpy as np
 
 from . import _kernels as kernels
 from ._compat import array_api_compat_namespace
+from ._compensated import dot2_step
 from ._parallel import SERIAL, Parallel
 
 __all__ = [
@@ -359,35 +360,19 @@ class Backend:
 
     def dot2(self, A: Any, ia: Any, B: Any, ib: Any) -> Any:
         """``A[ia[i]] · B[ib[i]]`` for each pair, in float64, by the
-        compensated Dot2 of Ogita, Rump and Oishi (SIAM J. Sci. Comput.
-        26(6), 2005): the operations of :func:`sk_conse._numba_kernels.dot2`
-        in the same order, vectorised over the pairs (the same bits)."""
+        compensated Dot2 (:func:`sk_conse._compensated.dot2_step`, the step
+        the compiled kernel runs too), vectorised over the pairs: the same
+        bits."""
         xp = self.xp
-        split = 134217729.0  # 2**27 + 1
         out = self.empty((ia.shape[0],), np.float64)
         for start in range(0, ia.shape[0], _DOT2_PAIRS):
-            a = xp.astype(
-                xp.take(A, ia[start : start + _DOT2_PAIRS], axis=0), xp.float64
-            )
-            b = xp.astype(
-                xp.take(B, ib[start : start + _DOT2_PAIRS], axis=0), xp.float64
-            )
+            a = xp.take(A, ia[start : start + _DOT2_PAIRS], axis=0)
+            b = xp.take(B, ib[start : start + _DOT2_PAIRS], axis=0)
+            a, b = xp.astype(a, xp.float64), xp.astype(b, xp.float64)
             p = xp.zeros_like(a[:, 0])
             s = xp.zeros_like(p)
             for j in range(a.shape[1]):
-                x, y = a[:, j], b[:, j]
-                h = x * y
-                c = split * x
-                xh = c - (c - x)
-                xl = x - xh
-                c = split * y
-                yh = c - (c - y)
-                yl = y - yh
-                r = xl * yl - (((h - xh * yh) - xl * yh) - xh * yl)
-                total = p + h
-                z = total - p
-                s = s + (((p - (total - z)) + (h - z)) + r)
-                p = total
+                p, s = dot2_step(p, s, a[:, j], b[:, j])
             out[start : start + _DOT2_PAIRS] = p + s
         return out
 

@@ -16,6 +16,7 @@ import numba as nb
 import numpy as np
 from numba import uint64
 
+from ._compensated import dot2_step
 from ._kernel_cache import cached
 
 # Rows that share each column block of G while it is in cache.
@@ -29,8 +30,6 @@ SCREEN_COLUMNS = 32
 # Rows summed together by weighted_rows: each seen vector is read once for
 # all of them.
 SUM_ROWS = 16
-# Dekker's splitting constant for float64 (2**27 + 1).
-_SPLIT = 134217729.0
 
 
 @nb.njit(inline="always")
@@ -227,18 +226,7 @@ def weighted_rows(idx, w, M, out, start, stop):
                 out[r, j] = acc[r - r0, j]
 
 
-@nb.njit(inline="always")
-def _two_product(a, b):
-    """``a * b = x + y`` exactly (Dekker; no fused multiply-add)."""
-    x = a * b
-    c = _SPLIT * a
-    ah = c - (c - a)
-    al = a - ah
-    c = _SPLIT * b
-    bh = c - (c - b)
-    bl = b - bh
-    y = al * bl - (((x - ah * bh) - al * bh) - ah * bl)
-    return x, y
+_dot2_step = nb.njit(inline="always")(dot2_step)
 
 
 @nb.njit(nogil=True)
@@ -253,11 +241,7 @@ def dot2(A, ia, B, ib, out, start, stop):
         p = 0.0
         s = 0.0
         for j in range(q):
-            h, r = _two_product(np.float64(a[j]), np.float64(b[j]))
-            x = p + h
-            z = x - p
-            s = s + (((p - (x - z)) + (h - z)) + r)
-            p = x
+            p, s = _dot2_step(p, s, np.float64(a[j]), np.float64(b[j]))
         out[i] = p + s
 
 
