@@ -332,7 +332,7 @@ def main(argv=None) -> int:
                 cpu_total, cpu_labels, cpu_route = cpu[T]
                 best = None
                 for route in ("direct", "factorised"):
-                    search = ConSESearch(nx, vectors, S0, Tv, route=route)
+                    search = ConSESearch(nx, vectors, S0, Tv, algorithm=route)
                     t, (idx, vals) = timed(
                         lib,
                         lambda s=search, P=P: search_top_k(s, P, k, args.batch),

@@ -586,7 +586,7 @@ def profile(args) -> list[list[str]]:
     """
     from sk_conse._backend import NumpyBackend
     from sk_conse._parallel import plan
-    from sk_conse._search import ConSESearch, choose_route
+    from sk_conse._search import ConSESearch, choose_algorithm
 
     rng = np.random.default_rng(0)
     cfg = PAPER
@@ -598,10 +598,10 @@ def profile(args) -> list[list[str]]:
     out = []
     for T in ("10", "all"):
         Tv = n_seen if T == "all" else int(T)
-        route = choose_route(
+        route = choose_algorithm(
             backend, T=Tv, n_seen=n_seen, q=q, n_candidates=len(vectors), itemsize=4
         )
-        search = ConSESearch(backend, vectors, vectors[:n_seen], Tv, route=route)
+        search = ConSESearch(backend, vectors, vectors[:n_seen], Tv, algorithm=route)
         starts = range(0, n, batch)
         fns = _profile_steps(search, P, starts, batch, k, route)
         times = best_of(fns, args.repeat)

@@ -2,7 +2,7 @@
 
 Sweeps the embedding size q, T and the number of candidates; for each point
 times ``predict_top_k`` on both routes (interleaved rounds, minimum) and
-reports the route ``"auto"`` chooses (:func:`sk_conse._search.choose_route`)
+reports the route ``"auto"`` chooses (:func:`sk_conse._search.choose_algorithm`)
 against the faster one. PASS
 when the chosen route is never more than 10 % slower than the best, on this
 OpenBLAS kernel and, in a child process, on the other one (the forced

@@ -37,7 +37,7 @@ from ._compat import (
 from ._docstrings import fill_doc
 from ._label_embeddings import check_label_embeddings, sorted_labels
 from ._memory import fit_base
-from ._search import ConSESearch, choose_route
+from ._search import ConSESearch, choose_algorithm
 from ._utils import (
     as_python_label,
     check_k,
@@ -430,7 +430,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         if backend is None:
             backend = backend_for(None, self.device_, follow_input=False)
         n_seen, q = self.seen_embeddings_.shape
-        return choose_route(
+        return choose_algorithm(
             backend,
             T=self.T_,
             n_seen=n_seen,
@@ -534,7 +534,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
             offset=self._candidate_offset(params["seen_penalty"]),
             # The route rule knows the backend: a torch CUDA call may route
             # differently from the CPU default recorded in algorithm_.
-            route=self._resolve_algorithm(backend, params["algorithm"]),
+            algorithm=self._resolve_algorithm(backend, params["algorithm"]),
         )
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:

@@ -23,7 +23,7 @@ backend runs.
 Notation: ``S0`` (n_seen, q) seen-label vectors, ``S1`` (n_candidates, q)
 candidate vectors (``Ŝ1`` their unit vectors), ``W`` (n, n_seen) the top-T
 weights. The factorised route costs ``T`` row additions of ``G`` a candidate
-instead of ``q`` multiply-adds: :func:`choose_route` picks it.
+instead of ``q`` multiply-adds: :func:`choose_algorithm` picks it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ __all__ = [
     "ConSESearch",
     "CosineSearch",
     "SearchBatch",
-    "choose_route",
+    "choose_algorithm",
     "rounding_bound",
 ]
 
@@ -65,7 +65,7 @@ _DIRECT_SPREAD = 64.0
 _KEEP = object()
 
 
-def choose_route(
+def choose_algorithm(
     backend: Backend, *, T: int, n_seen: int, q: int, n_candidates: int, itemsize: int
 ) -> str:
     """``"factorised"`` or ``"direct"``: the faster route on ``backend``.
@@ -79,11 +79,11 @@ def choose_route(
     Examples
     --------
     >>> from sk_conse._backend import get_backend
-    >>> from sk_conse._search import choose_route
-    >>> choose_route(get_backend("numpy"), T=1, n_seen=1000, q=500,
+    >>> from sk_conse._search import choose_algorithm
+    >>> choose_algorithm(get_backend("numpy"), T=1, n_seen=1000, q=500,
     ...              n_candidates=21841, itemsize=4)
     'factorised'
-    >>> choose_route(get_backend("numpy"), T=1000, n_seen=1000, q=500,
+    >>> choose_algorithm(get_backend("numpy"), T=1000, n_seen=1000, q=500,
     ...              n_candidates=21841, itemsize=4)
     'direct'
     """
@@ -445,7 +445,8 @@ class ConSESearch(CosineSearch):
     T : int
         How many of the most likely seen labels are combined.
     offset : ndarray of shape (n_candidates,) or None
-    route : {"direct", "factorised"}
+    algorithm : {"direct", "factorised"}
+        The route the search takes (the estimator's resolved ``algorithm``).
 
     Examples
     --------
@@ -469,26 +470,22 @@ class ConSESearch(CosineSearch):
         T: int,
         *,
         offset: Any = None,
-        route: str = "direct",
+        algorithm: str = "direct",
     ) -> None:
         super().__init__(backend, candidates, offset)
         seen = np.asarray(seen, dtype=np.float64)
         self.n_seen = seen.shape[0]
         self.T = min(T, self.n_seen)
-        self.algorithm = route
+        self.algorithm = algorithm
         self.seen = backend.asarray(seen)
         self.seen_norms = backend.asarray(np.linalg.norm(seen, axis=1))
         self.abs_seen = backend.asarray(np.abs(seen))
         self.gram = None
-        if route == "factorised":
+        if algorithm == "factorised":
             self.gram = backend.asarray(self._gram(seen))
             self.sum_terms = self.T
             # G summed in float64 and rounded once, below float64.
             self.dot_terms = 1 if np.dtype(self.dtype).itemsize < 8 else self.q
-
-    @property
-    def route(self) -> str:
-        return self.algorithm
 
     def _gram(self, seen: np.ndarray) -> np.ndarray:
         """``G = S0 Ŝ1ᵀ`` over the candidates (in their order), computed in

@@ -82,7 +82,7 @@ def test_identical_vectors_score_bit_for_bit(backend, route, dtype):
     vectors, P = _near_tie_problem(dtype=dtype)
     seen = np.stack([vectors[f"s{i:02d}"] for i in range(12)])
     cands = np.stack([vectors[f"u{i:02d}"] for i in range(60)])
-    search = ConSESearch(backend, cands, seen, T=4, route=route)
+    search = ConSESearch(backend, cands, seen, T=4, algorithm=route)
     batch = search.embed(backend.asarray(P.astype(dtype)))
     S = backend.to_numpy(search.scores(batch))[:, :60]
     # Duplicates and same-direction copies score exactly as their originals.
@@ -208,9 +208,9 @@ def test_algorithm_set_after_fit_takes_effect_and_is_validated():
     routes = set()
     original = ConSESearch.__init__
 
-    def spy(self, *args, route="direct", **kwargs):
-        routes.add(route)
-        original(self, *args, route=route, **kwargs)
+    def spy(self, *args, algorithm="direct", **kwargs):
+        routes.add(algorithm)
+        original(self, *args, algorithm=algorithm, **kwargs)
 
     ConSESearch.__init__ = spy
     try:
@@ -320,7 +320,7 @@ def test_torch_and_numpy_backends_tie_the_same(route):
     cands = np.stack([vectors[f"u{i:02d}"] for i in range(60)])
     tops = []
     for backend in (NumpyBackend(), TorchBackend("cpu")):
-        search = ConSESearch(backend, cands, seen, T=3, route=route)
+        search = ConSESearch(backend, cands, seen, T=3, algorithm=route)
         batch = search.embed(backend.asarray(P.astype(np.float32)))
         idx, _ = search.ranked(batch, 5)
         tops.append(backend.to_numpy(idx))
@@ -371,7 +371,7 @@ def test_top_k_is_the_exact_ranking_among_near_ties(
         cands,
         seen,
         T=T,
-        route=route,
+        algorithm=route,
         offset=None if offset is None else offset.astype(np.float32),
     )
     assert search.backend.compiled == compiled

@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from sk_conse._backend import GATHER_MAX_T, Backend, NumpyBackend
 from sk_conse._parallel import Parallel
-from sk_conse._search import ConSESearch, CosineSearch, choose_route
+from sk_conse._search import ConSESearch, CosineSearch, choose_algorithm
 
 GROUP = 64
 
@@ -242,7 +242,7 @@ def _search_problem(dtype, n_candidates, seed=4):
 def test_scores_and_top_k_match_reference(backend, route, T, width, dtype):
     n_candidates = WIDTHS[width]
     P, S0, S1 = _search_problem(dtype, n_candidates)
-    search = ConSESearch(backend, S1, S0, T, route=route)
+    search = ConSESearch(backend, S1, S0, T, algorithm=route)
     assert search.n_candidates == n_candidates
     batch = search.embed(backend.asarray(P))
     S = search.raw_scores(batch)
@@ -261,8 +261,8 @@ def test_scores_and_top_k_match_reference(backend, route, T, width, dtype):
 @pytest.mark.parametrize("route", ROUTES)
 def test_routes_agree(backend, route):
     P, S0, S1 = _search_problem(np.float64, WIDTHS["grouped"], seed=5)
-    direct = ConSESearch(backend, S1, S0, 4, route="direct")
-    other = ConSESearch(backend, S1, S0, 4, route=route)
+    direct = ConSESearch(backend, S1, S0, 4, algorithm="direct")
+    other = ConSESearch(backend, S1, S0, 4, algorithm=route)
     np.testing.assert_allclose(
         search_scores(other, P), search_scores(direct, P), rtol=1e-10, atol=1e-12
     )
@@ -278,7 +278,7 @@ def test_numpy_threaded_search_equals_the_serial_one(route):
     S0 = rng.randn(50, 64).astype(np.float32)
     S1 = rng.randn(n_candidates, 64).astype(np.float32)
     S1[n_candidates - 1] = S1[5]  # an exact tie
-    serial = ConSESearch(NumpyBackend(), S1, S0, T, route=route)
+    serial = ConSESearch(NumpyBackend(), S1, S0, T, algorithm=route)
     threaded = serial.on(NumpyBackend(Parallel(4)))
     assert serial.backend.parallel.n_threads == 1  # `on` leaves it alone
     expected = serial.scores(serial.embed(P))
@@ -299,11 +299,11 @@ def test_offset_is_subtracted_and_moves_the_ranking(backend, route):
     rng = np.random.RandomState(7)
     P = probabilities(rng, 6, 4)
     S0, S1 = rng.randn(4, 3), rng.randn(5, 3)
-    plain = ConSESearch(backend, S1, S0, 2, route=route)
+    plain = ConSESearch(backend, S1, S0, 2, algorithm=route)
     a = search_scores(plain, P)[:, :5]
     # A large offset on each row's best candidate sends it last.
     offset = np.array([0.0, 0.5, 0.0, 2.0, 0.25])
-    shifted = ConSESearch(backend, S1, S0, 2, offset=offset, route=route)
+    shifted = ConSESearch(backend, S1, S0, 2, offset=offset, algorithm=route)
     b = search_scores(shifted, P)
     np.testing.assert_allclose(b[:, :5], a - offset, rtol=0, atol=1e-15)
     np.testing.assert_allclose(b[:, :5], ref_scores(P, S0, S1, 2, offset), atol=1e-12)
@@ -316,7 +316,7 @@ def test_top_k_never_returns_padding(backend, route):
     rng = np.random.RandomState(8)
     P = probabilities(rng, 4, 5)
     S0, S1 = rng.randn(5, 3), rng.randn(6, 3)
-    search = ConSESearch(backend, S1, S0, 2, route=route, offset=np.full(6, 5.0))
+    search = ConSESearch(backend, S1, S0, 2, algorithm=route, offset=np.full(6, 5.0))
     S = search.raw_scores(search.embed(backend.asarray(P)))
     idx, vals = search.backend.top_k(S, 100)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
@@ -347,8 +347,8 @@ def test_scaling_candidates_changes_nothing(backend, seed, scale, route):
     rng = np.random.RandomState(seed)
     P = probabilities(rng, 5, 6)
     S0, S1 = rng.randn(6, 4), rng.randn(9, 4)
-    a = ConSESearch(backend, S1, S0, 3, route=route)
-    b = ConSESearch(backend, S1 * scale[:, None], S0, 3, route=route)
+    a = ConSESearch(backend, S1, S0, 3, algorithm=route)
+    b = ConSESearch(backend, S1 * scale[:, None], S0, 3, algorithm=route)
     np.testing.assert_allclose(
         search_scores(b, P), search_scores(a, P), rtol=1e-12, atol=1e-13
     )
@@ -361,7 +361,7 @@ def test_scaling_candidates_changes_nothing(backend, seed, scale, route):
 def test_cancelling_top_t_vectors_give_zero_scores(backend, route):
     S0 = np.array([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0], [0.0, 1.0, 0.0]])
     S1 = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    search = ConSESearch(backend, S1, S0, 2, route=route)
+    search = ConSESearch(backend, S1, S0, 2, algorithm=route)
     S = search.raw_scores(search.embed(backend.asarray(np.array([[0.4, 0.4, 0.2]]))))
     S_np = backend.to_numpy(S)
     np.testing.assert_array_equal(S_np[:, :2], 0.0)
@@ -375,7 +375,7 @@ def test_rounding_noise_of_a_cancellation_is_not_a_direction(backend, route):
     # noise must score 0 against every candidate, not +-1 along a random axis.
     a, b = np.random.RandomState(0).randn(2, 4)
     S0 = np.stack([a, b, -(a + b)])
-    search = ConSESearch(backend, np.eye(4), S0, 3, route=route)
+    search = ConSESearch(backend, np.eye(4), S0, 3, algorithm=route)
     batch = search.embed(backend.asarray(np.full((1, 3), 1 / 3)))
     assert np.any(backend.to_numpy(batch.embedding) != 0)  # the premise
     np.testing.assert_array_equal(backend.to_numpy(search.raw_scores(batch))[:, :4], 0)
@@ -394,7 +394,7 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
     # but far above the rounding error of the sum, so it is the direction
     # [0, 1], and every score is the cosine to [0, 1].
     S0 = np.array([[1.0, 0.0], [-1.0, 1e-14]])
-    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, route=route)
+    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, algorithm=route)
     batch = search.embed(backend.asarray(np.array([[0.5, 0.5]])))
     np.testing.assert_array_equal(backend.to_numpy(batch.embedding), [[0.0, 5e-15]])
     S = search.raw_scores(batch)
@@ -412,7 +412,7 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
 @pytest.mark.parametrize("route", ROUTES)
 def test_an_exact_cancellation_has_no_direction(backend, route):
     S0 = np.array([[1.0, 0.0], [-1.0, 0.0]])
-    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, route=route)
+    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, algorithm=route)
     batch = search.embed(backend.asarray(np.array([[0.5, 0.5]])))
     np.testing.assert_array_equal(backend.to_numpy(batch.embedding), [[0.0, 0.0]])
     S = backend.to_numpy(search.raw_scores(batch))
@@ -442,7 +442,7 @@ def test_the_direction_rule_holds_for_large_t(backend, route, T):
     # ||f|| = 80 eps: below the bound (T + 1) eps ||A|| exactly when T >= 80.
     S0, P = _half_and_half(T, 80 * _EPS)
     search = ConSESearch(
-        backend, np.array([[0.0, 1.0], [1.0, 0.0]]), S0, T, route=route
+        backend, np.array([[0.0, 1.0], [1.0, 0.0]]), S0, T, algorithm=route
     )
     batch = search.embed(backend.asarray(P))
     F = backend.to_numpy(batch.embedding)[0]
@@ -515,10 +515,10 @@ def test_on_returns_a_copy_with_the_new_backend():
 def _route(backend, **kwargs):
     params = {"T": 10, "n_seen": 1000, "q": 500, "n_candidates": 21841, "itemsize": 4}
     params.update(kwargs)
-    return choose_route(backend, **params)
+    return choose_algorithm(backend, **params)
 
 
-def test_choose_route_factorised_when_t_is_small_against_q():
+def test_choose_algorithm_factorised_when_t_is_small_against_q():
     assert _route(NumpyBackend()) == "factorised"
 
 
@@ -531,11 +531,11 @@ def test_choose_route_factorised_when_t_is_small_against_q():
         {"n_seen": 100_000, "itemsize": 8},  # G too large
     ],
 )
-def test_choose_route_direct_otherwise(change):
+def test_choose_algorithm_direct_otherwise(change):
     assert _route(NumpyBackend(), **change) == "direct"
 
 
-def test_choose_route_follows_the_kernel_rule(monkeypatch):
+def test_choose_algorithm_follows_the_kernel_rule(monkeypatch):
     # With the kernels: factorised up to T = 16 + q / 3.
     import sk_conse._kernels as kernels
 
@@ -551,7 +551,7 @@ def test_choose_route_follows_the_kernel_rule(monkeypatch):
 
 
 @pytest.mark.parametrize("device", ["cuda", "cuda:0"])
-def test_choose_route_direct_on_a_gpu(device):
+def test_choose_algorithm_direct_on_a_gpu(device):
     gpu = types.SimpleNamespace(device=device)
     assert (
         _route(
@@ -572,7 +572,7 @@ def test_a_cancelling_row_with_a_single_candidate_is_scored():
         np.array([[1.0, 1.0]], np.float32),
         seen,
         T=2,
-        route="factorised",
+        algorithm="factorised",
     )
     batch = search.embed(np.array([[0.5, 0.5, 0.0], [0.1, 0.0, 0.9]], np.float32))
     out = np.empty((2, 1), np.float32)
@@ -617,7 +617,7 @@ def test_raw_scores_lie_within_half_the_rounding_bound(
     backend = NumpyBackend()
     backend.compiled = compiled
     search = ConSESearch(
-        backend, S1.astype(dtype), S0.astype(dtype), T, route=route, offset=offset
+        backend, S1.astype(dtype), S0.astype(dtype), T, algorithm=route, offset=offset
     )
     batch = search.embed(P.astype(dtype))
     raw = search.raw_scores(batch)
