@@ -29,7 +29,7 @@ RUN_COLUMNS = 256
 SCREEN_COLUMNS = 32
 # Rows summed together by weighted_rows: each seen vector is read once for
 # all of them.
-SUM_ROWS = 16
+SUM_ROWS = 4
 
 
 @nb.njit(inline="always")
