@@ -78,6 +78,7 @@ test: install
 		"(OPENBLAS_CORETYPE=$${OPENBLAS_CORETYPE-unset}," \
 		"OPENBLAS_L2_SIZE=$${OPENBLAS_L2_SIZE-unset})"
 	@echo "$(PYTHON) -m pytest"; $(PYTHON) -m pytest; status=$$?; \
+	SK_CONSE_DISABLE_NUMBA=1 $(PYTHON) -m pytest -p no:cacheprovider $(NUMERICAL_TESTS) || status=1; \
 	$(OTHER_KERNEL_RUN) || status=1; \
 	exit $$status
 

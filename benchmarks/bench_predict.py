@@ -541,37 +541,37 @@ def headline(args, checks) -> list[list[str]]:
     return rows
 
 
-def _profile_steps(search, P, starts, batch, buf, k, route):
-    """The profiled steps of ``profile``, each over every batch."""
+def _profile_steps(search, P, starts, batch, k, route):
+    """The profiled steps of ``profile``, each over every batch: embed, the
+    backend's raw top-K, the certificate, and (direct route) the bare GEMM."""
+    K = min(k + 8, search.n_candidates)
     batches = [search.embed(P[s : s + batch]) for s in starts]
-    scaled = [
-        b.embedding / np.linalg.norm(b.embedding, axis=1, keepdims=True)
-        for b in batches
-    ]
-    S_all = [np.array(search.scores(b, out=buf)) for b in batches]
+    for b in batches:
+        search.prepare(b)
+    raw = [search._raw_top_k(b, K) for b in batches]
 
     def embed():
         for s in starts:
             search.embed(P[s : s + batch])
 
-    def scores():
+    def raw_top_k():
         for b in batches:
-            search.scores(b, out=buf)
+            search._raw_top_k(b, K)
+
+    def certify():
+        for b, (cols, vals) in zip(batches, raw):
+            search.certify(b, cols, vals, k, search.bound(b), None)
 
     def gemm():
-        for F in scaled:
-            np.matmul(F, search.unit.T, out=buf[: len(F)])
-
-    def topk():
-        for S in S_all:
-            search.top_k(S, k)
+        for b in batches:
+            F = b.embedding * b.inverse_norms[:, None]
+            np.matmul(F, search.units.T)
 
     def whole():
         for s in starts:
-            S = search.scores(search.embed(P[s : s + batch]), out=buf)
-            search.top_k(S, k)
+            search.ranked(search.embed(P[s : s + batch]), k)
 
-    fns = {"whole": whole, "embed": embed, "scores": scores, "topk": topk}
+    fns = {"whole": whole, "embed": embed, "raw": raw_top_k, "certify": certify}
     if route == "direct":
         fns["gemm"] = gemm
     return fns
@@ -580,14 +580,13 @@ def _profile_steps(search, P, starts, batch, buf, k, route):
 def profile(args) -> list[list[str]]:
     """Where sk_conse's float32 predict_top_k time goes, per 1,024-row batch.
 
-    Runs the search layer's steps one by one on the estimator's backend (the
-    same thread budget as a public call): embed (top-T weights and f(x)),
-    scores (for the direct route split into the GEMM alone and the rest:
-    1 / ||f(x)||, scaling, -inf padding) and the top-k.
+    Runs the search's steps one by one on the estimator's backend (the same
+    thread budget as a public call): embed (top-T weights and f(x)), the
+    backend's raw top-K and the certificate.
     """
     from sk_conse._backend import NumpyBackend
     from sk_conse._parallel import plan
-    from sk_conse._search import ConSESearch, choose_route
+    from sk_conse._search import ConSESearch, choose_algorithm
 
     rng = np.random.default_rng(0)
     cfg = PAPER
@@ -599,13 +598,12 @@ def profile(args) -> list[list[str]]:
     out = []
     for T in ("10", "all"):
         Tv = n_seen if T == "all" else int(T)
-        route = choose_route(
+        route = choose_algorithm(
             backend, T=Tv, n_seen=n_seen, q=q, n_candidates=len(vectors), itemsize=4
         )
-        search = ConSESearch(backend, vectors, vectors[:n_seen], Tv, route=route)
-        buf = backend.empty((batch, search.n_padded), dtype)
+        search = ConSESearch(backend, vectors, vectors[:n_seen], Tv, algorithm=route)
         starts = range(0, n, batch)
-        fns = _profile_steps(search, P, starts, batch, buf, k, route)
+        fns = _profile_steps(search, P, starts, batch, k, route)
         times = best_of(fns, args.repeat)
         nb = len(starts)
         per = {name: 1000 * t / nb for name, t in times.items()}
@@ -613,7 +611,7 @@ def profile(args) -> list[list[str]]:
             [
                 T,
                 route,
-                "whole batch (embed + scores + top-k)",
+                "whole batch (embed + raw top-K + certify)",
                 f"{per['whole']:.1f}",
                 "100%",
             ]
@@ -621,13 +619,13 @@ def profile(args) -> list[list[str]]:
         for name, what in [
             ("embed", "embed: top-T weights, f(x) = W S0"),
             (
-                "scores",
-                "scores: 1/||f||, "
-                + ("GEMM" if route == "direct" else "gather of G")
-                + ", padding",
+                "raw",
+                "raw top-K: "
+                + ("GEMM blocks" if route == "direct" else "gather of G")
+                + " streamed into the top-K",
             ),
-            ("gemm", "  of which the GEMM alone (unit f @ unit S1ᵀ)"),
-            ("topk", f"top-{k} of the (1,024 x {search.n_padded}) block"),
+            ("gemm", "  the GEMM alone, for comparison (unit f @ unit S1ᵀ)"),
+            ("certify", "certify: re-score near-ties (Dot2), rank"),
         ]:
             if name in per:
                 out.append(

@@ -2,7 +2,7 @@
 
 Sweeps the embedding size q, T and the number of candidates; for each point
 times ``predict_top_k`` on both routes (interleaved rounds, minimum) and
-reports the route ``"auto"`` chooses (:func:`sk_conse._search.choose_route`)
+reports the route ``"auto"`` chooses (:func:`sk_conse._search.choose_algorithm`)
 against the faster one. PASS
 when the chosen route is never more than 10 % slower than the best, on this
 OpenBLAS kernel and, in a child process, on the other one (the forced
@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     print(f"# NumPy's OpenBLAS kernel: {numpy_blas_kernel()}")
     env = os.environ.get("OPENBLAS_CORETYPE")
     print(f"# OPENBLAS_CORETYPE: {env or 'unset'}")
-    from sk_conse._search import _KERNEL_T_BASE, _KERNEL_T_PER_Q
+    from sk_conse._backend import _KERNEL_T_BASE, _KERNEL_T_PER_Q
 
     print(f"# rule: factorised up to T = {_KERNEL_T_BASE} + q * {_KERNEL_T_PER_Q:.3f}")
     print(f"# {N_SEEN} seen labels, n = {args.n:,} rows, k = {K}, float32")

@@ -1,28 +1,29 @@
 """Backends as objects: NumPy, CuPy and torch (CPU or CUDA).
 
 Each backend is a class with the same methods (POT's ``ot/backend.py`` is the
-model): the search code in :mod:`sk_conse._search` calls ``nx.<method>`` and the
-backend's array-API namespace ``nx.xp`` only, so it has no ``if xp is numpy``
-in it, and a new backend is one class here.
+model): the search in :mod:`sk_conse._search` calls ``nx.<method>`` and the
+backend's array-API namespace ``nx.xp`` only, and never asks which backend
+it runs on. A new backend is one class here.
 
 What a backend owns:
 
 - conversions: :meth:`Backend.asarray` (onto its device), :meth:`Backend.to_numpy`
   (the one exit to NumPy);
-- **top-k**: :meth:`Backend.select_top_k` (ascending columns) and
-  :meth:`Backend.top_k` (best first), exact, ties to the smaller column;
-- **row gather**: :meth:`Backend.take_rows`, :meth:`Backend.put_rows`;
-- the **sparse product** ``W @ M`` where ``W`` holds ``T`` weights a row
-  (:meth:`Backend.weighted_rows`): ConSE's f(x) = W S0, and its factorised
-  scores W (S0 S1ᵀ).
+- the exact top-k (:meth:`Backend.top_k`, ties to the smaller column) and
+  the *raw* top-K the search certifies (:meth:`Backend.raw_top_k`, no
+  tie-breaking required);
+- ConSE's f(x) in a fixed order (:meth:`Backend.weighted_sum`) and the
+  compensated dot products of the certificate (:meth:`Backend.dot2`): the
+  same bits on every backend;
+- raw scores and their top-K, by the direct product or the factorised
+  gather (:meth:`Backend.product_top_k`, :meth:`Backend.gather_top_k`,
+  :meth:`Backend.gather_scores`).
 
-:class:`Backend` implements top-k and the sparse product generically, through
-a few primitives (the k-th largest value of each row, a stable sort, a
-cumulative sum): this is the code CuPy and torch run, and CI runs it through
-the torch backend on the CPU. :class:`NumpyBackend` replaces them with the
-tuned CPU versions (narrow strided groups, threaded gathers through
-:mod:`sk_conse._parallel`). CuPy and torch are imported lazily, so importing
-sk_conse never needs them or a GPU.
+:class:`Backend` implements all of it through a few primitives (the k-th
+largest value of each row, a sort, a gather): the code CuPy and torch run,
+and NumPy without numba. :class:`NumpyBackend` replaces some methods by the
+compiled kernels (:mod:`sk_conse._kernels`). CuPy and torch are imported
+lazily, so importing sk_conse never needs them or a GPU.
 
 The backends are registered in one table (``_BACKENDS``, at the end): each
 class knows its library's name (which is how its arrays are recognised), the
@@ -35,7 +36,6 @@ table, so a new backend is one class and one entry.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import importlib
 from types import ModuleType
@@ -43,7 +43,9 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels as kernels
 from ._compat import array_api_compat_namespace
+from ._compensated import dot2_step
 from ._parallel import SERIAL, Parallel
 
 __all__ = [
@@ -61,14 +63,15 @@ __all__ = [
 
 _DEVICES = ("auto", "cpu", "cuda")
 
-# Scores are laid out in groups of this many columns for the generic grouped
-# top-k; candidate sets are padded (with -inf) to a multiple of it.
-GROUP = 64
-# Rows per call in :meth:`Backend.rowwise_matmul` (a multiple of every BLAS
-# kernel's row tile).
-_STABLE_ROWS = 64
 # Above this many weights a row, the sparse product W @ M goes dense.
-_GATHER_MAX_T = 32
+GATHER_MAX_T = 32
+# Pairs re-scored at a time by the generic Dot2 (bounds its temporaries).
+_DOT2_PAIRS = 1024
+# The compiled factorised route is cheaper up to T = base + q * per_q.
+_KERNEL_T_BASE = 16
+_KERNEL_T_PER_Q = 1 / 3
+# The direct route's scores are made in blocks of at most this many bytes.
+_DIRECT_BLOCK_BYTES = 16 << 20
 
 
 # ---------------------------------------------------------------- imports
@@ -190,7 +193,8 @@ class Backend:
     :func:`sk_conse._compat.array_api_compat_namespace`) and ``device``, and
     implement the primitives :meth:`asarray`, :meth:`kth_largest`,
     :meth:`put_rows` and :meth:`_sparse_product`. Everything else here is
-    generic.
+    generic: it is what torch and CuPy run, and what NumPy runs without the
+    compiled kernels.
     """
 
     #: The array library's module name: its arrays are recognised by it.
@@ -235,6 +239,18 @@ class Backend:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(device={self.device!r})"
 
+    def factorised_max_t(self, q: int) -> float:
+        """The largest ``T`` at which the factorised route beats the direct
+        one here, for vectors of ``q`` components.
+
+        On the CPU without the compiled kernels each row costs ``T`` row
+        additions of ``G`` against ``q`` GEMM multiply-adds a candidate:
+        ``T <= q / 8`` (benchmarks/README.md, "Route crossovers"). On a GPU
+        the direct route is one dense GEMM: the factorised route is never
+        chosen automatically there.
+        """
+        return q / 8 if str(self.device) == "cpu" else 0
+
     # ------------------------------------------------------- primitives
 
     def asarray(self, a: Any, dtype: Any = None) -> Any:
@@ -271,37 +287,6 @@ class Backend:
 
     # ----------------------------------------------------------- top-k
 
-    def rowwise_matmul(self, a: Any, b: Any) -> Any:
-        """``a @ b`` with each row computed as it would be in any batch.
-
-        A BLAS rounds a row differently by its place in the kernel's tiles
-        and by the size of the call (one row goes through GEMV). The product
-        runs in float64 and is rounded to the dtype of ``a``: for float32,
-        what is left of the BLAS's choices lies far below the final rounding.
-        float64 input gets no such margin: it is multiplied in row blocks of
-        one fixed size (the last zero-padded), so that no row ever goes
-        through another code path than the others.
-        """
-        xp = self.xp
-        wide = xp.float64
-        if xp.isdtype(a.dtype, xp.float32):
-            return xp.astype(
-                self.matmul(xp.astype(a, wide), xp.astype(b, wide, copy=False)),
-                a.dtype,
-            )
-        m = a.shape[0]
-        out = self.empty((m, b.shape[1]), a.dtype)
-        block = _STABLE_ROWS
-        for start in range(0, m, block):
-            part = a[start : start + block]
-            rows = part.shape[0]
-            if rows < block:
-                padded = self.zeros((block, a.shape[1]), a.dtype)
-                padded[:rows] = part
-                part = padded
-            out[start : start + rows] = self.matmul(part, b)[:rows]
-        return out
-
     def select_top_k(self, A: Any, k: int) -> Any:
         """Column indices of the ``k`` largest entries of each row, ascending.
 
@@ -334,59 +319,85 @@ class Backend:
         cols = xp.nonzero(mask)[1]
         return xp.reshape(cols, (m, k))
 
-    def top_k(self, S: Any, k: int, n_valid: int | None = None) -> tuple[Any, Any]:
-        """Exact top-k of each row of ``S[:, :n_valid]``, best first.
-
-        ``S`` may carry ``-inf`` padding beyond ``n_valid``. Ties go to the
-        smaller column. Wide blocks whose width is a multiple of ``GROUP``
-        first take the maximum over strided groups of columns, keep the ``k``
-        best groups and select within them.
+    def top_k(self, S: Any, k: int) -> tuple[Any, Any]:
+        """Exact top-k of each row of ``S``, best first, ties to the smaller
+        column.
 
         Returns
         -------
-        idx : int array of shape (m, min(k, n_valid))
-        values : array of shape (m, min(k, n_valid))
+        idx : int array of shape (m, min(k, n))
+        values : array of shape (m, min(k, n))
         """
-        n_valid = S.shape[1] if n_valid is None else n_valid
-        k = min(k, n_valid)
-        if S.shape[1] % GROUP == 0 and n_valid >= 8 * k * GROUP:
-            idx, vals = self._grouped_top_k(S, k, n_valid)
-        else:
-            idx = self.select_top_k(S[:, :n_valid], k)
-            vals = self.take_rows(S, idx)
+        idx = self.select_top_k(S, min(k, S.shape[1]))
+        vals = self.take_rows(S, idx)
         order = self.xp.argsort(vals, axis=1, descending=True, stable=True)
         return self.take_rows(idx, order), self.take_rows(vals, order)
 
-    def _grouped_top_k(self, S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
-        """Top-k (ascending columns) through the maxima of column groups.
+    def raw_top_k(self, S: Any, K: int) -> tuple[Any, Any]:
+        """``K`` largest entries of each row of ``S`` (columns and values),
+        in any order and with any choice among ties: the search certifies
+        them (:mod:`sk_conse._search`)."""
+        return self.top_k(S, K)
 
-        Group ``g`` holds the strided columns ``g, g + n_groups, ...``. When
-        no group outside the ``k`` chosen ties the ``k``-th best group
-        maximum, the top-k lie within the chosen groups; rows where one does
-        are recomputed on the whole row.
+    # --------------------------------------------------- raw scores
+
+    def largest(self, P: Any, T: int) -> Any:
+        """The columns of each row's ``T`` largest entries, ascending; of
+        equal entries the smaller column (the top-T seen labels)."""
+        return self.select_top_k(P, T)
+
+    def weighted_sum(self, idx: Any, w: Any, M: Any, dtype: Any) -> Any:
+        """``sum_t w[i, t] M[idx[i, t]]`` in float64, term after term from
+        zero, rounded once to ``dtype``: ConSE's f(x), the same bits on
+        every backend. ``M`` is float64; ``idx`` of one row serves every row.
         """
         xp = self.xp
-        m, width = S.shape
-        n_groups = width // GROUP
-        group_max = xp.max(xp.reshape(S, (m, GROUP, n_groups)), axis=1)
-        groups = self.select_top_k(group_max, k)  # ascending group ids
-        kth = xp.min(self.take_rows(group_max, groups), axis=1)[:, None]
-        # Position-major: column p * n_groups + g increases along each row, so
-        # ties inside the chosen groups still go to the smaller column.
-        positions = xp.arange(GROUP, dtype=groups.dtype, device=self.device)
-        cols = positions[None, :, None] * n_groups + groups[:, None, :]
-        cols = xp.reshape(cols, (m, GROUP * k))
-        sub = self.take_rows(S, cols)
-        pos = self.select_top_k(sub, k)
-        idx = self.take_rows(cols, pos)
-        vals = self.take_rows(sub, pos)
-        unsafe = xp.sum(xp.astype(group_max >= kth, xp.int64), axis=1) > k
-        if bool(xp.any(unsafe)):
-            rows = xp.nonzero(unsafe)[0]
-            fix = self.select_top_k(S[rows, :n_valid], k)
-            idx[rows] = fix
-            vals[rows] = self.take_rows(S[rows], fix)
-        return idx, vals
+        w = xp.astype(w, xp.float64)
+        acc = self.zeros((w.shape[0], M.shape[1]), np.float64)
+        for t in range(w.shape[1]):
+            acc = acc + w[:, t : t + 1] * xp.take(M, idx[:, t], axis=0)
+        return xp.astype(acc, self.dtype(dtype))
+
+    def dot2(self, A: Any, ia: Any, B: Any, ib: Any) -> Any:
+        """``A[ia[i]] · B[ib[i]]`` for each pair, in float64, by the
+        compensated Dot2 (:func:`sk_conse._compensated.dot2_step`, the step
+        the compiled kernel runs too), vectorised over the pairs: the same
+        bits."""
+        xp = self.xp
+        out = self.empty((ia.shape[0],), np.float64)
+        for start in range(0, ia.shape[0], _DOT2_PAIRS):
+            a = xp.take(A, ia[start : start + _DOT2_PAIRS], axis=0)
+            b = xp.take(B, ib[start : start + _DOT2_PAIRS], axis=0)
+            a, b = xp.astype(a, xp.float64), xp.astype(b, xp.float64)
+            p = xp.zeros_like(a[:, 0])
+            s = xp.zeros_like(p)
+            for j in range(a.shape[1]):
+                p, s = dot2_step(p, s, a[:, j], b[:, j])
+            out[start : start + _DOT2_PAIRS] = p + s
+        return out
+
+    def product_top_k(self, F: Any, U: Any, offset: Any, K: int) -> tuple:
+        """Raw top-K of ``F @ Uᵀ - offset`` (``offset`` may be None)."""
+        S = self.matmul(F, U.T)
+        if offset is not None:
+            S = S - offset
+        return self.raw_top_k(S, K)
+
+    def gather_top_k(self, idx: Any, w: Any, G: Any, offset: Any, K: int) -> tuple:
+        """Raw top-K of ``W G - offset``, ``W`` the top-T weights."""
+        S = self.weighted_rows(idx, w, G)
+        if offset is not None:
+            S = S - offset
+        return self.raw_top_k(S, K)
+
+    def gather_scores(
+        self, idx: Any, w: Any, G: Any, offset: Any, out: Any, K: int
+    ) -> tuple:
+        """``out[...] = W G - offset``, and its raw top-K."""
+        self.weighted_rows(idx, w, G, out=out)
+        if offset is not None:
+            out -= offset
+        return self.raw_top_k(out, K)
 
     # --------------------------------------------------- sparse product
 
@@ -396,18 +407,13 @@ class Backend:
         self.put_rows(W, idx, w)
         return W
 
-    def prepare_product(self, M: Any) -> Any:
-        """``M`` laid out for repeated :meth:`weighted_rows` products."""
-        return M
-
     def weighted_rows(self, idx: Any, w: Any, M: Any, out: Any = None) -> Any:
         """``out[i] = sum_t w[i, t] M[idx[i, t]]``: the product ``W @ M``.
 
-        ``W`` holds ``T = idx.shape[1]`` weights a row; above ``_GATHER_MAX_T``
-        it is applied as a dense product. ``M`` is an array or what
-        :meth:`prepare_product` made of one.
+        ``W`` holds ``T = idx.shape[1]`` weights a row; above ``GATHER_MAX_T``
+        it is applied as a dense product.
         """
-        if idx.shape[1] > _GATHER_MAX_T:
+        if idx.shape[1] > GATHER_MAX_T:
             W = self.dense_weights(idx, w, M.shape[0])
             return self.matmul(W, M, out=out)
         return self._sparse_product(idx, w, M, out)
@@ -522,6 +528,10 @@ class TorchBackend(Backend):
     def put_rows(self, A: Any, idx: Any, values: Any) -> None:
         A.scatter_(1, idx, values)
 
+    def raw_top_k(self, S: Any, K: int) -> tuple[Any, Any]:
+        vals, cols = self.torch.topk(S, K, dim=1)
+        return cols, vals
+
     def matmul(self, a: Any, b: Any, out: Any = None) -> Any:
         if out is None:
             return self.torch.matmul(a, b)
@@ -538,41 +548,17 @@ class TorchBackend(Backend):
         return out
 
 
-# ----------------------------------------------------- the tuned CPU backend
-
-# NumPy's grouped top-k uses narrower groups (a divisor of GROUP): gathering
-# the chosen strided groups touches one cache line per element, so it costs
-# ~k * group cache lines a row (16 was fastest at 21,888 columns, k = 20), and
-# the group maxima are themselves selected by the same method.
-_NP_GROUP = 16
-# The factorised product on NumPy: columns of G = S0 S1ᵀ per block (a block
-# stays in the last-level cache while rows gather from it), and rows of the
-# output filled per gather (measured on 2 Zen cores, 1,000 x 21,841 G).
-_GRAM_BLOCK = 2048
-_GATHER_ROWS = 16
-# Work is split between threads in units of rows so that a thread slowed by
-# a busy core takes fewer of them; below the minimum work (output entries x T
-# for the gather, entries for the top-k) a block runs on the calling thread.
-_GATHER_THREAD_ROWS = 128
-_GATHER_THREAD_MIN_WORK = 1 << 26
-_TOPK_THREAD_ROWS = 64
-_TOPK_THREAD_MIN_WORK = 1 << 23
-
-
-@dataclasses.dataclass(frozen=True)
-class _ColumnBlocks:
-    """A matrix as contiguous column blocks ``[(first column, block), ...]``."""
-
-    blocks: tuple
-    shape: tuple
+# ----------------------------------------------------- the CPU backend
 
 
 class NumpyBackend(_NumpyLike):
-    """NumPy on the CPU, with the tuned top-k and threaded gathers.
+    """NumPy on the CPU, with the compiled kernels (:mod:`sk_conse._kernels`).
 
-    Python threads come from :mod:`sk_conse._parallel` (NumPy releases the GIL
-    in ``take``, small BLAS products and ufuncs): ~1.7x on 2 cores for the
-    factorised gather at T = 10 and 1.9x for the group maxima of the top-k.
+    The kernels make the raw scores and their top-K without writing a score
+    matrix, on the call's threads (:mod:`sk_conse._parallel`). Without numba
+    (or with the test switch of :func:`sk_conse._kernels.available`) every
+    method is the generic one of :class:`Backend`, the path torch and CuPy
+    take.
     """
 
     name = "numpy"
@@ -583,170 +569,79 @@ class NumpyBackend(_NumpyLike):
         self.xp = array_api_compat_namespace("numpy")
         self.device = "cpu"
         self.parallel = parallel
+        self.compiled = kernels.available()
 
     def with_parallel(self, parallel: Parallel) -> NumpyBackend:
         return NumpyBackend(parallel)
 
-    # A flat take / put is ~2x faster than take_along_axis / put_along_axis.
-    def take_rows(self, A: Any, idx: Any) -> Any:
-        if not A.flags.c_contiguous:
-            return np.take_along_axis(A, idx, axis=1)
-        flat = idx + (np.arange(A.shape[0], dtype=idx.dtype) * A.shape[1])[:, None]
-        return A.reshape(-1).take(flat)
+    def factorised_max_t(self, q: int) -> float:
+        # Per (row, candidate), the kernel's factorised route costs about
+        # 1.4 + 0.075 T ns and the direct one 2.2-2.4 + 0.016-0.022 q ns
+        # (benchmarks/README.md, "Route crossovers").
+        if not self.compiled:
+            return super().factorised_max_t(q)
+        return _KERNEL_T_BASE + q * _KERNEL_T_PER_Q
 
-    def put_rows(self, A: Any, idx: Any, values: Any) -> None:
-        flat = idx + (np.arange(A.shape[0], dtype=idx.dtype) * A.shape[1])[:, None]
-        A.reshape(-1).put(flat, values)
-
-    def dense_weights(self, idx: Any, w: Any, n_rows: int) -> Any:
-        # T = all keeps indices ascending: w is W already.
-        if idx.shape[1] == n_rows and np.array_equal(
-            idx, np.broadcast_to(np.arange(n_rows), idx.shape)
-        ):
-            return w
-        return super().dense_weights(idx, w, n_rows)
-
-    # ----------------------------------------------------------- top-k
-
-    def top_k(self, S: Any, k: int, n_valid: int | None = None) -> tuple[Any, Any]:
-        n_valid = S.shape[1] if n_valid is None else n_valid
-        k = min(k, n_valid)
-        if S.shape[1] % _NP_GROUP == 0 and n_valid >= 8 * k * _NP_GROUP:
-            idx, vals = self._threaded_top_k(S, k, n_valid)
-            # Best first, ties to the smaller column.
-            order = np.lexsort((idx, -vals), axis=1)
-            return self.take_rows(idx, order), self.take_rows(vals, order)
-        return super().top_k(S, k, n_valid)
-
-    def _threaded_top_k(self, S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
-        """Exact top-k (unordered) of ``S[:, :n_valid]``, rows split by thread."""
-        if not S.flags.c_contiguous:
-            S = np.ascontiguousarray(S)
-        m = S.shape[0]
-        step = _TOPK_THREAD_ROWS
-        if m * S.shape[1] < _TOPK_THREAD_MIN_WORK or self.parallel.n_threads <= 1:
-            return self._unordered_rows(S, k, n_valid)
-        idx = np.empty((m, k), dtype=np.intp)
-        vals = np.empty((m, k), dtype=S.dtype)
-
-        def unit(u: int) -> None:
-            rows = slice(u * step, min(u * step + step, m))
-            idx[rows], vals[rows] = self._unordered_rows(S[rows], k, n_valid)
-
-        self.parallel.run(-(-m // step), unit)
-        return idx, vals
-
-    def _unordered_rows(self, S: Any, k: int, n_valid: int) -> tuple[Any, Any]:
-        idx, bad = _unordered_top_k_np(S, k)
-        vals = self.take_rows(S, idx)
-        if bool(bad.any()):
-            rows = np.nonzero(bad)[0]
-            fix = self.select_top_k(S[rows, :n_valid], k)
-            idx[rows] = fix
-            vals[rows] = self.take_rows(S[rows], fix)
-        return idx, vals
-
-    # --------------------------------------------------- sparse product
-
-    def prepare_product(self, M: Any) -> Any:
-        if M.shape[1] <= _GRAM_BLOCK:
-            return M
-        blocks = tuple(
-            (j, np.ascontiguousarray(M[:, j : j + _GRAM_BLOCK]))
-            for j in range(0, M.shape[1], _GRAM_BLOCK)
-        )
-        return _ColumnBlocks(blocks, M.shape)
-
-    def weighted_rows(self, idx: Any, w: Any, M: Any, out: Any = None) -> Any:
-        blocks = M.blocks if isinstance(M, _ColumnBlocks) else ((0, M),)
-        m = idx.shape[0]
+    def _sparse_product(self, idx: Any, w: Any, M: Any, out: Any) -> Any:
         if out is None:
-            out = np.empty((m, M.shape[1]), dtype=w.dtype)
-        if idx.shape[1] > _GATHER_MAX_T:
-            W = self.dense_weights(idx, w, M.shape[0])
-            for j, block in blocks:
-                np.matmul(W, block, out=out[:, j : j + block.shape[1]])
-            return out
-        return self._sparse_product(idx, w, blocks, out)
-
-    def _sparse_product(self, idx: Any, w: Any, blocks: Any, out: Any) -> Any:
-        m, T = idx.shape
-        work = m * out.shape[1] * T
-        if work < _GATHER_THREAD_MIN_WORK or self.parallel.n_threads <= 1:
-            for block in blocks:
-                _gather_rows(block, idx, w, out, 0, m)
-            return out
-        # (column block, row chunk) units, block-major so that the threads
-        # share the block of G in the last-level cache.
-        units = [
-            (block, i, min(i + _GATHER_THREAD_ROWS, m))
-            for block in blocks
-            for i in range(0, m, _GATHER_THREAD_ROWS)
-        ]
-
-        def unit(u: int) -> None:
-            block, r0, r1 = units[u]
-            _gather_rows(block, idx, w, out, r0, r1)
-
-        self.parallel.run(len(units), unit)
+            out = np.empty((idx.shape[0], M.shape[1]), dtype=w.dtype)
+        np.multiply(w[:, :1], M[idx[:, 0]], out=out)
+        for t in range(1, idx.shape[1]):
+            out += w[:, t : t + 1] * M[idx[:, t]]
         return out
 
+    def raw_top_k(self, S: Any, K: int) -> tuple[Any, Any]:
+        if not self.compiled:
+            return super().raw_top_k(S, K)
+        S = np.ascontiguousarray(S)
+        m, n = S.shape
+        return kernels.block_top_k([(0, S)], m, n, K, S.dtype, self.parallel)
 
-def _gather_rows(
-    block: tuple[int, Any], idx: Any, w: Any, out: Any, r0: int, r1: int
-) -> None:
-    """Rows ``r0:r1`` of ``out[:, j:j + width] = W @ block``, by gathers.
+    def largest(self, P: Any, T: int) -> Any:
+        if not self.compiled:
+            return super().largest(P, T)
+        return kernels.largest_t(P, T, self.parallel)
 
-    A few rows of the block are gathered at a time and combined by a batched
-    (1 x T) @ (T x width) product; SciPy's CSR @ dense runs a scalar loop,
-    about 2x slower here.
-    """
-    j, G = block
-    T = idx.shape[1]
-    width = G.shape[1]
-    w3 = w[:, None, :]
-    for i in range(r0, r1, _GATHER_ROWS):
-        rows = slice(i, min(i + _GATHER_ROWS, r1))
-        dest = out[rows, j : j + width]
-        if T == 1:
-            np.multiply(np.take(G, idx[rows, 0], axis=0), w[rows], out=dest)
-        else:
-            dest[...] = np.matmul(w3[rows], np.take(G, idx[rows], axis=0))[:, 0]
+    def weighted_sum(self, idx: Any, w: Any, M: Any, dtype: Any) -> Any:
+        if not self.compiled:
+            return super().weighted_sum(idx, w, M, dtype)
+        return kernels.weighted_rows(idx, w, M, dtype, self.parallel)
 
+    def dot2(self, A: Any, ia: Any, B: Any, ib: Any) -> Any:
+        if not self.compiled:
+            return super().dot2(A, ia, B, ib)
+        return kernels.dot2(A, ia, B, ib, self.parallel)
 
-def _unordered_top_k_np(A: Any, k: int) -> tuple[Any, Any]:
-    """Column indices of ``k`` largest entries of each row, unordered.
+    def product_top_k(self, F: Any, U: Any, offset: Any, K: int) -> tuple:
+        if not self.compiled:
+            return super().product_top_k(F, U, offset, K)
+        m, n = F.shape[0], U.shape[0]
+        # Blocks of scores that stay in the last-level cache while the
+        # kernel reads them (benchmarks/README.md, "Direct block width").
+        width = max(64, _DIRECT_BLOCK_BYTES // (F.dtype.itemsize * max(m, 1)))
+        buffer = np.empty((m, min(width, n)), F.dtype)
 
-    Also returns a flag per row, set where the ``k``-th largest value is tied
-    with an entry left out (or a chosen group's maximum ties one left out):
-    only unflagged rows are exact with ties going to the smaller column; the
-    caller recomputes the flagged ones.
-    """
-    m, n = A.shape
-    if n % _NP_GROUP == 0 and n >= 8 * k * _NP_GROUP:
-        n_groups = n // _NP_GROUP
-        strided = A.reshape(m, _NP_GROUP, n_groups)
-        # An explicit elementwise maximum is ~2x faster than max(axis=1).
-        group_max = strided[:, 0].copy()
-        for p in range(1, _NP_GROUP):
-            np.maximum(group_max, strided[:, p], out=group_max)
-        groups, bad = _unordered_top_k_np(group_max, k)
-        base = groups + (np.arange(m, dtype=groups.dtype) * n)[:, None]
-        offsets = np.arange(_NP_GROUP, dtype=groups.dtype)[None, :, None] * n_groups
-        cols = (offsets + base[:, None, :]).reshape(m, _NP_GROUP * k)
-        sub = A.reshape(-1).take(cols)
-        pos, bad_sub = _unordered_top_k_np(sub, k)
-        position, member = np.divmod(pos, k)
-        idx = position * n_groups + np.take_along_axis(groups, member, axis=1)
-        return idx, bad | bad_sub
-    if k >= n:
-        return np.broadcast_to(np.arange(n), (m, n)).copy(), np.zeros(m, bool)
-    # A single-kth partition (multi-kth ones are ~5x slower in NumPy 2).
-    idx = np.argpartition(A, n - k, axis=1)[:, n - k :]
-    flat = idx + (np.arange(m, dtype=idx.dtype) * n)[:, None]
-    kth = A.reshape(-1).take(flat).min(axis=1, keepdims=True)
-    bad = np.count_nonzero(A >= kth, axis=1) > k
-    return idx, bad
+        def blocks():
+            for j0 in range(0, n, width):
+                S = buffer[:, : min(width, n - j0)]
+                np.matmul(F, U[j0 : j0 + width].T, out=S)
+                if offset is not None:
+                    S -= offset[j0 : j0 + width]
+                yield j0, S
+
+        return kernels.block_top_k(blocks(), m, n, K, F.dtype, self.parallel)
+
+    def gather_top_k(self, idx: Any, w: Any, G: Any, offset: Any, K: int) -> tuple:
+        if not self.compiled or idx.shape[1] > GATHER_MAX_T:
+            return super().gather_top_k(idx, w, G, offset, K)
+        return kernels.factorised_top_k(idx, w, G, offset, K, self.parallel)
+
+    def gather_scores(
+        self, idx: Any, w: Any, G: Any, offset: Any, out: Any, K: int
+    ) -> tuple:
+        if not self.compiled or idx.shape[1] > GATHER_MAX_T:
+            return super().gather_scores(idx, w, G, offset, out, K)
+        return kernels.factorised_scores(idx, w, G, offset, out, K, self.parallel)
 
 
 # ----------------------------------------------------------------- lookup
@@ -830,8 +725,7 @@ def top_k(scores: Any, k: int) -> tuple[Any, Any]:
     """The ``k`` best columns of each row of ``scores``, best first.
 
     Exact; ties go to the smaller column index. ``k`` larger than the number
-    of columns returns every column. The one top-k of sk_conse: the search
-    and the metrics both rank through it.
+    of columns returns every column.
 
     Returns
     -------

@@ -135,8 +135,10 @@ class BaseZeroShotClassifier(
         raise NotImplementedError
 
     def _search_key(self, backend: Backend, params: dict) -> tuple:
-        """Everything a search's content depends on beyond the fitted state."""
-        return (*backend.key, float(params["seen_penalty"]))
+        """Everything a search's content depends on beyond the fitted state
+        (never ``seen_penalty``: each call applies its own, see
+        :meth:`_search_for`)."""
+        return backend.key
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
         """What the search's ``embed`` takes for a batch of rows."""
@@ -225,9 +227,9 @@ class BaseZeroShotClassifier(
         """The search on ``backend``, built once and kept (not pickled).
 
         Keyed by everything its content depends on (:meth:`_search_key`: the
-        library, the device, ``seen_penalty`` and the route), each built from
-        the one snapshot ``params`` it is stored under, and built once under
-        a lock.
+        library, the device and the route), built once under a lock. The
+        call's ``seen_penalty`` rides on the copy returned, with its thread
+        budget: a penalty sweep keeps one search.
         """
         if params is None:
             params = self._snapshot()
@@ -240,9 +242,8 @@ class BaseZeroShotClassifier(
                 if search is None:
                     search = self._build_search(backend, params)
                     searches[key] = search
-        # The stored search keeps its arrays; this call's thread budget rides
-        # on the backend it is given.
-        return search.on(backend)
+        offset = self._candidate_offset(params["seen_penalty"])
+        return search.on(backend, offset=offset)
 
     def __repr__(self, N_CHAR_MAX=700):
         # The label vectors show as "<dict of 2000>", not thousands of numbers.
@@ -368,15 +369,12 @@ class BaseZeroShotClassifier(
         n_cand = len(self.classes_)
         shape = (_num_samples(call.X), n_cand)
         out = self._output(call.backend, call.keep, shape, self._dtype)
-        workspace: dict = {}
         for rows, batch in self._batches(call):
             if call.keep or call.backend.name == "numpy":
-                call.search.write_scores(batch, out[rows], workspace)
+                call.search.scores(batch, out=out[rows])
             else:
                 # Scores on a device, output on the host.
-                S = call.search.exact_scores(batch, out=workspace.get("scores"))
-                workspace.setdefault("scores", S)
-                out[rows] = call.backend.to_numpy(S[:, :n_cand])
+                out[rows] = call.backend.to_numpy(call.search.scores(batch))
             if then is not None:
                 then(out[rows])
         return out
@@ -454,9 +452,8 @@ class BaseZeroShotClassifier(
         n = _num_samples(call.X)
         idx_out = np.empty((n, k), dtype=np.intp)
         val_out = self._output(backend, call.keep, (n, k), self._dtype)
-        workspace: dict = {}
         for rows, batch in self._batches(call):
-            idx, vals = search.ranked(batch, k, workspace)
+            idx, vals = search.ranked(batch, k)
             idx_out[rows] = backend.to_numpy(idx)
             val_out[rows] = vals if call.keep else backend.to_numpy(vals)
         return self.classes_[idx_out], val_out

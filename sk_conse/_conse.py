@@ -38,7 +38,7 @@ from ._docstrings import fill_doc
 from ._formatting import as_python_label, name_some
 from ._label_embeddings import check_label_embeddings, check_label_types, sorted_labels
 from ._memory import fit_base
-from ._search import ConSESearch, choose_route
+from ._search import ConSESearch, choose_algorithm
 from ._validation import check_k, repeated
 
 __all__ = ["ConSEClassifier"]
@@ -274,11 +274,14 @@ class ConSEClassifier(BaseZeroShotClassifier):
     A small f(x) above the bound keeps its direction, however small.
 
     **Scale.** Only the ratios within a row of p(y|x) matter: rows are
-    divided by their maximum before anything else, so any finite nonnegative
-    output of the base estimator gives the same answer as its normalised
-    form. What it returns is checked first: one row per sample, one column
-    per label of its ``classes_`` (1-D and unique), numeric, finite,
-    nonnegative and positive somewhere in each row.
+    divided by their maximum before anything else, so multiplying the base
+    estimator's output by a power of two changes no bit of the answer; any
+    other factor changes the normalised rows by their rounding, which can
+    only swap candidates whose scores lie within a few ulps of each other.
+    The same input bits give the same ranking on every backend, route,
+    batch and BLAS kernel. What it returns is checked first: one row per
+    sample, one column per label of its ``classes_`` (1-D and unique),
+    numeric, finite, nonnegative and positive somewhere in each row.
 
     Computation happens in the dtype of the label vectors: float32 vectors
     give float32 embeddings and scores.
@@ -431,7 +434,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         if backend is None:
             backend = backend_for(None, self.device_, follow_input=False)
         n_seen, q = self.seen_embeddings_.shape
-        return choose_route(
+        return choose_algorithm(
             backend,
             T=self.T_,
             n_seen=n_seen,
@@ -537,7 +540,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
             offset=self._candidate_offset(params["seen_penalty"]),
             # The route rule knows the backend: a torch CUDA call may route
             # differently from the CPU default recorded in algorithm_.
-            route=self._resolve_algorithm(backend, params["algorithm"]),
+            algorithm=self._resolve_algorithm(backend, params["algorithm"]),
         )
 
     def _search_input(self, X_batch, backend: Backend, n_rows: int) -> Any:
@@ -673,7 +676,7 @@ class ConSEClassifier(BaseZeroShotClassifier):
         # The penalty of this call's snapshot, the one its search was built with.
         offset = self._candidate_offset(call.params["seen_penalty"])
         for rows, batch in self._batches(call):
-            cand, vals = search.ranked(batch, k, {})
+            cand, vals = search.ranked(batch, k)
             cand = search.backend.to_numpy(cand)
             idx, w, contributions = search.contributions(batch, cand)
             parts["seen_labels"][rows] = seen[idx]

@@ -1,29 +1,41 @@
-"""The numba kernels of :mod:`sk_conse._kernels` (imported only when numba is).
+"""The numba kernels behind :mod:`sk_conse._kernels` (imported only when numba is).
 
 Module-level functions, so that numba caches their compiled code (in the
-folder :func:`sk_conse._folders.kernel_cache` names).
+folder :func:`sk_conse._folders.kernel_cache` names). Their constants live
+here; the wrappers in :mod:`sk_conse._kernels` import this module, never the
+reverse. No kernel checks its indices: the wrappers do, before the call.
 
 A row's top-K is kept best first (ties: the smaller column first). Columns
 reach it in increasing order, so a newcomer equal to a held value goes
-after it, and one equal to the K-th best never enters.
+after it, and one equal to the K-th best never enters. No kernel is compiled
+with fast-math: every sum is added in the order written, with no fused
+multiply-add, so a result has the same bits on every machine.
 """
 
 import numba as nb
 import numpy as np
 from numba import uint64
 
+from ._compensated import dot2_step
 from ._kernel_cache import cached
-from ._kernels import BLOCK_COLUMNS, CHUNK_ROWS
 
-# Scores screened together against a row's K-th best: a run, then its groups.
-RUN = 256
-GROUP = 32
+# Rows that share each column block of G while it is in cache.
+CHUNK_ROWS = 512
+# Columns of G per block (benchmarks/README.md, "Kernel block sizes").
+BLOCK_COLUMNS = 2048
+# Scores screened together against a row's K-th best: a run of them, then
+# the screens of a run, before any is compared alone.
+RUN_COLUMNS = 256
+SCREEN_COLUMNS = 32
+# Rows summed together by weighted_rows: each seen vector is read once for
+# all of them.
+SUM_ROWS = 4
 
 
 @nb.njit(inline="always")
 def _above(acc, start, stop, low):
     """Whether any of ``acc[start:stop]`` exceeds ``low`` (one vectorised
-    pass: an OR of comparisons, exact without fast-math)."""
+    pass: an OR of comparisons)."""
     hit = False
     for b in range(start, stop):
         hit |= acc[b] > low
@@ -32,12 +44,7 @@ def _above(acc, start, stop, low):
 
 @nb.njit(inline="always")
 def _insert(vals, cols, K, value, col):
-    """Insert an entry that beats the K-th best; return the new K-th best.
-
-    ``col`` is larger than every real column held, so the entry goes after
-    the values equal to it. A newcomer usually lands near the bottom: the
-    shift from the bottom is short.
-    """
+    """Insert an entry that beats the K-th best; return the new K-th best."""
     i = K - 1
     while i > 0 and vals[i - 1] < value:
         vals[i] = vals[i - 1]
@@ -50,19 +57,15 @@ def _insert(vals, cols, K, value, col):
 
 @nb.njit(inline="always")
 def _offer(acc, width, j0, vals, cols, K, low):
-    """Offer scores ``acc[:width]`` (columns ``j0:j0 + width``, in increasing
-    order) to a row's top-K; return its new K-th best.
-
-    Only values above the K-th best enter. Each run of scores, then each
-    group of a run, is screened first: as the K-th best rises, most runs are
-    skipped after one vectorised pass.
-    """
-    for s0 in range(0, width, RUN):
-        s1 = min(s0 + RUN, width)
+    """Offer scores ``acc[:width]`` (columns ``j0:j0 + width``) to a row's
+    top-K; return its new K-th best. Runs, then screens, that do not beat
+    the K-th best are skipped after one vectorised pass."""
+    for s0 in range(0, width, RUN_COLUMNS):
+        s1 = min(s0 + RUN_COLUMNS, width)
         if not _above(acc, s0, s1, low):
             continue
-        for g0 in range(s0, s1, GROUP):
-            g1 = min(g0 + GROUP, s1)
+        for g0 in range(s0, s1, SCREEN_COLUMNS):
+            g1 = min(g0 + SCREEN_COLUMNS, s1)
             if not _above(acc, g0, g1, low):
                 continue
             for b in range(g0, g1):
@@ -73,15 +76,10 @@ def _offer(acc, width, j0, vals, cols, K, low):
 
 @nb.njit(inline="always")
 def _gather(idx, w, flat, n, j0, width, out, at):
-    """``out[at:at + width] = sum_t w[t] G[idx[t], j0:j0 + width]``, the terms
-    added strictly in order to zero (``((0 + w0 g0) + w1 g1) + ...``), eight,
-    then two, then one per pass over ``out``; no fused multiply-add.
-
-    ``flat`` is G raveled (``n`` columns). Unsigned offsets into it let LLVM
-    vectorise the loops over columns with no index checks, and eight terms
-    a pass keep eight streams of G in flight (measured on 2 Zen 3 cores: 2x
-    the speed of one 1-D slice of G per term).
-    """
+    """``out[at:at + width] = sum_t w[t] G[idx[t], j0:j0 + width]`` minus
+    nothing: the terms added in order to zero, eight, then two, then one per
+    pass over ``out`` (eight streams of G in flight). Unsigned offsets let
+    LLVM vectorise the loops over columns."""
     T = idx.shape[0]
     W = uint64(width)
     N = uint64(n)
@@ -121,8 +119,7 @@ def _gather(idx, w, flat, n, j0, width, out, at):
 
 @nb.njit(inline="always")
 def _row_block(idx, w, flat, n, offset, j0, width, out, at):
-    """One row's scores over columns ``j0:j0 + width`` into ``out[at:]``: the
-    gather, minus the offset (when there is one)."""
+    """One row's scores over columns ``j0:j0 + width`` into ``out[at:]``."""
     _gather(idx, w, flat, n, j0, width, out, at)
     if offset.shape[0]:
         for b in range(width):
@@ -131,8 +128,7 @@ def _row_block(idx, w, flat, n, offset, j0, width, out, at):
 
 @nb.njit(nogil=True)
 def factorised(idx, w, G, offset, out_cols, out_vals, low, start, stop):
-    """Rows ``start:stop``: the K best of ``W G - offset`` into the rows'
-    top-K (see :func:`sk_conse._kernels.factorised_top_k`)."""
+    """Rows ``start:stop``: the K best of ``W G - offset`` into their top-K."""
     n = G.shape[1]
     K = out_cols.shape[1]
     flat = G.reshape(-1)
@@ -148,7 +144,7 @@ def factorised(idx, w, G, offset, out_cols, out_vals, low, start, stop):
 
 @nb.njit(nogil=True)
 def scores(idx, w, G, offset, out, out_cols, out_vals, low, start, stop):
-    """Rows ``start:stop`` of ``W G - offset``, ``-inf`` beyond ``n``; each
+    """Rows ``start:stop`` of ``W G - offset`` written into ``out``; each
     block, while in cache, also offered to the rows' top-K."""
     n = G.shape[1]
     K = out_cols.shape[1]
@@ -163,19 +159,11 @@ def scores(idx, w, G, offset, out, out_cols, out_vals, low, start, stop):
                 low[r] = _offer(
                     row[j0 : j0 + width], width, j0, out_vals[r], out_cols[r], K, low[r]
                 )
-        for r in range(r0, r1):
-            for j in range(n, out.shape[1]):
-                out[r, j] = -np.inf
 
 
 @nb.njit(nogil=True)
 def blocks(S, j0, n_valid, out_cols, out_vals, low, start, stop):
-    """Rows ``start:stop``: offer a block of scores to their top-K.
-
-    (Bounding the K-th best first by the K-th largest run maximum was
-    measured slower: 28 ms against 20 ms per 1,024 x 21,841 scores, one
-    Zen 3 core, once the insertion keeps the top-K sorted.)
-    """
+    """Rows ``start:stop``: offer a block of scores to their top-K."""
     K = out_cols.shape[1]
     width = min(S.shape[1], n_valid - j0)
     for r in range(start, stop):
@@ -211,43 +199,50 @@ def largest_t(P, out, start, stop):
 
 
 @nb.njit(nogil=True)
-def exact_dots(F, at, units, expand, cols, offset, out, start, stop):
-    """Pairs ``start:stop`` of :func:`sk_conse._kernels.exact_dots`."""
-    q = F.shape[1]
-    q4 = q - q % 4
-    for i in range(start, stop):
-        f = F[at[i]]
-        c = cols[i]
-        u = units[expand[c]] if expand.shape[0] else units[c]
-        s0 = s1 = s2 = s3 = 0.0
-        for j in range(0, q4, 4):
-            s0 += f[j] * np.float64(u[j])
-            s1 += f[j + 1] * np.float64(u[j + 1])
-            s2 += f[j + 2] * np.float64(u[j + 2])
-            s3 += f[j + 3] * np.float64(u[j + 3])
-        for j in range(q4, q):
-            s0 += f[j] * np.float64(u[j])
-        dot = (s0 + s1) + (s2 + s3)
-        if offset.shape[0]:
-            dot -= np.float64(offset[c])
-        out[i] = dot
+def weighted_rows(idx, w, M, out, start, stop):
+    """Rows ``start:stop``: ``out[r] = sum_t w[r, t] M[idx[r, t]]`` summed in
+    float64, term after term from zero, rounded once to ``out``'s dtype.
+
+    ``idx`` with one row serves every row (T = all: every seen label in
+    order). :data:`SUM_ROWS` rows at a time, so that each vector of ``M``
+    is read once for all of them; each row's sum keeps its order.
+    """
+    q = M.shape[1]
+    T = w.shape[1]
+    shared = idx.shape[0] == 1
+    acc = np.empty((SUM_ROWS, q), dtype=np.float64)
+    for r0 in range(start, stop, SUM_ROWS):
+        r1 = min(r0 + SUM_ROWS, stop)
+        acc[:] = 0.0
+        for t in range(T):
+            for r in range(r0, r1):
+                v = M[idx[0 if shared else r, t]]
+                wt = w[r, t]
+                a = acc[r - r0]
+                for j in range(q):
+                    a[j] = a[j] + wt * v[j]
+        for r in range(r0, r1):
+            for j in range(q):
+                out[r, j] = acc[r - r0, j]
+
+
+_dot2_step = nb.njit(inline="always")(dot2_step)
 
 
 @nb.njit(nogil=True)
-def weighted_rows(idx, w, M, out, start, stop):
-    """Rows ``start:stop`` of :func:`sk_conse._kernels.weighted_rows`."""
-    q = M.shape[1]
-    acc = np.empty(q, dtype=np.float64)
-    for r in range(start, stop):
+def dot2(A, ia, B, ib, out, start, stop):
+    """Pairs ``start:stop``: ``out[i] = A[ia[i]] · B[ib[i]]`` by Ogita, Rump
+    and Oishi's Dot2, in float64: as accurate as a product summed in twice
+    the precision, then rounded once."""
+    q = A.shape[1]
+    for i in range(start, stop):
+        a = A[ia[i]]
+        b = B[ib[i]]
+        p = 0.0
+        s = 0.0
         for j in range(q):
-            acc[j] = 0.0
-        for t in range(idx.shape[1]):
-            v = M[idx[r, t]]
-            wt = w[r, t]
-            for j in range(q):
-                acc[j] = acc[j] + wt * v[j]
-        for j in range(q):
-            out[r, j] = acc[j]
+            p, s = _dot2_step(p, s, np.float64(a[j]), np.float64(b[j]))
+        out[i] = p + s
 
 
 # Every kernel's compiled code is cached on disk (tests/test_kernels.py
@@ -256,5 +251,5 @@ factorised = cached(factorised)
 scores = cached(scores)
 blocks = cached(blocks)
 largest_t = cached(largest_t)
-exact_dots = cached(exact_dots)
 weighted_rows = cached(weighted_rows)
+dot2 = cached(dot2)

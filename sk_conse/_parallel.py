@@ -33,10 +33,6 @@ from typing import Any
 
 __all__ = ["SERIAL", "Parallel", "blas_threads", "plan"]
 
-# At most this many threads work on one call (measured on 2 Zen cores: the
-# units are memory-bound, so more threads than cores only add switching).
-_MAX_THREADS = 4
-
 _executor_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
 
@@ -55,8 +51,11 @@ def _get_executor() -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
+            # Threads start only when work needs them: as many as the
+            # machine has cores, so that any call's plan fits.
             _executor = ThreadPoolExecutor(
-                max_workers=_MAX_THREADS - 1, thread_name_prefix="sk_conse"
+                max_workers=max(1, (os.cpu_count() or 1) - 1),
+                thread_name_prefix="sk_conse",
             )
         return _executor
 
@@ -182,9 +181,9 @@ SERIAL = Parallel(1)
 def plan() -> Parallel:
     """The thread budget of a public call, decided at its start.
 
-    The cores this process may run on, capped by the BLAS thread limit in
-    force (a ``threadpool_limits`` block of the caller, or a joblib worker's
-    share) and by ``_MAX_THREADS``.
+    The cores this process may run on (its affinity), capped by the BLAS
+    thread limit in force (a ``threadpool_limits`` block of the caller, or a
+    joblib worker's share). Nothing else caps it: a 64-core machine gets 64.
 
     Examples
     --------
@@ -194,4 +193,4 @@ def plan() -> Parallel:
     ...     plan().n_threads
     1
     """
-    return Parallel(max(1, min(_cores(), _MAX_THREADS, blas_threads())))
+    return Parallel(max(1, min(_cores(), blas_threads())))

@@ -1,7 +1,7 @@
 """Tests of the backends (sk_conse._backend).
 
 Every numeric test runs on each backend of the ``backend`` fixture (NumPy's
-tuned code, torch on the CPU running the generic algorithms of ``Backend``,
+compiled kernels, torch on the CPU running the generic algorithms of ``Backend``,
 and torch on CUDA and CuPy when a GPU is there) and compares with a plain
 NumPy reference written here: top-k is a stable sort of the negated values
 (ties to the smaller column), the sparse product is a loop over the weights.
@@ -16,12 +16,7 @@ from hypothesis.extra import numpy as hnp
 
 from sk_conse import _backend
 from sk_conse._backend import (
-    _GATHER_MAX_T,
-    _GRAM_BLOCK,
-    _NP_GROUP,
-    _TOPK_THREAD_MIN_WORK,
-    GROUP,
-    Backend,
+    GATHER_MAX_T,
     NumpyBackend,
     TorchBackend,
     backend_for,
@@ -69,13 +64,7 @@ def tied_int_matrix(min_side=1, max_side=12, high=3):
     return hnp.arrays(np.float64, shapes, elements=st.integers(0, high).map(float))
 
 
-def padded(S, width=None):
-    """S with -inf columns appended up to a multiple of GROUP (or ``width``)."""
-    m, n = S.shape
-    width = -(-n // GROUP) * GROUP if width is None else width
-    out = np.full((m, width), -np.inf, dtype=S.dtype)
-    out[:, :n] = S
-    return out
+GROUP = 64  # wide rows: several thousand columns, in blocks and runs
 
 
 def tied_scores(n_valid, seed, m=7, dtype=np.float64):
@@ -89,7 +78,7 @@ def tied_scores(n_valid, seed, m=7, dtype=np.float64):
 
 
 def run_top_k(nx, S, k, n_valid):
-    idx, vals = nx.top_k(nx.asarray(S), k, n_valid)
+    idx, vals = nx.top_k(nx.asarray(S[:, :n_valid]), k)
     return nx.to_numpy(idx), nx.to_numpy(vals)
 
 
@@ -126,19 +115,16 @@ def test_select_top_k_never_picks_minus_inf_over_finite(backend):
 
 # ----------------------------------------------------------------------- top_k
 
-# (n_valid, k): narrow blocks, and blocks on both sides of the grouped path of
-# the generic code (n_valid >= 8 k GROUP) and of NumPy's (8 k _NP_GROUP).
+# (n_valid, k): narrow and wide rows.
 TOP_K_CASES = [
     (10, 1),
     (10, 4),
     (10, 10),
-    (8 * 3 * _NP_GROUP - 1, 3),
-    (8 * 3 * _NP_GROUP, 3),
     (8 * 1 * GROUP - 1, 1),
     (8 * 1 * GROUP, 1),
     (8 * 3 * GROUP - 1, 3),
     (8 * 3 * GROUP, 3),
-    (8 * 2 * GROUP + 37, 2),  # grouped, with a padded last group
+    (8 * 2 * GROUP + 37, 2),
     (8 * 5 * GROUP + 5, 5),
 ]
 
@@ -147,25 +133,11 @@ TOP_K_CASES = [
 @pytest.mark.parametrize(("n_valid", "k"), TOP_K_CASES)
 def test_top_k_matches_stable_argsort_with_ties(backend, n_valid, k, dtype):
     S = tied_scores(n_valid, seed=n_valid + k, dtype=dtype)
-    idx, vals = run_top_k(backend, padded(S), k, n_valid)
+    idx, vals = run_top_k(backend, S, k, n_valid)
     expected = ref_top_k(S, k)
     np.testing.assert_array_equal(idx, expected)
     np.testing.assert_array_equal(vals, np.take_along_axis(S, expected, 1))
     assert vals.dtype == dtype
-
-
-@pytest.mark.parametrize(("n_valid", "k"), TOP_K_CASES)
-def test_generic_top_k_on_numpy_matches_the_tuned_one(n_valid, k):
-    # Backend.top_k unbound: the generic code (what CuPy and torch run) with
-    # NumPy's primitives, against NumPy's own override and the reference.
-    S = padded(tied_scores(n_valid, seed=3 * n_valid + k))
-    nx = NumpyBackend()
-    generic_idx, generic_vals = Backend.top_k(nx, S, k, n_valid)
-    tuned_idx, tuned_vals = nx.top_k(S, k, n_valid)
-    expected = ref_top_k(S[:, :n_valid], k)
-    np.testing.assert_array_equal(generic_idx, expected)
-    np.testing.assert_array_equal(tuned_idx, expected)
-    np.testing.assert_array_equal(generic_vals, tuned_vals)
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -173,7 +145,7 @@ def test_top_k_random_continuous_scores(backend, k):
     # No ties: the grouped paths answer without their fallback.
     n_valid = 8 * k * GROUP + 21
     S = np.random.RandomState(k).randn(30, n_valid)
-    idx, vals = run_top_k(backend, padded(S), k, n_valid)
+    idx, vals = run_top_k(backend, S, k, n_valid)
     expected = ref_top_k(S, k)
     np.testing.assert_array_equal(idx, expected)
     np.testing.assert_array_equal(vals, np.take_along_axis(S, expected, 1))
@@ -184,84 +156,15 @@ def test_top_k_random_continuous_scores(backend, k):
 def test_top_k_property(backend, A, data):
     k = data.draw(st.integers(1, A.shape[1] + 2), label="k")
     n = A.shape[1]
-    idx, vals = run_top_k(backend, padded(A), k, n)
+    idx, vals = run_top_k(backend, A, k, n)
     expected = ref_top_k(A, min(k, n))
     np.testing.assert_array_equal(idx, expected)
     np.testing.assert_array_equal(vals, np.take_along_axis(A, expected, 1))
 
 
-@settings(max_examples=25, deadline=None)
-@given(
-    seed=st.integers(0, 2**16),
-    k=st.integers(1, 3),
-    high=st.integers(0, 3),
-    extra=st.integers(0, 70),
-)
-def test_grouped_top_k_property_generic_and_tuned(seed, k, high, extra):
-    # Wide integer rows (grouped paths of both implementations), few levels so
-    # that group maxima tie and the fallback runs.
-    n_valid = 8 * k * GROUP + extra
-    S = np.random.RandomState(seed).randint(0, high + 1, size=(4, n_valid))
-    S = S.astype(np.float64)
-    expected = ref_top_k(S, k)
-    nx = NumpyBackend()
-    for idx, _ in (
-        Backend.top_k(nx, padded(S), k, n_valid),
-        nx.top_k(padded(S), k, n_valid),
-    ):
-        np.testing.assert_array_equal(idx, expected)
-
-
-def test_top_k_ties_inside_the_chosen_groups(backend):
-    # Ties at the k-th place between columns that share a group, with no tie
-    # between group maxima, so the grouped path answers without a fallback.
-    # With 41 groups, columns c and c + 41 (c < 23) share a group whether
-    # groups are contiguous (c // 64) or strided (c % 41); NumPy's narrower
-    # groups of 16 (164 of them) hold c and c + 164 instead, so both kinds of
-    # pair are planted.
-    n_groups, k = 41, 3
-    n_valid = n_groups * GROUP
-    rng = np.random.RandomState(8)
-    m = 40
-    S = rng.uniform(0, 1, size=(m, n_valid))
-    for i in range(m):
-        c, x = rng.choice(23, size=2, replace=False)
-        y = rng.randint(400, n_valid)
-        S[i, y] = 2.0
-        S[i, x] = 3.0
-        stride = n_groups if i % 4 < 2 else n_valid // _NP_GROUP
-        if i % 2:  # the tie within a third group
-            S[i, [c, c + stride]] = 1.5
-        else:  # the tie between x's group and a third group
-            S[i, [c, x + stride]] = 1.5
-    idx, vals = run_top_k(backend, S, k, n_valid)
-    expected = ref_top_k(S, k)
-    np.testing.assert_array_equal(idx, expected)
-    np.testing.assert_array_equal(vals, np.take_along_axis(S, expected, 1))
-
-
-def test_numpy_threaded_top_k_matches_reference():
-    # Enough entries for NumPy to split the rows between threads: the answer
-    # is the serial one (checked against the reference above), and the
-    # reference's on a sample of rows.
-    m, n_valid, k = 128, 65536 - 40, 4
-    assert m * (n_valid + 40) >= _TOPK_THREAD_MIN_WORK
-    rng = np.random.default_rng(9)
-    S = rng.integers(0, 1000, size=(m, n_valid)).astype(np.float32)
-    S[::3, 5000:5010] = 2000.0  # exact ties for the first places
-    S[1::3, [7, 300, 60000]] = 1500.0
-    S = padded(S)
-    serial_idx, serial_vals = NumpyBackend().top_k(S, k, n_valid)
-    idx, vals = NumpyBackend(Parallel(4)).top_k(S, k, n_valid)
-    np.testing.assert_array_equal(idx, serial_idx)
-    np.testing.assert_array_equal(vals, serial_vals)
-    rows = [0, 1, 2, 64, 127]
-    np.testing.assert_array_equal(idx[rows], ref_top_k(S[rows, :n_valid], k))
-
-
 def test_top_k_k_beyond_the_valid_columns_returns_them_all(backend):
     S = np.array([[0.5, 2.0, 0.5]])
-    idx, vals = run_top_k(backend, padded(S), 10, 3)
+    idx, vals = run_top_k(backend, S, 10, 3)
     np.testing.assert_array_equal(idx, [[1, 0, 2]])
     np.testing.assert_array_equal(vals, [[2.0, 0.5, 0.5]])
 
@@ -342,26 +245,25 @@ def test_dense_weights_with_every_column_in_another_order(backend):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("T", [1, 5, _GATHER_MAX_T, _GATHER_MAX_T + 1, 40])
-@pytest.mark.parametrize("width", [7, _GRAM_BLOCK + 100])
+@pytest.mark.parametrize("T", [1, 5, GATHER_MAX_T, GATHER_MAX_T + 1, 40])
+@pytest.mark.parametrize("width", [7, 2148])
 def test_weighted_rows_is_the_sparse_product(backend, T, width, dtype):
-    # T <= _GATHER_MAX_T gathers, beyond it W goes dense; T = 40 = n_rows is
-    # "T = all"; the wide M is split in column blocks by NumPy.
+    # T <= GATHER_MAX_T gathers, beyond it W goes dense; T = 40 = n_rows is
+    # "T = all".
     rng = np.random.RandomState(T + width)
     n_rows, m = 40, 6
     M = rng.randn(n_rows, width).astype(dtype)
     idx = np.sort(np.stack([rng.permutation(n_rows)[:T] for _ in range(m)]), axis=1)
     w = rng.rand(m, T).astype(dtype)
     nx = backend
-    prepared = nx.prepare_product(nx.asarray(M))
-    got = nx.weighted_rows(nx.asarray(idx), nx.asarray(w), prepared)
+    got = nx.weighted_rows(nx.asarray(idx), nx.asarray(w), nx.asarray(M))
     got = nx.to_numpy(got)
     assert got.dtype == dtype
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(got, ref_weighted_rows(idx, w, M), rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("T", [3, _GATHER_MAX_T + 1])
+@pytest.mark.parametrize("T", [3, GATHER_MAX_T + 1])
 def test_weighted_rows_writes_into_out(backend, T):
     rng = np.random.RandomState(14)
     n_rows, m, width = 40, 5, 9
@@ -380,21 +282,19 @@ def test_weighted_rows_writes_into_out(backend, T):
     assert np.isnan(nx.to_numpy(buffer)[m:]).all()
 
 
-def test_numpy_threaded_weighted_rows_equal_the_serial_ones():
-    # Work above _GATHER_THREAD_MIN_WORK: rows and column blocks go to threads.
-    rng = np.random.RandomState(15)
-    n_rows, m, width, T = 50, 1024, 4096, 16
-    M = rng.randn(n_rows, width)
-    idx = np.sort(np.stack([rng.permutation(n_rows)[:T] for _ in range(m)]), axis=1)
-    w = rng.rand(m, T)
-    serial, threaded = NumpyBackend(), NumpyBackend(Parallel(4))
-    expected = serial.weighted_rows(idx, w, serial.prepare_product(M))
-    got = threaded.weighted_rows(idx, w, threaded.prepare_product(M))
-    np.testing.assert_array_equal(got, expected)
-    rows = [0, 517, 1023]
-    np.testing.assert_allclose(
-        got[rows], ref_weighted_rows(idx[rows], w[rows], M), rtol=1e-12, atol=1e-12
-    )
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_raw_top_k_holds_the_k_largest_values(backend, dtype):
+    # No tie-breaking is asked of it: the values are the K largest, the
+    # columns hold them.
+    rng = np.random.RandomState(3)
+    S = rng.randint(0, 50, size=(9, 5000)).astype(dtype)
+    S[2] = 1.0
+    for K in (1, 7, 30):
+        cols, vals = backend.raw_top_k(backend.asarray(S), K)
+        cols, vals = backend.to_numpy(cols), backend.to_numpy(vals)
+        np.testing.assert_array_equal(np.take_along_axis(S, cols, 1), vals)
+        np.testing.assert_array_equal(np.sort(vals, axis=1), np.sort(S, axis=1)[:, -K:])
+        assert all(len(set(row)) == K for row in cols)
 
 
 # ---------------------------------------------------------------- conversions

@@ -20,9 +20,10 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_conse import ConSEClassifier
-from sk_conse._backend import GROUP as _GROUP
 from sk_conse._backend import cuda_available
 from sk_conse.exceptions import NoCandidateLabelsWarning
+
+_GROUP = 64  # candidate counts around a width of 8 k x 64 columns
 
 SETTINGS = settings(max_examples=25, deadline=None)
 

@@ -107,7 +107,7 @@ def test_no_direction_claim_of_the_estimator():
 def test_route_rule_on_the_performance_page():
     from sk_conse import _kernels as kernels
     from sk_conse._backend import get_backend
-    from sk_conse._search import choose_route
+    from sk_conse._search import choose_algorithm
 
     if not kernels.available():
         pytest.skip("the rule quoted is the one with the compiled kernels")
@@ -118,7 +118,7 @@ def test_route_rule_on_the_performance_page():
     numpy = get_backend("numpy")
     for q in (20, 50, 150, 500):
         for T in range(1, 40):
-            route = choose_route(
+            route = choose_algorithm(
                 numpy, T=T, n_seen=1000, q=q, n_candidates=21841, itemsize=4
             )
             expected = "factorised" if T <= min(base + q / per, cap) else "direct"

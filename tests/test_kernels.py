@@ -10,13 +10,15 @@ import numpy as np
 import pytest
 
 from sk_conse import _kernels as kernels
-from sk_conse._backend import NumpyBackend
+from sk_conse._backend import Backend, NumpyBackend
 from sk_conse._folders import kernel_cache
 from sk_conse._parallel import Parallel
 
 pytestmark = pytest.mark.skipif(
     not kernels.available(), reason="numba is not installed (or disabled)"
 )
+if kernels.available():
+    from sk_conse import _numba_kernels
 
 
 def _brute_top_k(S, K):
@@ -51,7 +53,7 @@ def _scores(idx, w, G, offset):
 @pytest.mark.parametrize("with_offset", [False, True])
 def test_factorised_top_k_and_scores_match_numpy(dtype, T, with_offset):
     rng = np.random.default_rng(T)
-    n = 2 * kernels.BLOCK_COLUMNS + 301  # a ragged last block
+    n = 2 * _numba_kernels.BLOCK_COLUMNS + 301  # a ragged last block
     idx, w, G = _problem(rng, 70, 30, n, T, dtype, ties=True)
     offset = (
         (0.1 * rng.standard_normal(n)).astype(dtype)
@@ -64,10 +66,9 @@ def test_factorised_top_k_and_scores_match_numpy(dtype, T, with_offset):
         expected_cols, expected_vals = _brute_top_k(S, K)
         np.testing.assert_array_equal(cols, expected_cols)
         np.testing.assert_array_equal(vals, expected_vals)
-    out = np.full((70, n + 7), np.nan, dtype=dtype)
+    out = np.full((70, n), np.nan, dtype=dtype)
     cols, vals = kernels.factorised_scores(idx, w, G, offset, out, 3)
-    np.testing.assert_array_equal(out[:, :n], S)
-    assert np.all(out[:, n:] == -np.inf)
+    np.testing.assert_array_equal(out, S)
     expected_cols, expected_vals = _brute_top_k(S, 3)
     np.testing.assert_array_equal(cols, expected_cols)
     np.testing.assert_array_equal(vals, expected_vals)
@@ -121,24 +122,43 @@ def test_largest_t_selects_as_the_backend_does(dtype, T):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("copies", [False, True])
-def test_exact_dots_match_numpy(dtype, copies):
+def test_dot2_matches_the_generic_code_bit_for_bit_and_is_compensated(dtype):
     rng = np.random.default_rng(4)
-    q, n_units, n_pairs = 37, 50, 3000  # q not a multiple of the 4 partial sums
-    F = rng.standard_normal((20, q))
-    units = rng.standard_normal((n_units, q)).astype(dtype)
-    expand = rng.integers(0, n_units, 80) if copies else np.zeros(0, np.int64)
-    n_cols = 80 if copies else n_units
-    offset = rng.standard_normal(n_cols).astype(dtype)
-    at = rng.integers(0, 20, n_pairs)
-    cols = rng.integers(0, n_cols, n_pairs)
-    out = np.empty(n_pairs, dtype)
-    kernels.exact_dots(F, at, units, expand, cols, offset, out, Parallel(2))
-    rows_of_units = expand[cols] if copies else cols
-    expected = np.einsum("ij,ij->i", F[at], units[rows_of_units].astype(np.float64))
-    expected -= offset[cols].astype(np.float64)
-    # float64: the sums differ in order only (values are about 6 in size).
-    np.testing.assert_allclose(out, expected.astype(dtype), rtol=0, atol=1e-13)
+    q, n_pairs = 37, 3000
+    A = rng.standard_normal((20, q))
+    B = rng.standard_normal((50, q)).astype(dtype)
+    # Heavy cancellation: half of the terms undo the other half.
+    A[:10, q // 2 :] = -A[:10, : q - q // 2][:, ::-1] * 1e8
+    ia, ib = rng.integers(0, 20, n_pairs), rng.integers(0, 50, n_pairs)
+    got = kernels.dot2(A, ia, B, ib, Parallel(2))
+    generic = Backend.dot2(NumpyBackend(), A, ia, B, ib)
+    np.testing.assert_array_equal(got, generic)
+    from fractions import Fraction
+
+    for i in range(0, n_pairs, 97):
+        exact = sum(
+            Fraction(float(a)) * Fraction(float(b))
+            for a, b in zip(A[ia[i]], B[ib[i]].astype(np.float64))
+        )
+        assert abs(Fraction(float(got[i])) - exact) <= abs(exact) * Fraction(
+            2**-52
+        ) + Fraction(2**-1000)
+
+
+def test_kernels_refuse_indices_out_of_range():
+    # Found from outside: a compiled kernel reads where its indices say.
+    G = np.ones((4, 10), np.float32)
+    w = np.ones((2, 2), np.float32)
+    for bad in ([[0, 4], [1, 2]], [[-1, 0], [1, 2]]):
+        idx = np.array(bad)
+        with pytest.raises(IndexError, match="outside"):
+            kernels.factorised_top_k(idx, w, G, None, 3)
+        with pytest.raises(IndexError, match="outside"):
+            kernels.factorised_scores(idx, w, G, None, np.empty((2, 10), np.float32), 3)
+        with pytest.raises(IndexError, match="outside"):
+            kernels.weighted_rows(idx, w, G.astype(np.float64), np.float32)
+    with pytest.raises(IndexError, match="outside"):
+        kernels.dot2(G, np.array([4]), G, np.array([0]))
 
 
 def test_every_kernel_caches_its_compiled_code_in_the_user_cache():
@@ -152,7 +172,7 @@ def test_every_kernel_caches_its_compiled_code_in_the_user_cache():
         for name, obj in vars(_numba_kernels).items()
         if isinstance(obj, CPUDispatcher) and not name.startswith("_")
     }
-    expected = {"factorised", "scores", "blocks", "largest_t", "exact_dots"}
+    expected = {"factorised", "scores", "blocks", "largest_t", "dot2"}
     assert expected | {"weighted_rows"} <= set(kernels_found)
     for name, dispatcher in kernels_found.items():
         assert not isinstance(dispatcher._cache, NullCache), name
@@ -170,3 +190,12 @@ def test_weighted_rows_sum_in_float64_then_round(T):
     for t in range(T):  # in order, in float64
         expected = expected + w[:, t : t + 1].astype(np.float64) * M[idx[:, t]]
     np.testing.assert_array_equal(F, expected.astype(np.float32))
+    # The generic code (torch, CuPy, NumPy without numba) gives the same bits.
+    generic = Backend.weighted_sum(NumpyBackend(), idx, w, M, np.float32)
+    np.testing.assert_array_equal(F, generic)
+    # One shared row of indices (T = all) serves every row.
+    shared = np.arange(50)[None, :]
+    W = rng.random((700, 50))
+    F = kernels.weighted_rows(shared, W, M, np.float64, Parallel(2))
+    generic = Backend.weighted_sum(NumpyBackend(), shared, W, M, np.float64)
+    np.testing.assert_array_equal(F, generic)

@@ -187,7 +187,7 @@ def test_nested_run_inside_a_unit_completes():
 
 
 def test_the_pool_is_persistent():
-    n = _parallel._MAX_THREADS
+    n = min(4, _parallel._get_executor()._max_workers + 1)
     barrier = threading.Barrier(n, timeout=TIMEOUT)
 
     def together(u):
@@ -213,19 +213,36 @@ def test_plan_respects_a_callers_blas_limit():
         assert blas_threads() == 1
 
 
-def test_plan_is_capped_by_cores_and_max_threads():
+def test_plan_is_capped_by_cores_and_blas():
     n = plan().n_threads
-    assert 1 <= n <= _parallel._MAX_THREADS
-    assert n <= _parallel._cores()
+    assert 1 <= n <= _parallel._cores()
     assert n <= blas_threads()
 
 
 def test_plan_reads_the_limit_in_force_when_called():
     with threadpool_limits(2, user_api="blas"):
         assert plan().n_threads <= 2
-    assert plan().n_threads == min(
-        _parallel._cores(), _parallel._MAX_THREADS, blas_threads()
+    assert plan().n_threads == min(_parallel._cores(), blas_threads())
+
+
+def test_plan_uses_every_core_of_a_16_core_machine(monkeypatch):
+    # Found from outside: the engine never used more than 4 threads
+    # (_MAX_THREADS, tuned on 2 cores), whatever the machine.
+    monkeypatch.setattr(_parallel, "_cores", lambda: 16)
+    monkeypatch.setattr(_parallel, "blas_threads", lambda: 16)
+    assert plan().n_threads == 16
+    # The caller's BLAS limit and the process's affinity still cap it.
+    monkeypatch.setattr(_parallel, "blas_threads", lambda: 6)
+    assert plan().n_threads == 6
+    monkeypatch.setattr(_parallel, "_cores", lambda: 3)
+    assert plan().n_threads == 3
+
+
+def test_plan_reads_affinity(monkeypatch):
+    monkeypatch.setattr(
+        _parallel.os, "sched_getaffinity", lambda pid: {0, 5}, raising=False
     )
+    assert _parallel._cores() == 2
 
 
 def _concurrent_calls(n_callers=4):
@@ -243,7 +260,8 @@ def _concurrent_calls(n_callers=4):
         try:
             nx = NumpyBackend(plan())
             nx.top_k(S, 5)
-            nx.weighted_rows(idx, w, nx.prepare_product(M))
+            nx.weighted_rows(idx, w, M)
+            nx.weighted_sum(idx, w, M, np.float32)
         except BaseException as exc:
             errors.append(exc)
 

@@ -158,7 +158,7 @@ def test_pickle_and_deepcopy_rebuild_the_caches(algorithm):
         _assert_same_predictions(loaded, estimator, X, rtol=0)  # bit for bit
         (search,) = loaded._searches.values()
         assert search is not next(iter(estimator._searches.values()))
-        assert search.route == algorithm
+        assert search.algorithm == algorithm
 
 
 def test_cuda_state_loads_on_the_cpu_without_a_gpu():

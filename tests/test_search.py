@@ -16,9 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sk_conse._backend import _GATHER_MAX_T, GROUP, NumpyBackend
+from sk_conse._backend import GATHER_MAX_T, Backend, NumpyBackend
 from sk_conse._parallel import Parallel
-from sk_conse._search import ConSESearch, CosineSearch, choose_route
+from sk_conse._search import ConSESearch, CosineSearch, choose_algorithm
+
+GROUP = 64
 
 SETTINGS = settings(
     max_examples=20,
@@ -95,7 +97,7 @@ def weights_of(search, P):
 
 def search_scores(search, P):
     nx = search.backend
-    return nx.to_numpy(search.scores(search.embed(nx.asarray(P))))
+    return nx.to_numpy(search.raw_scores(search.embed(nx.asarray(P))))
 
 
 # -------------------------------------------------------------------- weights
@@ -108,6 +110,7 @@ def test_weights_match_reference(backend, T):
     search = ConSESearch(backend, rng.randn(3, 4), rng.randn(6, 4), T)
     idx, w = weights_of(search, backend.asarray(P))
     idx, w = backend.to_numpy(idx), backend.to_numpy(w)
+    idx = np.broadcast_to(idx, w.shape)  # T = all: one shared row
     T_eff = min(T, 6)
     assert search.T == T_eff
     for i, p in enumerate(P):
@@ -138,23 +141,23 @@ def test_weights_depend_only_on_ratios_within_a_row(backend):
 def test_weights_and_embedding_keep_the_dtype(backend, dtype):
     rng = np.random.RandomState(1)
     P = probabilities(rng, 5, 40, dtype)
-    for T in (2, _GATHER_MAX_T + 1):
+    for T in (2, GATHER_MAX_T + 1):
         search = ConSESearch(
             backend, rng.randn(3, 4).astype(dtype), rng.randn(40, 4), T
         )
         batch = search.embed(backend.asarray(P))
         assert backend.to_numpy(batch.weights).dtype == dtype
         assert backend.to_numpy(batch.embedding).dtype == dtype
-        assert backend.to_numpy(search.scores(batch)).dtype == dtype
+        assert backend.to_numpy(search.raw_scores(batch)).dtype == dtype
 
 
 # ---------------------------------------------------------------------- embed
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("T", [1, 3, _GATHER_MAX_T, _GATHER_MAX_T + 1, 42, 50])
+@pytest.mark.parametrize("T", [1, 3, GATHER_MAX_T, GATHER_MAX_T + 1, 42, 50])
 def test_embed_matches_reference(backend, T, dtype):
-    # T beyond _GATHER_MAX_T goes through dense weights; T = 42 = n_seen is
+    # T beyond GATHER_MAX_T goes through dense weights; T = 42 = n_seen is
     # "T = all", and T = 50 is clipped to it.
     rng = np.random.RandomState(2)
     n_seen = 42
@@ -234,22 +237,21 @@ def _search_problem(dtype, n_candidates, seed=4):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("width", list(WIDTHS))
-@pytest.mark.parametrize("T", [1, 3, _GATHER_MAX_T + 1, N_SEEN])
+@pytest.mark.parametrize("T", [1, 3, GATHER_MAX_T + 1, N_SEEN])
 @pytest.mark.parametrize("route", ROUTES)
 def test_scores_and_top_k_match_reference(backend, route, T, width, dtype):
     n_candidates = WIDTHS[width]
     P, S0, S1 = _search_problem(dtype, n_candidates)
-    search = ConSESearch(backend, S1, S0, T, route=route)
-    assert search.n_padded == -(-n_candidates // GROUP) * GROUP
+    search = ConSESearch(backend, S1, S0, T, algorithm=route)
+    assert search.n_candidates == n_candidates
     batch = search.embed(backend.asarray(P))
-    S = search.scores(batch)
+    S = search.raw_scores(batch)
     S_np = backend.to_numpy(S)
-    assert S_np.shape == (len(P), search.n_padded)
-    assert np.all(np.isneginf(S_np[:, n_candidates:]))
+    assert S_np.shape == (len(P), search.n_candidates)
     ref = ref_scores(P, S0, S1, T)
     tol = 2e-5 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(S_np[:, :n_candidates], ref, rtol=tol, atol=tol)
-    idx, vals = search.top_k(S, K)
+    idx, vals = search.ranked(search.embed(backend.asarray(P)), K)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
     assert_ranking(idx, vals, ref, K, tol)
     if T == 3:  # f(x_0) is the direction of candidates 11 and n - 2
@@ -259,8 +261,8 @@ def test_scores_and_top_k_match_reference(backend, route, T, width, dtype):
 @pytest.mark.parametrize("route", ROUTES)
 def test_routes_agree(backend, route):
     P, S0, S1 = _search_problem(np.float64, WIDTHS["grouped"], seed=5)
-    direct = ConSESearch(backend, S1, S0, 4, route="direct")
-    other = ConSESearch(backend, S1, S0, 4, route=route)
+    direct = ConSESearch(backend, S1, S0, 4, algorithm="direct")
+    other = ConSESearch(backend, S1, S0, 4, algorithm=route)
     np.testing.assert_allclose(
         search_scores(other, P), search_scores(direct, P), rtol=1e-10, atol=1e-12
     )
@@ -276,7 +278,7 @@ def test_numpy_threaded_search_equals_the_serial_one(route):
     S0 = rng.randn(50, 64).astype(np.float32)
     S1 = rng.randn(n_candidates, 64).astype(np.float32)
     S1[n_candidates - 1] = S1[5]  # an exact tie
-    serial = ConSESearch(NumpyBackend(), S1, S0, T, route=route)
+    serial = ConSESearch(NumpyBackend(), S1, S0, T, algorithm=route)
     threaded = serial.on(NumpyBackend(Parallel(4)))
     assert serial.backend.parallel.n_threads == 1  # `on` leaves it alone
     expected = serial.scores(serial.embed(P))
@@ -285,8 +287,8 @@ def test_numpy_threaded_search_equals_the_serial_one(route):
     rows = [0, 511, 1023]
     ref = ref_scores(P[rows], S0, S1, T)
     np.testing.assert_allclose(got[rows, :n_candidates], ref, atol=2e-5)
-    idx, vals = threaded.top_k(got, 7)
-    serial_idx, serial_vals = serial.top_k(expected, 7)
+    idx, vals = threaded.backend.top_k(got, 7)
+    serial_idx, serial_vals = serial.backend.top_k(expected, 7)
     np.testing.assert_array_equal(idx, serial_idx)
     np.testing.assert_array_equal(vals, serial_vals)
     assert_ranking(idx[rows], vals[rows], ref, 7, 2e-5)
@@ -297,16 +299,15 @@ def test_offset_is_subtracted_and_moves_the_ranking(backend, route):
     rng = np.random.RandomState(7)
     P = probabilities(rng, 6, 4)
     S0, S1 = rng.randn(4, 3), rng.randn(5, 3)
-    plain = ConSESearch(backend, S1, S0, 2, route=route)
+    plain = ConSESearch(backend, S1, S0, 2, algorithm=route)
     a = search_scores(plain, P)[:, :5]
     # A large offset on each row's best candidate sends it last.
     offset = np.array([0.0, 0.5, 0.0, 2.0, 0.25])
-    shifted = ConSESearch(backend, S1, S0, 2, offset=offset, route=route)
+    shifted = ConSESearch(backend, S1, S0, 2, offset=offset, algorithm=route)
     b = search_scores(shifted, P)
     np.testing.assert_allclose(b[:, :5], a - offset, rtol=0, atol=1e-15)
     np.testing.assert_allclose(b[:, :5], ref_scores(P, S0, S1, 2, offset), atol=1e-12)
-    assert np.all(np.isneginf(b[:, 5:]))
-    idx, _ = shifted.top_k(backend.asarray(b), 5)
+    idx, _ = shifted.backend.top_k(backend.asarray(b), 5)
     np.testing.assert_array_equal(backend.to_numpy(idx), ref_top_k(a - offset, 5))
 
 
@@ -315,9 +316,9 @@ def test_top_k_never_returns_padding(backend, route):
     rng = np.random.RandomState(8)
     P = probabilities(rng, 4, 5)
     S0, S1 = rng.randn(5, 3), rng.randn(6, 3)
-    search = ConSESearch(backend, S1, S0, 2, route=route, offset=np.full(6, 5.0))
-    S = search.scores(search.embed(backend.asarray(P)))
-    idx, vals = search.top_k(S, 100)
+    search = ConSESearch(backend, S1, S0, 2, algorithm=route, offset=np.full(6, 5.0))
+    S = search.raw_scores(search.embed(backend.asarray(P)))
+    idx, vals = search.backend.top_k(S, 100)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
     assert idx.shape == (4, 6)
     assert np.all(idx < 6)
@@ -328,10 +329,10 @@ def test_scores_reuse_a_buffer_for_a_shorter_block(backend):
     rng = np.random.RandomState(9)
     P = probabilities(rng, 8, 6)
     search = ConSESearch(backend, rng.randn(10, 3), rng.randn(6, 3), 3)
-    first = search.scores(search.embed(backend.asarray(P)))
+    first = search.raw_scores(search.embed(backend.asarray(P)))
     expected = search_scores(search, P[:3])
-    got = search.scores(search.embed(backend.asarray(P[:3])), out=first)
-    assert tuple(got.shape) == (3, search.n_padded)
+    got = search.raw_scores(search.embed(backend.asarray(P[:3])), out=first[:3])
+    assert tuple(got.shape) == (3, search.n_candidates)
     np.testing.assert_array_equal(backend.to_numpy(got), expected)
     np.testing.assert_array_equal(backend.to_numpy(first)[:3], expected)
 
@@ -346,8 +347,8 @@ def test_scaling_candidates_changes_nothing(backend, seed, scale, route):
     rng = np.random.RandomState(seed)
     P = probabilities(rng, 5, 6)
     S0, S1 = rng.randn(6, 4), rng.randn(9, 4)
-    a = ConSESearch(backend, S1, S0, 3, route=route)
-    b = ConSESearch(backend, S1 * scale[:, None], S0, 3, route=route)
+    a = ConSESearch(backend, S1, S0, 3, algorithm=route)
+    b = ConSESearch(backend, S1 * scale[:, None], S0, 3, algorithm=route)
     np.testing.assert_allclose(
         search_scores(b, P), search_scores(a, P), rtol=1e-12, atol=1e-13
     )
@@ -360,11 +361,11 @@ def test_scaling_candidates_changes_nothing(backend, seed, scale, route):
 def test_cancelling_top_t_vectors_give_zero_scores(backend, route):
     S0 = np.array([[1.0, 2.0, 3.0], [-1.0, -2.0, -3.0], [0.0, 1.0, 0.0]])
     S1 = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
-    search = ConSESearch(backend, S1, S0, 2, route=route)
-    S = search.scores(search.embed(backend.asarray(np.array([[0.4, 0.4, 0.2]]))))
+    search = ConSESearch(backend, S1, S0, 2, algorithm=route)
+    S = search.raw_scores(search.embed(backend.asarray(np.array([[0.4, 0.4, 0.2]]))))
     S_np = backend.to_numpy(S)
     np.testing.assert_array_equal(S_np[:, :2], 0.0)
-    idx, _ = search.top_k(S, 1)
+    idx, _ = search.backend.top_k(S, 1)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[0]])
 
 
@@ -374,10 +375,10 @@ def test_rounding_noise_of_a_cancellation_is_not_a_direction(backend, route):
     # noise must score 0 against every candidate, not +-1 along a random axis.
     a, b = np.random.RandomState(0).randn(2, 4)
     S0 = np.stack([a, b, -(a + b)])
-    search = ConSESearch(backend, np.eye(4), S0, 3, route=route)
+    search = ConSESearch(backend, np.eye(4), S0, 3, algorithm=route)
     batch = search.embed(backend.asarray(np.full((1, 3), 1 / 3)))
     assert np.any(backend.to_numpy(batch.embedding) != 0)  # the premise
-    np.testing.assert_array_equal(backend.to_numpy(search.scores(batch))[:, :4], 0)
+    np.testing.assert_array_equal(backend.to_numpy(search.raw_scores(batch))[:, :4], 0)
 
 
 # Candidates for the near-cancellation tests: [0, 1], [1, 0] and [0, -1] give
@@ -393,10 +394,10 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
     # but far above the rounding error of the sum, so it is the direction
     # [0, 1], and every score is the cosine to [0, 1].
     S0 = np.array([[1.0, 0.0], [-1.0, 1e-14]])
-    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, route=route)
+    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, algorithm=route)
     batch = search.embed(backend.asarray(np.array([[0.5, 0.5]])))
     np.testing.assert_array_equal(backend.to_numpy(batch.embedding), [[0.0, 5e-15]])
-    S = search.scores(batch)
+    S = search.raw_scores(batch)
     S_np = backend.to_numpy(S)[0, :6]
     expected = ref_cosine_scores(np.array([0.0, 1.0]), _NEAR_CANDIDATES)
     np.testing.assert_array_equal(S_np[:3], [0.0, 1.0, -1.0])
@@ -404,19 +405,18 @@ def test_a_tiny_but_real_direction_is_kept(backend, route):
     # ~1e-14 (their rounding scaled by 1 / ||f|| ~ 2e14): such rows are
     # scored by the direct route instead, so both routes are exact.
     np.testing.assert_allclose(S_np, expected, atol=1e-12)
-    idx, _ = search.top_k(S, 2)
+    idx, _ = search.backend.top_k(S, 2)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[1, 4]])
 
 
 @pytest.mark.parametrize("route", ROUTES)
 def test_an_exact_cancellation_has_no_direction(backend, route):
     S0 = np.array([[1.0, 0.0], [-1.0, 0.0]])
-    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, route=route)
+    search = ConSESearch(backend, _NEAR_CANDIDATES, S0, 2, algorithm=route)
     batch = search.embed(backend.asarray(np.array([[0.5, 0.5]])))
     np.testing.assert_array_equal(backend.to_numpy(batch.embedding), [[0.0, 0.0]])
-    S = backend.to_numpy(search.scores(batch))
+    S = backend.to_numpy(search.raw_scores(batch))
     np.testing.assert_array_equal(S[:, :6], 0.0)
-    assert np.all(np.isneginf(S[:, 6:]))
 
 
 _EPS = np.finfo(np.float64).eps
@@ -442,13 +442,13 @@ def test_the_direction_rule_holds_for_large_t(backend, route, T):
     # ||f|| = 80 eps: below the bound (T + 1) eps ||A|| exactly when T >= 80.
     S0, P = _half_and_half(T, 80 * _EPS)
     search = ConSESearch(
-        backend, np.array([[0.0, 1.0], [1.0, 0.0]]), S0, T, route=route
+        backend, np.array([[0.0, 1.0], [1.0, 0.0]]), S0, T, algorithm=route
     )
     batch = search.embed(backend.asarray(P))
     F = backend.to_numpy(batch.embedding)[0]
     np.testing.assert_allclose(F, [0, 80 * _EPS], atol=1e-15)
     bound = (T + 1) * _EPS * np.linalg.norm(np.abs(S0).mean(axis=0))
-    S = backend.to_numpy(search.scores(batch))[0, :2]
+    S = backend.to_numpy(search.raw_scores(batch))[0, :2]
     if np.linalg.norm(F) <= bound:  # no direction: every score is 0
         np.testing.assert_array_equal(S, 0.0)
     else:  # the direction [0, 1]
@@ -461,16 +461,15 @@ def test_the_direction_rule_holds_for_large_t(backend, route, T):
 def test_cosine_search_scores_and_zero_points(backend):
     search = CosineSearch(backend, np.eye(3) * [1.0, 4.0, 0.5])
     F = np.array([[0.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-3.0, 0.0, 0.0]])
-    S = search.scores(search.embed(backend.asarray(F)))
+    S = search.raw_scores(search.embed(backend.asarray(F)))
     S_np = backend.to_numpy(S)
-    assert S_np.shape == (3, GROUP)
+    assert S_np.shape == (3, 3)
     np.testing.assert_allclose(
         S_np[:, :3],
         [[0, 2 / np.sqrt(5), 1 / np.sqrt(5)], [0, 0, 0], [-1, 0, 0]],
         atol=1e-15,
     )
-    assert np.all(np.isneginf(S_np[:, 3:]))
-    idx, vals = search.top_k(S, 2)
+    idx, vals = search.backend.top_k(S, 2)
     np.testing.assert_array_equal(backend.to_numpy(idx), [[1, 2], [0, 1], [1, 2]])
     np.testing.assert_allclose(
         backend.to_numpy(vals),
@@ -490,13 +489,13 @@ def test_cosine_search_matches_reference(backend, width, dtype):
     offset = rng.uniform(0, 0.1, n_candidates).astype(dtype)
     offset[[20, n_candidates - 3]] = 0
     search = CosineSearch(backend, S1, offset=offset)
-    S = search.scores(search.embed(backend.asarray(F)))
+    S = search.raw_scores(search.embed(backend.asarray(F)))
     ref = np.stack([ref_cosine_scores(f.astype(np.float64), S1, offset) for f in F])
     tol = 2e-5 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(
         backend.to_numpy(S)[:, :n_candidates], ref, rtol=tol, atol=tol
     )
-    idx, vals = search.top_k(S, K)
+    idx, vals = search.backend.top_k(S, K)
     idx, vals = backend.to_numpy(idx), backend.to_numpy(vals)
     assert_ranking(idx, vals, ref, K, tol)
     np.testing.assert_array_equal(idx[0, :2], [20, n_candidates - 3])
@@ -516,10 +515,10 @@ def test_on_returns_a_copy_with_the_new_backend():
 def _route(backend, **kwargs):
     params = {"T": 10, "n_seen": 1000, "q": 500, "n_candidates": 21841, "itemsize": 4}
     params.update(kwargs)
-    return choose_route(backend, **params)
+    return choose_algorithm(backend, **params)
 
 
-def test_choose_route_factorised_when_t_is_small_against_q():
+def test_choose_algorithm_factorised_when_t_is_small_against_q():
     assert _route(NumpyBackend()) == "factorised"
 
 
@@ -532,11 +531,11 @@ def test_choose_route_factorised_when_t_is_small_against_q():
         {"n_seen": 100_000, "itemsize": 8},  # G too large
     ],
 )
-def test_choose_route_direct_otherwise(change):
+def test_choose_algorithm_direct_otherwise(change):
     assert _route(NumpyBackend(), **change) == "direct"
 
 
-def test_choose_route_follows_the_kernel_rule(monkeypatch):
+def test_choose_algorithm_follows_the_kernel_rule(monkeypatch):
     # With the kernels: factorised up to T = 16 + q / 3.
     import sk_conse._kernels as kernels
 
@@ -546,13 +545,22 @@ def test_choose_route_follows_the_kernel_rule(monkeypatch):
         assert _route(NumpyBackend(), q=50, T=32) == "factorised"
     # Without them the rule T <= q / 8 applies instead.
     monkeypatch.setattr(kernels, "available", lambda: False)
+    assert not NumpyBackend().compiled
     assert _route(NumpyBackend(), q=50, T=7) == "direct"
     assert _route(NumpyBackend(), q=80, T=10) == "factorised"
 
 
-def test_choose_route_direct_on_a_gpu():
-    assert _route(types.SimpleNamespace(device="cuda")) == "direct"
-    assert _route(types.SimpleNamespace(device="cuda:0")) == "direct"
+@pytest.mark.parametrize("device", ["cuda", "cuda:0"])
+def test_choose_algorithm_direct_on_a_gpu(device):
+    gpu = types.SimpleNamespace(device=device)
+    assert (
+        _route(
+            types.SimpleNamespace(
+                factorised_max_t=lambda q: Backend.factorised_max_t(gpu, q)
+            )
+        )
+        == "direct"
+    )
 
 
 def test_a_cancelling_row_with_a_single_candidate_is_scored():
@@ -564,12 +572,59 @@ def test_a_cancelling_row_with_a_single_candidate_is_scored():
         np.array([[1.0, 1.0]], np.float32),
         seen,
         T=2,
-        route="factorised",
+        algorithm="factorised",
     )
     batch = search.embed(np.array([[0.5, 0.5, 0.0], [0.1, 0.0, 0.9]], np.float32))
     out = np.empty((2, 1), np.float32)
-    search.write_scores(batch, out, {})
-    np.testing.assert_array_equal(batch.suspect, [0])
+    search.scores(batch, out=out)
     # Row 1: f = (0.1, 0.9), cos with (1, 1) / sqrt(2).
     expected = [0.0, (0.1 + 0.9) / (np.sqrt(2) * np.hypot(0.1, 0.9))]
     np.testing.assert_allclose(out[:, 0], expected, rtol=1e-6)
+
+
+# ----------------------------------------------------------- rounding bound
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    cancel=st.sampled_from([1.0, 1e-2, 1e-4, 1e-7, 1e-10, 0.0]),
+    T=st.sampled_from([1, 2, 3, 8, 17, 32, 33, 40]),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    route=st.sampled_from(ROUTES),
+    compiled=st.booleans(),
+    with_offset=st.booleans(),
+)
+def test_raw_scores_lie_within_half_the_rounding_bound(
+    seed, cancel, T, dtype, route, compiled, with_offset
+):
+    # |raw - reference| <= rounding_bound / 2 for every entry: every route,
+    # dtype, compiled or generic code, and degree of cancellation (pairs of
+    # seen vectors that undo each other up to `cancel`).
+    import sk_conse._kernels as kernels
+
+    if compiled and not kernels.available():
+        return
+    rng = np.random.default_rng(seed)
+    n_seen, q, n_cand = 40, int(rng.integers(2, 70)), 50
+    S0 = rng.standard_normal((n_seen, q))
+    S0[1::2] = -S0[0::2] + cancel * rng.standard_normal((n_seen // 2, q))
+    S0 *= rng.uniform(0.1, 10, (n_seen, 1))
+    S1 = rng.standard_normal((n_cand, q)) * rng.uniform(0.1, 10, (n_cand, 1))
+    P = rng.dirichlet(np.ones(n_seen) * 0.3, size=30)
+    P[::3, 0::2] = P[::3, 1::2]  # rows weighting each pair equally
+    offset = rng.uniform(-2, 2, n_cand).astype(dtype) if with_offset else None
+    backend = NumpyBackend()
+    backend.compiled = compiled
+    search = ConSESearch(
+        backend, S1.astype(dtype), S0.astype(dtype), T, algorithm=route, offset=offset
+    )
+    batch = search.embed(P.astype(dtype))
+    raw = search.raw_scores(batch)
+    live = np.nonzero(batch.inverse_norms != 0)[0]
+    rows = np.repeat(live, n_cand)
+    cols = np.tile(np.arange(n_cand), live.shape[0])
+    reference = search.reference(batch, rows, cols).astype(np.float64)
+    gap = np.abs(raw[rows, cols].astype(np.float64) - reference)
+    half = search.bound(batch)[rows] / 2
+    assert np.all(gap <= half), (gap / half).max()
