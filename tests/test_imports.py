@@ -10,20 +10,9 @@ not from what a run happens to load.
 import ast
 from pathlib import Path
 
-import pytest
-
 import sk_conse
 
 PACKAGE = Path(sk_conse.__file__).parent
-
-# Edges of a cycle that another issue removes; each is ignored by
-# test_no_import_cycle until then, and test_known_cycles_are_still_there
-# fails as soon as one is gone, so that the entry is deleted with it.
-KNOWN_CYCLE_EDGES = {
-    # Issue 24 ("One search, one certificate"): the compiled kernels import
-    # their block sizes and caching decorator from their wrapper.
-    ("sk_conse._numba_kernels", "sk_conse._kernels"),
-}
 
 
 def _module_name(path, package):
@@ -111,12 +100,6 @@ def cycles(graph):
     return found
 
 
-def _without(graph, edges):
-    return {
-        m: {t for t in targets if (m, t) not in edges} for m, targets in graph.items()
-    }
-
-
 def test_the_graph_sees_deferred_imports_and_lazy_reexports(tmp_path):
     # The reader itself: a deferred import, a relative "from . import", a
     # lazy importlib re-export and a type-checking import all make edges.
@@ -142,21 +125,10 @@ def test_the_graph_sees_deferred_imports_and_lazy_reexports(tmp_path):
 
 
 def test_no_import_cycle():
-    graph = _without(import_graph(), KNOWN_CYCLE_EDGES)
-    assert cycles(graph) == [], (
+    assert cycles(import_graph()) == [], (
         "sk_conse has an import cycle (deferred imports count); make one of "
         "the modules a leaf, or move the shared code down a layer."
     )
-
-
-@pytest.mark.parametrize("edge", sorted(KNOWN_CYCLE_EDGES))
-def test_known_cycles_are_still_there(edge):
-    # Fails once the other issue has removed the edge: then delete its entry
-    # in KNOWN_CYCLE_EDGES, so that a new cycle through it is caught.
-    source, target = edge
-    graph = import_graph()
-    assert target in graph[source]
-    assert any(source in component for component in cycles(graph))
 
 
 def test_facades_and_leaves():
