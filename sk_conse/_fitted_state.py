@@ -162,13 +162,12 @@ def _vectors(state: dict, attr: str, n_rows: int, labels: str) -> np.ndarray:
         )
     if vectors.dtype not in (np.float32, np.float64):
         raise _Refused(f"{attr} has dtype {vectors.dtype}, not float32 or float64.")
-    if vectors.shape[0] != n_rows:
+    n_vectors, length = vectors.shape
+    if n_vectors != n_rows or length == 0:
         raise _Refused(
-            f"{attr} has {vectors.shape[0]} vectors for the {n_rows} labels of "
-            f"{labels}."
+            f"{attr} has {n_vectors} vectors for the {n_rows} labels of {labels}"
+            + ("." if length else ", each of length 0.")
         )
-    if vectors.shape[1] == 0:
-        raise _Refused(f"{attr} has vectors of length 0.")
     bad = ~np.isfinite(vectors).all(axis=1) | ~np.any(vectors != 0, axis=1)
     if bad.any():
         raise _Refused(
