@@ -35,8 +35,16 @@ SCREEN_COLUMNS = 32
 # accumulators where AVX-512 has 32 registers, 6 where AVX2 has 16
 # (benchmarks/README.md, "f(x) in a fixed order").
 LANES = 8
-_AVX512 = bool(binding.get_host_cpu_features().get("avx512f", False))
-TILE_ROWS, TILE_VECTORS = (8, 3) if _AVX512 else (3, 2)
+
+
+def _has_avx512() -> bool:
+    try:
+        return bool(binding.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # a platform whose features LLVM cannot read
+        return False
+
+
+TILE_ROWS, TILE_VECTORS = (8, 3) if _has_avx512() else (3, 2)
 # Rows whose weights stay in cache while the column tiles pass over them.
 SUM_ROWS = 128
 
