@@ -14,7 +14,10 @@ multiply-add, so a result has the same bits on every machine.
 
 import numba as nb
 import numpy as np
-from numba import uint64
+from llvmlite import binding, ir
+from numba import types, uint64
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._compensated import dot2_step
 from ._kernel_cache import cached
@@ -27,9 +30,23 @@ BLOCK_COLUMNS = 2048
 # the screens of a run, before any is compared alone.
 RUN_COLUMNS = 256
 SCREEN_COLUMNS = 32
-# Rows summed together by weighted_rows: each seen vector is read once for
-# all of them.
-SUM_ROWS = 4
+# weighted_rows keeps a tile of sums in vector registers across all the
+# terms: TILE_ROWS rows x TILE_VECTORS vectors of LANES float64 columns; 24
+# accumulators where AVX-512 has 32 registers, 6 where AVX2 has 16
+# (benchmarks/README.md, "f(x) in a fixed order").
+LANES = 8
+
+
+def _has_avx512() -> bool:
+    try:
+        return bool(binding.get_host_cpu_features().get("avx512f", False))
+    except Exception:  # a platform whose features LLVM cannot read
+        return False
+
+
+TILE_ROWS, TILE_VECTORS = (8, 3) if _has_avx512() else (3, 2)
+# Rows whose weights stay in cache while the column tiles pass over them.
+SUM_ROWS = 128
 
 
 @nb.njit(inline="always")
@@ -198,32 +215,153 @@ def largest_t(P, out, start, stop):
             out[r, s] = cols[s]
 
 
+_VECTOR = ir.VectorType(ir.DoubleType(), LANES)
+
+
+def _vector_at(builder, ptr, i):
+    """The address of the ``i``-th vector of LANES float64 from ``ptr``."""
+    return builder.gep(builder.bitcast(ptr, _VECTOR.as_pointer()), [i])
+
+
+def _element_at(context, builder, array_type, array, j):
+    """The address of ``array[j]`` (1-D, contiguous)."""
+    data = context.make_array(array_type)(context, builder, array).data
+    return builder.gep(data, [j])
+
+
+@intrinsic
+def _tile(typingctx):
+    """Room for a tile of TILE_ROWS x TILE_VECTORS vectors, on the stack: LLVM
+    keeps it in registers when every index into it is a constant."""
+
+    def codegen(context, builder, signature, args):
+        size = TILE_ROWS * TILE_VECTORS
+        room = cgutils.alloca_once(builder, ir.ArrayType(_VECTOR, size))
+        return builder.bitcast(room, ir.DoubleType().as_pointer())
+
+    return types.CPointer(types.float64)(), codegen
+
+
+@intrinsic
+def _zero(typingctx, tile, i):
+    """``tile[i] = 0``."""
+
+    def codegen(context, builder, signature, args):
+        builder.store(ir.Constant(_VECTOR, None), _vector_at(builder, *args))
+        return context.get_dummy_value()
+
+    return types.void(tile, i), codegen
+
+
+@intrinsic
+def _axpy(typingctx, tile, i, wt, v, j):
+    """``tile[i] = tile[i] + wt * v[j:j + LANES]``: a rounded multiply, then a
+    rounded add, in each lane (no fused multiply-add)."""
+    if v.dtype != types.float64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        acc = _vector_at(builder, args[0], args[1])
+        x = _element_at(context, builder, signature.args[3], args[3], args[4])
+        x = builder.load(builder.bitcast(x, _VECTOR.as_pointer()), align=8)
+        lanes = ir.Constant(ir.VectorType(ir.IntType(32), LANES), [0] * LANES)
+        wt = builder.insert_element(
+            ir.Constant(_VECTOR, ir.Undefined), args[2], ir.Constant(ir.IntType(32), 0)
+        )
+        wt = builder.shuffle_vector(wt, ir.Constant(_VECTOR, ir.Undefined), lanes)
+        builder.store(builder.fadd(builder.load(acc), builder.fmul(wt, x)), acc)
+        return context.get_dummy_value()
+
+    return types.void(tile, i, wt, v, j), codegen
+
+
+@intrinsic
+def _put(typingctx, tile, i, o, j):
+    """``o[j:j + LANES] = tile[i]``, each rounded once to ``o``'s dtype."""
+
+    def codegen(context, builder, signature, args):
+        x = builder.load(_vector_at(builder, args[0], args[1]))
+        element = context.get_value_type(signature.args[2].dtype)
+        if element != ir.DoubleType():
+            x = builder.fptrunc(x, ir.VectorType(element, LANES))
+        to = _element_at(context, builder, signature.args[2], args[2], args[3])
+        builder.store(x, builder.bitcast(to, x.type.as_pointer()), align=4)
+        return context.get_dummy_value()
+
+    return types.void(tile, i, o, j), codegen
+
+
+@nb.njit(inline="always")
+def _tile_sum(idx, w, M, out, r0, rows, j0, vectors, tile):
+    """Rows ``r0:r0 + rows``, columns ``j0:j0 + vectors * LANES`` of
+    weighted_rows, summed in ``tile`` across all the terms, in order."""
+    for i in range(rows * vectors):
+        _zero(tile, i)
+    for t in range(w.shape[1]):
+        for r in range(rows):
+            v = M[idx[0, t]]
+            wt = w[r0 + r, t]
+            for i in range(vectors):
+                _axpy(tile, r * vectors + i, wt, v, j0 + i * LANES)
+    for r in range(rows):
+        for i in range(vectors):
+            _put(tile, r * vectors + i, out[r0 + r], j0 + i * LANES)
+
+
+@nb.njit(inline="always")
+def _tile_columns(idx, w, M, out, start, stop, j0, vectors, tile):
+    """Columns ``j0:j0 + vectors * LANES`` of rows ``start:stop``, a tile of
+    TILE_ROWS rows at a time, then one row at a time."""
+    r0 = start
+    while r0 + TILE_ROWS <= stop:
+        _tile_sum(idx, w, M, out, r0, TILE_ROWS, j0, vectors, tile)
+        r0 += TILE_ROWS
+    for r in range(r0, stop):
+        _tile_sum(idx, w, M, out, r, 1, j0, vectors, tile)
+
+
 @nb.njit(nogil=True)
 def weighted_rows(idx, w, M, out, start, stop):
     """Rows ``start:stop``: ``out[r] = sum_t w[r, t] M[idx[r, t]]`` summed in
     float64, term after term from zero, rounded once to ``out``'s dtype.
 
     ``idx`` with one row serves every row (T = all: every seen label in
-    order). :data:`SUM_ROWS` rows at a time, so that each vector of ``M``
-    is read once for all of them; each row's sum keeps its order.
+    order): then each tile of sums (:data:`TILE_ROWS` rows x
+    :data:`TILE_VECTORS` vectors of columns) stays in registers across all
+    the terms, and each vector of ``M`` is read once for all of its rows.
+    Either way each element's sum keeps its order: the bits are those of
+    the generic code.
     """
     q = M.shape[1]
     T = w.shape[1]
-    shared = idx.shape[0] == 1
-    acc = np.empty((SUM_ROWS, q), dtype=np.float64)
-    for r0 in range(start, stop, SUM_ROWS):
-        r1 = min(r0 + SUM_ROWS, stop)
-        acc[:] = 0.0
-        for t in range(T):
-            for r in range(r0, r1):
-                v = M[idx[0 if shared else r, t]]
+    if idx.shape[0] > 1:  # no vector of M serves two rows
+        acc = np.empty(q, dtype=np.float64)
+        for r in range(start, stop):
+            acc[:] = 0.0
+            for t in range(T):
+                v = M[idx[r, t]]
                 wt = w[r, t]
-                a = acc[r - r0]
                 for j in range(q):
-                    a[j] = a[j] + wt * v[j]
-        for r in range(r0, r1):
-            for j in range(q):
-                out[r, j] = acc[r - r0, j]
+                    acc[j] = acc[j] + wt * v[j]
+            out[r] = acc
+        return
+    tile = _tile()
+    width = TILE_VECTORS * LANES
+    for s0 in range(start, stop, SUM_ROWS):
+        s1 = min(s0 + SUM_ROWS, stop)
+        j0 = 0
+        while j0 + width <= q:
+            _tile_columns(idx, w, M, out, s0, s1, j0, TILE_VECTORS, tile)
+            j0 += width
+        while j0 + LANES <= q:
+            _tile_columns(idx, w, M, out, s0, s1, j0, 1, tile)
+            j0 += LANES
+        for r in range(s0, s1):
+            for j in range(j0, q):
+                acc = 0.0
+                for t in range(T):
+                    acc = acc + w[r, t] * M[idx[0, t], j]
+                out[r, j] = acc
 
 
 _dot2_step = nb.njit(inline="always")(dot2_step)
