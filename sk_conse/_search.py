@@ -162,9 +162,7 @@ class ConSEBatch(SearchBatch):
             part.idx = self.idx[rows]
         return part
 
-    _per_row = ("embedding", "inverse_norms", "spread", "weights")
-    # Rows scored by the direct product on the factorised route.
-    direct: Any = None
+    _per_row = (*SearchBatch._per_row, "weights")
 
 
 class CosineSearch:
@@ -538,14 +536,19 @@ class ConSESearch(CosineSearch):
             noise = (self.T + 1) * self._eps * xp.sqrt(xp.sum(A * A, axis=1))
             zero[rows] = norms[rows] <= noise
         self._set_norms(batch, norms, zero, None if self.gram is None else reach)
-        batch.direct = None
-        if self.gram is not None:
-            # Rows whose vectors cancel: G's rounding, divided by a small
-            # ||f(x)||, would swamp their scores; the direct product keeps
-            # them to the rounding of f(x) itself.
-            far = batch.spread > _DIRECT_SPREAD
-            if bool(xp.any(far)):
-                batch.direct = xp.nonzero(far)[0]
+
+    def _direct_rows(self, batch: ConSEBatch) -> Any:
+        """The rows of a prepared batch that the factorised route scores by
+        the direct product, or None: those whose vectors cancel (G's
+        rounding, divided by a small ||f(x)||, would swamp their scores; the
+        direct product keeps them to the rounding of f(x) itself). Derived
+        from the spread, so a part of the batch (:meth:`SearchBatch.take`)
+        has its own."""
+        if self.gram is None:
+            return None
+        xp = self.backend.xp
+        far = batch.spread > _DIRECT_SPREAD
+        return xp.nonzero(far)[0] if bool(xp.any(far)) else None
 
     def _gather_args(self, batch: ConSEBatch) -> tuple:
         """The factorised route's indices (one row each) and weights / ||f(x)||."""
@@ -554,8 +557,9 @@ class ConSESearch(CosineSearch):
 
     def bound(self, batch: ConSEBatch) -> np.ndarray:
         bound = super().bound(batch)
-        if getattr(batch, "direct", None) is not None:
-            rows = self.backend.to_numpy(batch.direct)
+        rows = self._direct_rows(batch)
+        if rows is not None:
+            rows = self.backend.to_numpy(rows)
             bound[rows] = rounding_bound(
                 self._eps,
                 dot_terms=self.q,
@@ -570,8 +574,8 @@ class ConSESearch(CosineSearch):
             return super()._raw_top_k(batch, K)
         idx, w = self._gather_args(batch)
         cols, vals = self.backend.gather_top_k(idx, w, self.gram, self.offset, K)
-        if getattr(batch, "direct", None) is not None:
-            rows = batch.direct
+        rows = self._direct_rows(batch)
+        if rows is not None:
             cols[rows], vals[rows] = super()._raw_top_k(batch.take(rows), K)
         return cols, vals
 
@@ -581,8 +585,8 @@ class ConSESearch(CosineSearch):
         idx, w = self._gather_args(batch)
         nx = self.backend
         cols, vals = nx.gather_scores(idx, w, self.gram, self.offset, out, K)
-        if getattr(batch, "direct", None) is not None:
-            rows = batch.direct
+        rows = self._direct_rows(batch)
+        if rows is not None:
             part = nx.empty((rows.shape[0], self.n_candidates), self.dtype)
             cols[rows], vals[rows] = super()._write_raw(batch.take(rows), part, K)
             out[rows] = part

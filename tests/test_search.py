@@ -628,3 +628,29 @@ def test_raw_scores_lie_within_half_the_rounding_bound(
     gap = np.abs(raw[rows, cols].astype(np.float64) - reference)
     half = search.bound(batch)[rows] / 2
     assert np.all(gap <= half), (gap / half).max()
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_cancelling_rows_and_overflowing_ties_in_one_batch(backend, route):
+    # Found in review: the factorised route scores rows whose vectors cancel
+    # by the direct product, and kept their row numbers on the batch; the
+    # part of the batch taken to grow K for other rows inherited them, so a
+    # batch holding both kinds of rows failed with an IndexError (or gave a
+    # row another row's answer). Each row must get its answer alone.
+    rng = np.random.default_rng(0)
+    q = 16
+    S0 = rng.standard_normal((6, q))
+    S0[1] = -S0[0] + 1e-6 * rng.standard_normal(q)  # s1 nearly cancels s0
+    S1 = rng.standard_normal((60, q))
+    S1[10:40] = S0[2]  # 30 copies of s2's direction: ties overflow K
+    P = np.full((4, 6), 1e-3)
+    P[0, :2] = 1.0  # f(x) = (s0 + s1) / 2: the vectors cancel
+    P[3, 2] = 1.0  # f(x) close to s2: 30 tied candidates at the top
+    search = ConSESearch(backend, S1, S0, 2, algorithm=route)
+    # The ranking is the promise (isolated entries keep raw values, whose
+    # last bits may depend on the batch).
+    idx = backend.to_numpy(search.ranked(search.embed(backend.asarray(P)), 5)[0])
+    for i in range(4):
+        alone = search.ranked(search.embed(backend.asarray(P[i : i + 1])), 5)[0]
+        np.testing.assert_array_equal(idx[i], backend.to_numpy(alone)[0])
+    np.testing.assert_array_equal(idx[3], np.arange(10, 15))
