@@ -88,20 +88,18 @@ def _refuse_complex(raw: np.ndarray, name: str) -> None:
     )
 
 
-def _binary_as_two_columns(y_score: np.ndarray, n_labels: int) -> np.ndarray:
+def _binary_as_two_columns(y_score: np.ndarray) -> np.ndarray:
     """A 1-D binary decision function as two columns that rank alike.
 
     scikit-learn's binary classifiers (and ConSE with two candidates) return
     the score ``s`` of the second label minus that of the first. The columns
     ``(0, sign(s))`` rank exactly as ``(-s, s)`` would (the second label first
     when ``s > 0``, a tie won by the first when ``s == 0``), in any dtype:
-    ``-s`` would wrap around for unsigned integers. Every other shape is
-    returned as is.
+    ``-s`` would wrap around for unsigned integers. (NaN becomes 0: the
+    caller looks for NaN first.)
     """
-    if y_score.ndim == 1 and n_labels == 2:
-        sign = (y_score > 0).astype(np.int8) - (y_score < 0).astype(np.int8)
-        return np.column_stack([np.zeros_like(sign), sign])
-    return y_score
+    sign = (y_score > 0).astype(np.int8) - (y_score < 0).astype(np.int8)
+    return np.column_stack([np.zeros_like(sign), sign])
 
 
 def _exact_as_float64(raw: np.ndarray, as_float: np.ndarray) -> bool:
@@ -159,8 +157,9 @@ def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarr
             f"y_score must be a numeric array of shape (n_samples, n_labels); "
             f"it could not be converted to float: {exc}"
         ) from exc
+    nan = np.isnan(as_float)  # before a binary score turns into columns
     if labels is not None and raw.ndim == 1 and len(labels) == 2:
-        raw = _binary_as_two_columns(raw, 2)
+        raw = _binary_as_two_columns(raw)
         as_float = raw.astype(np.float64)
     if raw.ndim != 2:
         raise ValueError(
@@ -169,7 +168,7 @@ def _check_y_score(y_score: Any, n_samples: int, labels: Any = None) -> np.ndarr
             f"labels= with its two labels, the positive one second."
         )
     _check_rows_and_columns(raw, n_samples, "y_score")
-    nan_rows = np.isnan(as_float).any(axis=1)
+    nan_rows = nan.reshape(n_samples, -1).any(axis=1)
     if nan_rows.any():
         raise ValueError(
             f"y_score contains NaN in {int(nan_rows.sum())} of {n_samples} rows "

@@ -24,7 +24,6 @@ from ._docstrings import fill_doc
 from ._formatting import name_some
 from ._hierarchy import Hierarchy, _is_graph
 from ._metrics import (
-    _binary_as_two_columns,
     _check_sample_weight,
     _check_y_prob,
     _check_y_score,
@@ -272,9 +271,7 @@ class _TopKScorer(_ZeroShotScorer):
             # where probabilities (a softmax at a small temperature, say) may
             # round to exactly 0 and make false ties.
             if hasattr(estimator, "decision_function"):
-                y_score = _binary_as_two_columns(
-                    np.asarray(estimator.decision_function(X)), classes.shape[0]
-                )
+                y_score = estimator.decision_function(X)
             elif hasattr(estimator, "predict_proba"):
                 y_score = estimator.predict_proba(X)
             else:
@@ -282,7 +279,7 @@ class _TopKScorer(_ZeroShotScorer):
                     f"{type(estimator).__name__} has none of predict_top_k, "
                     f"decision_function and predict_proba; {self!r} needs one."
                 )
-            y_score = _check_y_score(y_score, n_samples)
+            y_score = _check_y_score(y_score, n_samples, classes)
             if y_score.shape[1] != classes.shape[0]:
                 raise ValueError(
                     f"The estimator's scores have {y_score.shape[1]} columns but "

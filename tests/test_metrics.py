@@ -12,6 +12,7 @@ from _shared import make_zero_shot_problem
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import top_k_accuracy_score
@@ -1273,3 +1274,24 @@ def test_scorers_on_a_wrapper_rank_by_its_exact_scores():
         expected = scorer(model, X_test, y_test)  # through predict_top_k
         assert expected < 1.0
         assert scorer(search, X_test, y_test) == expected
+
+
+def test_nan_in_a_binary_decision_function_is_refused():
+    # Found in review: a 1-D binary decision function became the columns
+    # (0, sign(s)) before the NaN check, and sign(NaN) is 0, so NaN was
+    # scored as a tie instead of being refused (0.667 here); the same in a
+    # scorer ranking by the estimator's decision_function.
+    class Binary(ClassifierMixin, BaseEstimator):
+        def fit(self, X, y):
+            self.classes_ = np.array([0, 1])
+            return self
+
+        def decision_function(self, X):
+            return np.asarray(X, dtype=float)[:, 0]
+
+    y_score = np.array([np.nan, 1.0, -1.0])
+    with pytest.raises(ValueError, match=r"y_score contains NaN in 1 of 3 rows"):
+        metrics.hit_at_k_score([0, 1, 1], y_score, k=1, labels=[0, 1])
+    estimator = Binary().fit([[0.0]], [0])
+    with pytest.raises(ValueError, match=r"y_score contains NaN in 1 of 3 rows"):
+        metrics.make_hit_at_k_scorer(1)(estimator, y_score[:, None], [0, 1, 1])
