@@ -257,12 +257,27 @@ class BaseZeroShotClassifier(
         return state
 
     def __setstate__(self, state):
-        # pickle, joblib, skops and copies all load through here: a state
-        # read from disk is checked before anything uses it.
+        # pickle, joblib and skops load through here: a state read from disk
+        # is checked before anything uses it.
         self.__dict__.update(state)
         check_fitted_state(self)
         if getattr(self, "device_", None) == "cuda":
             self.device_ = resolve_device("auto", library=self._device_library)
+
+    def __copy__(self):
+        # A copy (with_candidates makes one per call, scorers per fold) is of
+        # a state already in use: not checked again, and the whole label
+        # table kept (ConSE's pickles keep only the labels they use).
+        new = type(self).__new__(type(self))
+        new.__dict__.update(BaseZeroShotClassifier.__getstate__(self))
+        return new
+
+    def __deepcopy__(self, memo):
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        state = copy.deepcopy(BaseZeroShotClassifier.__getstate__(self), memo)
+        new.__dict__.update(state)
+        return new
 
     # ------------------------------------------------------------ predict
 

@@ -3,7 +3,6 @@ embeddings (Norouzi et al., ICLR 2014)."""
 
 from __future__ import annotations
 
-import copy
 import numbers
 import os
 from collections.abc import Hashable
@@ -477,19 +476,6 @@ class ConSEClassifier(BaseZeroShotClassifier):
                 label: np.array(vector) for label, vector in used.items()
             }
         return state
-
-    def __copy__(self):
-        # copy.copy (as with_candidates uses it) keeps the whole table.
-        new = type(self).__new__(type(self))
-        new.__setstate__(BaseZeroShotClassifier.__getstate__(self))
-        return new
-
-    def __deepcopy__(self, memo):
-        new = type(self).__new__(type(self))
-        memo[id(self)] = new
-        state = copy.deepcopy(BaseZeroShotClassifier.__getstate__(self), memo)
-        new.__setstate__(state)
-        return new
 
     # ------------------------------------------------------------ routing
 

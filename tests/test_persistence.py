@@ -511,3 +511,22 @@ def test_crafted_conse_cv_state_is_refused():
     model.best_estimator_.T_ = 0  # the nested model is checked too
     with pytest.raises(ValueError, match="T_=0 is not an integer"):
         pickle.loads(pickle.dumps(model))
+
+
+@pytest.mark.parametrize("fitted", [_fitted, _fitted_devise])
+def test_a_copy_is_not_checked_again_but_a_load_is(fitted, monkeypatch):
+    # Found in review: every copy.copy / copy.deepcopy went through
+    # __setstate__ and so re-checked the whole fitted state, including the
+    # copy with_candidates makes on each call (a scorer's, per fold): a state
+    # already in use needs no check; one read from disk does.
+    from sk_conse import _base
+
+    estimator, X = fitted()
+    calls = []
+    monkeypatch.setattr(_base, "check_fitted_state", calls.append)
+    for duplicate in (copy.copy(estimator), copy.deepcopy(estimator)):
+        _assert_same_predictions(duplicate, estimator, X)
+    estimator.with_candidates(estimator.seen_classes_[:2])
+    assert calls == []
+    pickle.loads(pickle.dumps(estimator))
+    assert len(calls) == 1
