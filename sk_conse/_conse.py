@@ -523,7 +523,6 @@ class ConSEClassifier(BaseZeroShotClassifier):
             self.candidate_embeddings_,
             seen,
             self.T_,
-            offset=self._candidate_offset(params["seen_penalty"]),
             # The route rule knows the backend: a torch CUDA call may route
             # differently from the CPU default recorded in algorithm_.
             algorithm=self._resolve_algorithm(backend, params["algorithm"]),
@@ -659,8 +658,10 @@ class ConSEClassifier(BaseZeroShotClassifier):
             "contributions": np.empty((n, k, T), dtype=self._dtype),
             "penalty": np.zeros((n, k), dtype=self._dtype),
         }
-        # The penalty of this call's snapshot, the one its search was built with.
-        offset = self._candidate_offset(call.params["seen_penalty"])
+        # The offset this call's search carries (its snapshot's penalty).
+        offset = (
+            None if search.offset is None else search.backend.to_numpy(search.offset)
+        )
         for rows, batch in self._batches(call):
             cand, vals = search.ranked(batch, k)
             cand = search.backend.to_numpy(cand)

@@ -438,11 +438,7 @@ class DeViSEClassifier(BaseZeroShotClassifier):
         return validate_data(self, X, dtype=[np.float32, np.float64], reset=reset)
 
     def _build_search(self, backend: Backend, params: dict) -> CosineSearch:
-        return CosineSearch(
-            backend,
-            self.candidate_embeddings_,
-            offset=self._candidate_offset(params["seen_penalty"]),
-        )
+        return CosineSearch(backend, self.candidate_embeddings_)
 
     def _project(self, X_batch, backend: Backend, dtype: Any = None) -> Any:
         """M x + b of a batch, as a NumPy array.
