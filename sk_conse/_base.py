@@ -331,10 +331,10 @@ class BaseZeroShotClassifier(
             starts = progress(
                 starts, f"{type(self).__name__}: batches", enabled=verbose
             )
+        prepare = self._transform_input if transform else self._search_input
         for start in starts:
             rows = slice(start, min(start + size, n))
             n_rows = rows.stop - rows.start
-            prepare = self._transform_input if transform else self._search_input
             inputs = prepare(call.X[rows], call.backend, n_rows)
             yield rows, call.search.embed(inputs)
 
