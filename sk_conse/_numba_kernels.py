@@ -52,9 +52,10 @@ SUM_ROWS = 128
 @nb.njit(inline="always")
 def _above(acc, start, stop, low):
     """Whether any of ``acc[start:stop]`` exceeds ``low`` (one vectorised
-    pass: an OR of comparisons)."""
+    pass: an OR of comparisons; unsigned indices, or LLVM gathers each
+    element for fear of a negative one)."""
     hit = False
-    for b in range(start, stop):
+    for b in range(uint64(start), uint64(stop)):
         hit |= acc[b] > low
     return hit
 
