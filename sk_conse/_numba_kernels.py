@@ -140,8 +140,9 @@ def _row_block(idx, w, flat, n, offset, j0, width, out, at):
     """One row's scores over columns ``j0:j0 + width`` into ``out[at:]``."""
     _gather(idx, w, flat, n, j0, width, out, at)
     if offset.shape[0]:
-        for b in range(width):
-            out[at + b] -= offset[j0 + b]
+        J, A = uint64(j0), uint64(at)
+        for b in range(uint64(width)):
+            out[A + b] -= offset[J + b]
 
 
 @nb.njit(nogil=True)
