@@ -86,11 +86,18 @@ def per_sample_reference(
     return labels
 
 
+def write_fresh(n_bytes: int) -> None:
+    """Allocate, write and free ``n_bytes`` (see :func:`best_of`)."""
+    if n_bytes > 0:
+        np.ones(n_bytes // 8, dtype=np.float64)
+
+
 def best_of(
     fns: dict[str, Callable[[], Any]],
     repeat: int,
     warmup: bool = True,
     settle: float = 0.25,
+    warm_bytes: int = 0,
 ) -> dict[str, float]:
     """Minimum wall time of each function over ``repeat`` interleaved rounds.
 
@@ -102,6 +109,16 @@ def best_of(
     timed right after one shares the cores with them (decision_function at
     T = 10, same run: 0.44 s right after a 2-thread GEMM, 0.31 s 0.5 s
     later).
+
+    ``warm_bytes``: before each call, write and free that many bytes, so
+    that a function which returns a large new array finds free memory as on
+    a bare-metal machine. The development machines are virtual machines
+    with free page reporting (``dmesg``: "Free page reporting enabled"):
+    memory freed more than about 2 s earlier goes back to the host, and the
+    first write to it again costs the host's page faults (measured,
+    2026-12-07, AMD EPYC: 0.32-0.39 s for 358 MB after 2.5-4 s idle,
+    0.04 s right after a free). :func:`fresh_write_cost` prints that cost in
+    each run.
     """
     if warmup:
         for fn in fns.values():
@@ -109,11 +126,26 @@ def best_of(
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            write_fresh(warm_bytes)
             time.sleep(settle)
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
     return {name: min(ts) for name, ts in times.items()}
+
+
+def fresh_write_cost(n_bytes: int, idle: float = 3.0) -> tuple[float, float]:
+    """Seconds to allocate and write ``n_bytes`` right after freeing as
+    many, and after ``idle`` seconds with nothing freed (the free page
+    reporting of :func:`best_of`)."""
+    write_fresh(n_bytes)
+    t0 = time.perf_counter()
+    write_fresh(n_bytes)
+    hot = time.perf_counter() - t0
+    time.sleep(idle)
+    t0 = time.perf_counter()
+    write_fresh(n_bytes)
+    return hot, time.perf_counter() - t0
 
 
 def cpu_model() -> str:
