@@ -199,3 +199,5 @@ def test_weighted_rows_sum_in_float64_then_round(T):
     F = kernels.weighted_rows(shared, W, M, np.float64, Parallel(2))
     generic = Backend.weighted_sum(NumpyBackend(), shared, W, M, np.float64)
     np.testing.assert_array_equal(F, generic)
+    # q = 33 is padded to whole vectors inside; the result is not.
+    assert F.shape == (700, 33) and F.flags.c_contiguous
