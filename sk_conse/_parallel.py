@@ -170,6 +170,9 @@ class Parallel:
             executor.submit(units.work)
         units.work()
         units.wait()
+        # A helper that starts later finds no unit left: it must not keep
+        # the call's work (and the arrays it reads) alive in the queue.
+        units.unit = None
         if units.error is not None:
             raise units.error
 

@@ -12,6 +12,7 @@ it cannot deadlock even when every pool thread is busy with outer units;
 
 import threading
 import time
+import weakref
 
 import numpy as np
 import pytest
@@ -184,6 +185,29 @@ def test_nested_run_inside_a_unit_completes():
 
     _in_thread(lambda: Parallel(4).run(4, outer))
     np.testing.assert_array_equal(out, 1)
+
+
+def test_a_helper_that_starts_late_keeps_nothing_of_the_call_alive():
+    # The calling thread did every unit while the pool was busy; the
+    # helper's queued work still held the call's units (and through them
+    # every array they read, one per batch of predict) until it started.
+    executor = _parallel._get_executor()
+    release = threading.Event()
+    busy = [executor.submit(release.wait) for _ in range(executor._max_workers)]
+
+    class Data:
+        pass
+
+    data = Data()
+    seen = weakref.ref(data)
+    try:
+        Parallel(2).run(3, lambda u, data=data: None)
+        del data
+        assert seen() is None
+    finally:
+        release.set()
+        for future in busy:
+            future.result(timeout=TIMEOUT)
 
 
 def test_the_pool_is_persistent():
