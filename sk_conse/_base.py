@@ -335,8 +335,9 @@ class BaseZeroShotClassifier(
         for start in starts:
             rows = slice(start, min(start + size, n))
             n_rows = rows.stop - rows.start
-            inputs = prepare(call.X[rows], call.backend, n_rows)
-            yield rows, call.search.embed(inputs)
+            # One expression: the generator keeps no batch's inputs while
+            # the caller works on it (two P batches were the peak memory).
+            yield rows, call.search.embed(prepare(call.X[rows], call.backend, n_rows))
 
     @property
     def _dtype(self) -> np.dtype:

@@ -5,6 +5,8 @@ Z = sum_{t<=T} p(y_t|x), the top-T seen labels chosen by a stable rule (ties to
 the smaller label index), candidates ranked by cos(f(x), s(y')).
 """
 
+import weakref
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,6 +156,34 @@ def test_duplicate_candidate_vectors_earlier_label_wins(algorithm):
     np.testing.assert_array_equal(labels[0, :3], ["u2", "u6", "u8"])
     assert scores[0, 0] == scores[0, 1] == scores[0, 2]
     assert clf.predict(X[5:6])[0] == "u2"
+
+
+@pytest.mark.parametrize("method", ["predict_top_k", "decision_function"])
+@pytest.mark.parametrize("T", [3, None])
+def test_batches_hold_one_batch_of_inputs_at_a_time(monkeypatch, method, T):
+    # The batch generator kept each batch's p(y|x) while the next one was
+    # made: two batches of inputs at once (at the paper's scale, 4 MiB of
+    # the 15 MiB peak of predict_top_k).
+    from sk_conse._search import ConSESearch
+
+    embed, refs, alive = ConSESearch.embed, [], []
+
+    def tracked(self, P):
+        refs.append(weakref.ref(P))
+        return embed(self, P)
+
+    class Base(FixedProba):
+        def predict_proba(self, X):
+            # Counted when the next batch is asked for.
+            alive.append(sum(ref() is not None for ref in refs))
+            return super().predict_proba(X)
+
+    monkeypatch.setattr(ConSESearch, "embed", tracked)
+    X_fit, y_fit, X, P, emb = make_problem()
+    clf = ConSEClassifier(Base(P), emb, T=T, batch_size=4).fit(X_fit, y_fit)
+    getattr(clf, method)(*((X, 3) if method == "predict_top_k" else (X,)))
+    assert len(refs) == -(-len(X) // 4)
+    assert alive == [0] * len(refs), alive
 
 
 @pytest.mark.parametrize("algorithm", ["direct", "factorised"])
