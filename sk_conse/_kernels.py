@@ -169,13 +169,14 @@ def weighted_rows(idx: Any, w: Any, M: Any, dtype: Any, parallel: Any = None) ->
     w = np.ascontiguousarray(w, dtype=np.float64)
     q = M.shape[1]
     width = q
-    if idx.shape[0] == 1:
+    wide = np.ascontiguousarray(M, dtype=np.float64)
+    if idx.shape[0] == 1 and q % _compiled().LANES:
         # Zero columns up to whole vectors: the tiles cover every column
         # (a scalar tail reading M by columns cost a fifth of the time at
         # q = 500); each column's sum is its own, so the bits are the same.
         width = -(-q // _compiled().LANES) * _compiled().LANES
-    wide = np.zeros((M.shape[0], width), dtype=np.float64)
-    wide[:, :q] = M
+        wide = np.zeros((M.shape[0], width), dtype=np.float64)
+        wide[:, :q] = M
     out = np.empty((w.shape[0], width), dtype=dtype)
     kernel = _compiled().weighted_rows
     _rows(parallel, w.shape[0], lambda a, b: kernel(idx, w, wide, out, a, b))
