@@ -869,9 +869,9 @@ def seen_unseen_accuracy(
         )
     seen = np.isin(y_true, np.asarray(seen_classes, dtype=object).ravel())
     if not seen.any() or seen.all():
-        which = "seen" if not seen.any() else "unseen"
+        which = "a seen" if not seen.any() else "an unseen"
         raise ValueError(
-            f"y_true has no sample of a {which} label: the seen / unseen "
+            f"y_true has no sample of {which} label: the seen / unseen "
             "accuracies of generalized zero-shot learning need both."
         )
     return (

@@ -26,7 +26,7 @@ def test_harmonic_mean_is_zero_when_unseen_never_predicted():
 
 
 def test_harmonic_mean_needs_both_groups():
-    with pytest.raises(ValueError, match="no sample of a unseen label"):
+    with pytest.raises(ValueError, match="no sample of an unseen label"):
         harmonic_mean_score(["a"], ["a"], seen_classes=["a"])
     with pytest.raises(ValueError, match="no sample of a seen label"):
         harmonic_mean_score(["u"], ["u"], seen_classes=["a"])
