@@ -200,4 +200,5 @@ def test_weighted_rows_sum_in_float64_then_round(T):
     generic = Backend.weighted_sum(NumpyBackend(), shared, W, M, np.float64)
     np.testing.assert_array_equal(F, generic)
     # q = 33 is padded to whole vectors inside; the result is not.
-    assert F.shape == (700, 33) and F.flags.c_contiguous
+    assert F.shape == (700, 33)
+    assert F.flags.c_contiguous
