@@ -166,7 +166,9 @@ def weighted_rows(idx: Any, w: Any, M: Any, dtype: Any, parallel: Any = None) ->
     rounded once to ``dtype``. ``idx`` of one row serves every row."""
     idx = np.ascontiguousarray(idx, dtype=np.int64)
     _check_range("idx", idx, M.shape[0])
-    w = np.ascontiguousarray(w, dtype=np.float64)
+    # float32 weights are read as they are (each widened exactly in the
+    # kernel): no float64 copy of a (rows x T) table.
+    w = np.ascontiguousarray(w, dtype=w.dtype if w.dtype == np.float32 else np.float64)
     q = M.shape[1]
     width = q
     wide = np.ascontiguousarray(M, dtype=np.float64)

@@ -302,7 +302,7 @@ def _tile_sum(idx, w, M, out, r0, rows, j0, vectors, tile):
     for t in range(w.shape[1]):
         for r in range(rows):
             v = M[idx[0, t]]
-            wt = w[r0 + r, t]
+            wt = np.float64(w[r0 + r, t])
             for i in range(vectors):
                 _axpy(tile, r * vectors + i, wt, v, j0 + i * LANES)
     for r in range(rows):
@@ -342,7 +342,7 @@ def weighted_rows(idx, w, M, out, start, stop):
             acc[:] = 0.0
             for t in range(T):
                 v = M[idx[r, t]]
-                wt = w[r, t]
+                wt = np.float64(w[r, t])
                 for j in range(q):
                     acc[j] = acc[j] + wt * v[j]
             out[r] = acc
@@ -362,7 +362,7 @@ def weighted_rows(idx, w, M, out, start, stop):
             for j in range(j0, q):
                 acc = 0.0
                 for t in range(T):
-                    acc = acc + w[r, t] * M[idx[0, t], j]
+                    acc = acc + np.float64(w[r, t]) * M[idx[0, t], j]
                 out[r, j] = acc
 
 

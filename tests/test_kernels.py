@@ -202,3 +202,8 @@ def test_weighted_rows_sum_in_float64_then_round(T):
     # q = 33 is padded to whole vectors inside; the result is not.
     assert F.shape == (700, 33)
     assert F.flags.c_contiguous
+    # float32 weights are widened in the kernel, not copied: the same bits.
+    W32 = W.astype(np.float32)
+    F = kernels.weighted_rows(shared, W32, M, np.float32, Parallel(2))
+    generic = Backend.weighted_sum(NumpyBackend(), shared, W32, M, np.float32)
+    np.testing.assert_array_equal(F, generic)
