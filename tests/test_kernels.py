@@ -207,3 +207,29 @@ def test_weighted_rows_sum_in_float64_then_round(T):
     F = kernels.weighted_rows(shared, W32, M, np.float32, Parallel(2))
     generic = Backend.weighted_sum(NumpyBackend(), shared, W32, M, np.float32)
     np.testing.assert_array_equal(F, generic)
+
+
+@pytest.mark.parametrize("name", ["blocks", "factorised", "scores"])
+def test_the_top_k_screens_read_contiguous_scores(name):
+    # With signed indices numba wraps negative ones, and LLVM compiled the
+    # run screen and the offset subtraction to one gather per element
+    # (selecting the top-28 of 1,024 x 21,841 scores took 41.5 ms instead of
+    # 14.1 on one AVX-512 core). An uncached copy is compiled to read its
+    # assembly (a cached kernel's cannot be inspected).
+    import numba
+
+    kernel = numba.njit(nogil=True)(getattr(_numba_kernels, name).py_func)
+    m, n, K = 3, 3000, 5
+    top = kernels._empty_top_k(m, K, n, np.float32)
+    G = np.ones((4, n), dtype=np.float32)
+    idx = np.zeros((m, 2), dtype=np.int64)
+    w = np.ones((m, 2), dtype=np.float32)
+    offset = np.zeros(n, dtype=np.float32)
+    if name == "blocks":
+        kernel(G, 0, n, *top, 0, m)
+    elif name == "factorised":
+        kernel(idx, w, G, offset, *top, 0, m)
+    else:
+        kernel(idx, w, G, offset, np.empty((m, n), np.float32), *top, 0, m)
+    asm = kernel.inspect_asm(kernel.signatures[0])
+    assert "vgather" not in asm
