@@ -29,6 +29,11 @@ Usage::
 
 Times are the minimum over ``--repeat`` interleaved rounds (shared machines
 are noisy: compare ratios from one run, not absolute times across runs).
+Before each timed call of the headline, as much memory as
+``decision_function``'s output is written and freed, so that a new array
+finds memory as on a bare-metal machine (these VMs hand memory freed ~2 s
+earlier back to their host: ``_common.best_of``); the headline also prints
+``decision_function`` on such cold memory, and that memory's cost.
 """
 
 from __future__ import annotations
