@@ -110,15 +110,15 @@ def best_of(
     T = 10, same run: 0.44 s right after a 2-thread GEMM, 0.31 s 0.5 s
     later).
 
-    ``warm_bytes``: before each call, write and free that many bytes, so
-    that a function which returns a large new array finds free memory as on
-    a bare-metal machine. The development machines are virtual machines
-    with free page reporting (``dmesg``: "Free page reporting enabled"):
-    memory freed more than about 2 s earlier goes back to the host, and the
-    first write to it again costs the host's page faults (measured,
-    2026-12-07, AMD EPYC: 0.32-0.39 s for 358 MB after 2.5-4 s idle,
-    0.04 s right after a free). :func:`fresh_write_cost` prints that cost in
-    each run.
+    ``warm_bytes``: the largest new array a function returns; before each
+    call a quarter more than that is written and freed, so that the array
+    finds free memory as on a bare-metal machine. The development machines
+    are virtual machines with free page reporting (``dmesg``: "Free page
+    reporting enabled"): memory freed more than about 2 s earlier goes back
+    to the host, and the first write to it again costs the host's page
+    faults (measured, 2026-12-07, AMD EPYC: 0.32-0.39 s for 358 MB after
+    2.5-4 s idle, 0.04 s right after a free). :func:`fresh_write_cost`
+    prints that cost in each run.
     """
     if warmup:
         for fn in fns.values():
@@ -126,7 +126,7 @@ def best_of(
     times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            write_fresh(warm_bytes)
+            write_fresh(warm_bytes + warm_bytes // 4)
             time.sleep(settle)
             t0 = time.perf_counter()
             fn()

@@ -29,9 +29,9 @@ Usage::
 
 Times are the minimum over ``--repeat`` interleaved rounds (shared machines
 are noisy: compare ratios from one run, not absolute times across runs).
-Before each timed call of the headline, as much memory as
-``decision_function``'s output is written and freed, so that a new array
-finds memory as on a bare-metal machine (these VMs hand memory freed ~2 s
+Before each timed call of ``decision_function`` and its neighbours, a
+quarter more memory than its output is written and freed, so that a new
+array finds memory as on a bare-metal machine (these VMs hand memory freed ~2 s
 earlier back to their host: ``_common.best_of``); the headline also prints
 ``decision_function`` on such cold memory, and that memory's cost.
 """
@@ -209,9 +209,7 @@ def paper_scale(args, dtype, rows, checks, notes):
             "predict": lambda c=auto: c.predict(X),
         }
         # decision_function's new output: memory as in the headline.
-        times = best_of(
-            fns, args.repeat, warmup=False, warm_bytes=gemm_out.nbytes * 5 // 4
-        )
+        times = best_of(fns, args.repeat, warmup=False, warm_bytes=gemm_out.nbytes)
         ptk = times[auto.algorithm_]
         for name, t in [
             (f"predict_top_k (auto -> {auto.algorithm_})", ptk),
@@ -457,7 +455,7 @@ def headline(args, checks) -> list[list[str]]:
     # decision_function returns a new (n x 21,841) array: see best_of's
     # warm_bytes, and the cold rows below.
     out_bytes = gemm_out.nbytes
-    times = best_of(fns, args.repeat, warm_bytes=out_bytes * 5 // 4)
+    times = best_of(fns, args.repeat, warm_bytes=out_bytes)
     cold = best_of(
         {"decision 10": fns["decision 10"]}, args.repeat, warmup=False, settle=3.0
     )["decision 10"]
