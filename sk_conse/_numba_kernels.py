@@ -330,9 +330,10 @@ def weighted_rows(idx, w, M, out, start, stop):
     ``idx`` with one row serves every row (T = all: every seen label in
     order): then each tile of sums (:data:`TILE_ROWS` rows x
     :data:`TILE_VECTORS` vectors of columns) stays in registers across all
-    the terms, and each vector of ``M`` is read once for all of its rows.
-    Either way each element's sum keeps its order: the bits are those of
-    the generic code.
+    the terms, and each vector of ``M`` is read once for all of its rows;
+    ``q`` is then a multiple of :data:`LANES` (the wrapper pads ``M`` and
+    ``out`` with zero columns). Either way each element's sum keeps its
+    order: the bits are those of the generic code.
     """
     q = M.shape[1]
     T = w.shape[1]
@@ -355,15 +356,9 @@ def weighted_rows(idx, w, M, out, start, stop):
         while j0 + width <= q:
             _tile_columns(idx, w, M, out, s0, s1, j0, TILE_VECTORS, tile)
             j0 += width
-        while j0 + LANES <= q:
+        while j0 < q:
             _tile_columns(idx, w, M, out, s0, s1, j0, 1, tile)
             j0 += LANES
-        for r in range(s0, s1):
-            for j in range(j0, q):
-                acc = 0.0
-                for t in range(T):
-                    acc = acc + np.float64(w[r, t]) * M[idx[0, t], j]
-                out[r, j] = acc
 
 
 _dot2_step = nb.njit(inline="always")(dot2_step)
